@@ -1,0 +1,40 @@
+# Two commands for a fresh machine: `make run` and `make test`. Both start with `make install`.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(VENV)/bin/pip
+LIBRARY ?=
+JOBS    ?= 2
+# System tools the project and its tests use (decoding M4A, independent readers of what it writes).
+SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainfo sox:sox
+
+.PHONY: install system-tools run test demo bench clean
+
+install: $(VENV)/.installed system-tools
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+system-tools:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \
+	    echo "installing$$missing"; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing (apt-get is not available here)"; fi; fi
+
+run: install
+	$(PY) -m sidecar.demo $(LIBRARY)
+
+test: install
+	$(PY) -m pytest -n $(JOBS) -p no:cacheprovider tests
+
+bench: install
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache demo-library

@@ -1,0 +1,1 @@
+"""OSC bridge between DAW scripts and the SFX Sidecar index (see schemas/ for its address space)."""

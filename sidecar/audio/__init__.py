@@ -1,0 +1,1 @@
+"""Decoding, 16-bit transcoding and acoustic descriptors."""

@@ -1,0 +1,108 @@
+"""Decode any supported file to float samples.
+
+libsndfile (through soundfile) reads WAV, RF64, AIFF, FLAC, Ogg Vorbis/Opus
+and MP3; ffmpeg reads the rest (M4A/AAC).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+import soundfile as sf
+
+from sidecar.errors import AudioError
+
+_SUBTYPE_BITS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
+                 "FLOAT": 32, "DOUBLE": 64}
+
+
+@dataclass
+class Audio:
+    """Decoded audio: samples shaped (frames, channels), float32 in [-1, 1]."""
+
+    samples: np.ndarray
+    samplerate: int
+    bit_depth: int | None = None   # of the source encoding; None for lossy formats
+    subtype: str = ""
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.samplerate if self.samplerate else 0.0
+
+    def slice(self, start: float, seconds: float) -> "Audio":
+        a = int(round(start * self.samplerate))
+        b = a + int(round(seconds * self.samplerate))
+        return Audio(self.samples[a:b], self.samplerate, self.bit_depth, self.subtype)
+
+    def mono(self) -> np.ndarray:
+        return self.samples.mean(axis=1) if self.channels > 1 else self.samples[:, 0]
+
+
+def decode(path: str, *, use_ffmpeg: bool | None = None) -> Audio:
+    """Read the whole file; raise AudioError with a reason a person understands."""
+    if use_ffmpeg is None:
+        use_ffmpeg = str(path).lower().endswith((".m4a", ".mp4", ".aac", ".alac"))
+    if use_ffmpeg:
+        return _decode_ffmpeg(path)
+    try:
+        with sf.SoundFile(path) as f:
+            data = f.read(dtype="float32", always_2d=True)
+            if f.frames and len(data) < f.frames * 0.5:
+                raise AudioError(f"audio truncated: {len(data)} of {f.frames} frames readable")
+            return Audio(data, f.samplerate, _SUBTYPE_BITS.get(f.subtype), f.subtype)
+    except AudioError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise AudioError(f"cannot decode audio ({_short(exc)})") from exc
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    # libsndfile repeats the path; the caller already names the file.
+    return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
+
+
+def _decode_ffmpeg(path: str) -> Audio:
+    ffmpeg = shutil.which("ffmpeg")
+    if not ffmpeg:
+        raise AudioError("decoding this format needs ffmpeg, which is not installed (make install)")
+    probe = _ffprobe_stream(path)
+    channels, rate = probe
+    proc = subprocess.run(
+        [ffmpeg, "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
+         "-f", "f32le", "-acodec", "pcm_f32le", "-"],
+        capture_output=True, timeout=600,
+    )
+    if proc.returncode != 0:
+        raise AudioError(f"cannot decode audio: {proc.stderr.decode(errors='replace').strip()[:200]}")
+    data = np.frombuffer(proc.stdout, dtype="<f4")
+    if channels <= 0 or data.size % channels:
+        raise AudioError("decoder returned a partial frame")
+    return Audio(data.reshape(-1, channels).copy(), rate, None, "AAC")
+
+
+def _ffprobe_stream(path: str) -> tuple[int, int]:
+    ffprobe = shutil.which("ffprobe")
+    if not ffprobe:
+        raise AudioError("decoding this format needs ffprobe (ffmpeg), which is not installed")
+    proc = subprocess.run(
+        [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+         "stream=channels,sample_rate", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    try:
+        rate, channels = proc.stdout.strip().splitlines()[0].split(",")[:2]
+        return int(channels), int(rate)
+    except (ValueError, IndexError) as exc:
+        raise AudioError("no audio stream found") from exc

@@ -1,0 +1,1 @@
+"""Classifiers: one interface, the MAX client, the embedded engine and a MAX-compatible server."""

@@ -1,0 +1,1 @@
+"""The canonical record and the containers that carry it."""
