@@ -1,0 +1,359 @@
+"""The index: SQLite in WAL mode with FTS5, behind one small interface.
+
+Every SQL statement of the project runs here (add, update, query, claim the
+next job), so a PostgreSQL backend for a shared studio index is a module
+beside this one, not a rewrite. Search input never becomes SQL text: the
+query tree compiles to one FTS5 MATCH string bound as a parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sidecar.index.query import Query, parse
+from sidecar.metadata.record import Record
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = Path.home() / ".local" / "share" / "sidecar" / "index.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    path TEXT UNIQUE NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    format TEXT NOT NULL DEFAULT '',
+    duration REAL, samplerate INTEGER, bitdepth INTEGER, channels INTEGER,
+    record TEXT NOT NULL,
+    written TEXT NOT NULL DEFAULT '{}',
+    human_fields TEXT NOT NULL DEFAULT '[]',
+    engine TEXT NOT NULL DEFAULT '',
+    classified TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL,
+    t_description TEXT, t_keywords TEXT, t_labels TEXT, t_category TEXT, t_name TEXT, t_path TEXT
+);
+CREATE INDEX IF NOT EXISTS files_fingerprint ON files(fingerprint);
+CREATE TABLE IF NOT EXISTS labels (
+    file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+    label TEXT NOT NULL, mid TEXT NOT NULL, probability REAL NOT NULL, source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS labels_file ON labels(file_id);
+CREATE INDEX IF NOT EXISTS labels_label ON labels(label);
+CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
+    t_description, t_keywords, t_labels, t_category, t_name, t_path,
+    content='files', content_rowid='id',
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER IF NOT EXISTS files_ai AFTER INSERT ON files BEGIN
+    INSERT INTO files_fts(rowid, t_description, t_keywords, t_labels, t_category, t_name, t_path)
+    VALUES (new.id, new.t_description, new.t_keywords, new.t_labels, new.t_category, new.t_name, new.t_path);
+END;
+CREATE TRIGGER IF NOT EXISTS files_ad AFTER DELETE ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, t_description, t_keywords, t_labels, t_category, t_name, t_path)
+    VALUES ('delete', old.id, old.t_description, old.t_keywords, old.t_labels, old.t_category, old.t_name, old.t_path);
+END;
+CREATE TRIGGER IF NOT EXISTS files_au AFTER UPDATE ON files BEGIN
+    INSERT INTO files_fts(files_fts, rowid, t_description, t_keywords, t_labels, t_category, t_name, t_path)
+    VALUES ('delete', old.id, old.t_description, old.t_keywords, old.t_labels, old.t_category, old.t_name, old.t_path);
+    INSERT INTO files_fts(rowid, t_description, t_keywords, t_labels, t_category, t_name, t_path)
+    VALUES (new.id, new.t_description, new.t_keywords, new.t_labels, new.t_category, new.t_name, new.t_path);
+END;
+CREATE TABLE IF NOT EXISTS jobs (
+    path TEXT PRIMARY KEY,
+    state TEXT NOT NULL DEFAULT 'queued',   -- queued | claimed | done | failed
+    worker TEXT NOT NULL DEFAULT '',
+    queued REAL NOT NULL, claimed REAL, reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, queued);
+"""
+
+#: bm25 weights, in FTS column order: a category or keyword hit counts most.
+_WEIGHTS = "2.0, 3.0, 2.0, 3.0, 2.0, 1.0"
+
+
+@dataclass
+class IndexedFile:
+    """One row of the index: a file, its identity and its canonical record."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    format: str
+    record: Record
+    written: dict = field(default_factory=dict)
+    human_fields: list[str] = field(default_factory=list)
+    updated: str = ""
+    classified: str = ""
+
+    def to_json(self) -> dict:
+        """Canonical field names first, as every --json output shows a file."""
+        out = {"path": self.path, "format": self.format, "size": self.size,
+               "fingerprint": self.fingerprint}
+        rec = self.record.to_dict()
+        provenance = rec.pop("provenance")
+        out.update(rec)
+        out["provenance"] = provenance
+        out["human_fields"] = self.human_fields
+        out["written"] = self.written
+        out["updated"] = self.updated
+        return out
+
+
+def default_db_path() -> str:
+    return os.environ.get("SIDECAR_DB") or str(DEFAULT_DB)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _name_words(path: str) -> str:
+    stem = os.path.splitext(os.path.basename(path))[0]
+    words = re.sub(r"[_\-.]+", " ", stem)
+    split = _CAMEL.sub(" ", words)
+    return words if split == words else f"{words} {split}"
+
+
+def _path_words(path: str) -> str:
+    parent = os.path.dirname(path)
+    return re.sub(r"[/\\_\-.]+", " ", parent).strip()
+
+
+class Store:
+    """The SQLite index. Thread-safe: one connection guarded by a lock (WAL lets readers in)."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str):
+        self.conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+        self.tracer: Callable[[str, tuple], None] | None = None
+
+    @classmethod
+    def open(cls, db_path: str | os.PathLike | None = None) -> "Store":
+        path = str(db_path or default_db_path())
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        store = cls(conn, path)
+        with store.atomic():
+            for statement in _split_sql(_SCHEMA):
+                conn.execute(statement)
+            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- plumbing ---------------------------------------------------------
+    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        if self.tracer:
+            self.tracer(sql, params)
+        with self._lock:
+            return self.conn.execute(sql, params)
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """BEGIN/COMMIT, rolled back on any exception; nested calls join the outer one."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    # -- files ------------------------------------------------------------
+    def get(self, path: str) -> IndexedFile | None:
+        row = self.execute("SELECT * FROM files WHERE path = ?", (os.path.abspath(path),)).fetchone()
+        return _row_to_file(row) if row else None
+
+    def identities(self) -> dict[str, tuple[int, int, str]]:
+        """path -> (size, mtime_ns, fingerprint) for every indexed file: the rescan's fast path."""
+        rows = self.execute("SELECT path, size, mtime_ns, fingerprint FROM files").fetchall()
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def find_by_fingerprint(self, fingerprint: str) -> list[IndexedFile]:
+        rows = self.execute("SELECT * FROM files WHERE fingerprint = ?", (fingerprint,)).fetchall()
+        return [_row_to_file(r) for r in rows]
+
+    def upsert(self, item: IndexedFile) -> None:
+        rec = item.record
+        item.path = os.path.abspath(item.path)
+        item.updated = item.updated or _now()
+        prov = rec.provenance
+        values = {
+            "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
+            "fingerprint": item.fingerprint, "format": item.format,
+            "duration": rec.Duration, "samplerate": rec.SampleRate, "bitdepth": rec.BitDepth,
+            "channels": rec.Channels,
+            "record": json.dumps(rec.to_dict(), ensure_ascii=False),
+            "written": json.dumps(item.written, ensure_ascii=False),
+            "human_fields": json.dumps(item.human_fields),
+            "engine": prov.engine, "classified": item.classified or prov.time, "updated": item.updated,
+            "t_description": " ".join(x for x in (rec.Description, rec.FXName, rec.TrackTitle,
+                                                   rec.Notes, rec.UserComments) if x),
+            "t_keywords": " ; ".join(rec.Keywords),
+            "t_labels": " ; ".join(l.label for l in prov.labels),
+            "t_category": " ".join(x for x in (rec.CatID, rec.Category, rec.SubCategory) if x),
+            "t_name": _name_words(item.path),
+            "t_path": _path_words(item.path),
+        }
+        cols = ", ".join(values)
+        marks = ", ".join(f":{k}" for k in values)
+        updates = ", ".join(f"{k}=excluded.{k}" for k in values if k != "path")
+        with self.atomic():
+            self.execute(f"INSERT INTO files ({cols}) VALUES ({marks}) "
+                         f"ON CONFLICT(path) DO UPDATE SET {updates}", values)
+            file_id = self.execute("SELECT id FROM files WHERE path = ?", (item.path,)).fetchone()[0]
+            self.execute("DELETE FROM labels WHERE file_id = ?", (file_id,))
+            self.conn.executemany(
+                "INSERT INTO labels(file_id, label, mid, probability, source) VALUES (?, ?, ?, ?, ?)",
+                [(file_id, l.label, l.mid, l.probability, l.source) for l in prov.labels])
+
+    def touch(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new size and mtime for a file whose audio is known unchanged."""
+        self.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?",
+                     (size, mtime_ns, os.path.abspath(path)))
+
+    def delete(self, path: str) -> bool:
+        with self.atomic():
+            cur = self.execute("DELETE FROM files WHERE path = ?", (os.path.abspath(path),))
+        return cur.rowcount > 0
+
+    def all(self) -> Iterator[IndexedFile]:
+        for row in self.execute("SELECT * FROM files ORDER BY path").fetchall():
+            yield _row_to_file(row)
+
+    def count(self) -> int:
+        return self.execute("SELECT count(*) FROM files").fetchone()[0]
+
+    # -- search -----------------------------------------------------------
+    def search_sql(self, query: Query, limit: int | None = None) -> tuple[str, list]:
+        """The SQL and parameters for a parsed query (kept apart so tests can read it)."""
+        if all(g.positives for g in query.groups):
+            match = " OR ".join(_group_fts(g) for g in query.groups)
+            sql = (f"SELECT files.* FROM files_fts JOIN files ON files.id = files_fts.rowid "
+                   f"WHERE files_fts MATCH ? ORDER BY bm25(files_fts, {_WEIGHTS}), files.path")
+            params: list = [match]
+        else:
+            clauses, params = [], []
+            for g in query.groups:
+                if g.positives:
+                    clauses.append("files.id IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ?)")
+                    params.append(_group_fts(g))
+                else:
+                    clauses.append("files.id NOT IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ?)")
+                    params.append(" OR ".join(t.fts() for t in g.negatives))
+            sql = "SELECT files.* FROM files WHERE " + " OR ".join(f"({c})" for c in clauses) + " ORDER BY files.path"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        return sql, params
+
+    def search(self, query: str | Query, *, limit: int | None = None,
+               expand: Callable[[str], list[str]] | bool | None = None) -> list[IndexedFile]:
+        """Files matching a query in the search language, best first.
+
+        expand: a synonym function, True/None for the default vocabulary, False to search literally.
+        """
+        parsed = parse(query) if isinstance(query, str) else query
+        synonyms = _synonym_function(expand)
+        if synonyms is not None:
+            parsed = parsed.expanded(synonyms)
+        sql, params = self.search_sql(parsed, limit)
+        try:
+            rows = self.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            from sidecar.errors import QueryError
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        return [_row_to_file(r) for r in rows]
+
+    # -- the work queue (the daemon claims jobs; several machines may share it) --
+    def enqueue(self, paths: list[str]) -> int:
+        now = time.time()
+        with self.atomic():
+            cur = self.conn.executemany(
+                "INSERT INTO jobs(path, state, queued) VALUES (?, 'queued', ?) "
+                "ON CONFLICT(path) DO UPDATE SET state='queued', queued=excluded.queued, reason='' "
+                "WHERE jobs.state != 'claimed'",
+                [(os.path.abspath(p), now) for p in paths])
+        return cur.rowcount
+
+    def claim_next_job(self, worker: str) -> str | None:
+        """Take the oldest queued job; the PostgreSQL twin uses FOR UPDATE SKIP LOCKED."""
+        with self.atomic():
+            row = self.execute("SELECT path FROM jobs WHERE state = 'queued' ORDER BY queued LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self.execute("UPDATE jobs SET state='claimed', worker=?, claimed=? WHERE path=?",
+                         (worker, time.time(), row[0]))
+            return row[0]
+
+    def finish_job(self, path: str, ok: bool, reason: str = "") -> None:
+        self.execute("UPDATE jobs SET state=?, reason=? WHERE path=?",
+                     ("done" if ok else "failed", reason, os.path.abspath(path)))
+
+
+def _group_fts(group) -> str:
+    pos = " AND ".join(t.fts() for t in group.positives)
+    if not group.negatives:
+        return f"({pos})"
+    neg = " OR ".join(t.fts() for t in group.negatives)
+    return f"(({pos}) NOT ({neg}))"
+
+
+def _synonym_function(expand) -> Callable[[str], list[str]] | None:
+    if expand is False:
+        return None
+    if callable(expand):
+        return expand
+    try:
+        from sidecar.vocabulary import default_vocabulary
+    except ImportError:
+        return None
+    return default_vocabulary().expand_term
+
+
+def _row_to_file(row: sqlite3.Row) -> IndexedFile:
+    return IndexedFile(
+        path=row["path"], size=row["size"], mtime_ns=row["mtime_ns"],
+        fingerprint=row["fingerprint"], format=row["format"],
+        record=Record.from_dict(json.loads(row["record"])),
+        written=json.loads(row["written"]), human_fields=json.loads(row["human_fields"]),
+        updated=row["updated"], classified=row["classified"],
+    )
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of the schema; triggers hold semicolons inside BEGIN ... END."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        text = "\n".join(buf).strip()
+        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.upper().endswith("END;")):
+            out.append(text)
+            buf = []
+    return out

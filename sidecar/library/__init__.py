@@ -1,0 +1,1 @@
+"""The library: walking folders, recognising formats, audio fingerprints."""

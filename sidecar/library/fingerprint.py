@@ -1,0 +1,87 @@
+"""Audio fingerprints: a file whose audio did not change is never classified again.
+
+For PCM containers the fingerprint hashes the payload bytes, so rewriting tags
+never changes it; for compressed formats it hashes the decoded samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+
+import numpy as np
+
+from sidecar.audio.decode import Audio, decode
+from sidecar.errors import AudioError
+from sidecar.library.formats import PCM_FORMATS
+
+_BLOCK = 1 << 20
+
+
+def pcm_span(path: str) -> tuple[int, int]:
+    """Offset and length of the PCM payload of a WAV, RF64/BW64 or AIFF file."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12:
+            raise AudioError("file too short for a RIFF or AIFF header")
+        big = head[:4] == b"FORM"
+        u32 = ">I" if big else "<I"
+        size = f.seek(0, 2)
+        pos = 12
+        ds64_data = None
+        while pos + 8 <= size:
+            f.seek(pos)
+            ck = f.read(8)
+            cid, csize = ck[:4], struct.unpack(u32, ck[4:])[0]
+            if cid == b"ds64":
+                ds64 = f.read(16)
+                ds64_data = struct.unpack("<Q", ds64[8:16])[0]
+            if cid == b"data" and not big:
+                if csize == 0xFFFFFFFF and ds64_data is not None:
+                    csize = ds64_data
+                start = pos + 8
+                if start + csize > size:
+                    raise AudioError(f"data chunk claims {csize} bytes, only {size - start} present")
+                return start, csize
+            if cid == b"SSND" and big:
+                offset = struct.unpack(">I", f.read(4))[0]
+                start = pos + 16 + offset
+                length = csize - 8 - offset
+                if start + length > size:
+                    raise AudioError(f"SSND chunk claims {csize} bytes, only {size - pos - 8} present")
+                return start, length
+            pos += 8 + csize + (csize & 1)
+    raise AudioError("no audio data chunk")
+
+
+def hash_span(path: str, start: int, length: int) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = length
+        while left > 0:
+            block = f.read(min(_BLOCK, left))
+            if not block:
+                raise AudioError("audio ends before its declared size")
+            h.update(block)
+            left -= len(block)
+    return "pcm:" + h.hexdigest()
+
+
+def samples_fingerprint(audio: Audio) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    h.update(struct.pack("<II", audio.samplerate, audio.channels))
+    h.update(np.ascontiguousarray(audio.samples, dtype="<f4").tobytes())
+    return "dec:" + h.hexdigest()
+
+
+def audio_fingerprint(path: str, fmt: str | None = None, audio: Audio | None = None) -> str:
+    """blake2b of the audio payload (PCM) or of the decoded samples (compressed)."""
+    if fmt is None:
+        from sidecar.library.formats import recognise
+
+        found = recognise(path)
+        fmt = found.format if found else ""
+    if fmt in PCM_FORMATS:
+        return hash_span(path, *pcm_span(path))
+    return samples_fingerprint(audio if audio is not None else decode(path))
