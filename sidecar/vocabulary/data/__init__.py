@@ -1,0 +1,1 @@
+"""Data tables of the vocabulary, read with importlib.resources."""
