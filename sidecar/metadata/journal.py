@@ -1,0 +1,203 @@
+"""The undo journal: everything of a file but its audio, kept before the first write.
+
+For each file the journal holds the bytes before the audio payload (head), the bytes
+after it (tail), the audio span, a hash of the audio and a hash of the whole original.
+Undo puts head + the file's current audio + tail into a temporary file, checks that
+the result hashes to the original, and renames it over the file. The scheme needs
+only a function that finds the audio span, so it serves every container.
+
+Rows live in the index database (`SIDECAR_DB`), table `journal`, blobs zlib-compressed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import sqlite3
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import SidecarError
+from .safe_write import atomic_replace
+
+SpanFn = Callable[[str | Path], tuple[int, int]]
+BLOCK = 8 * 1024 * 1024
+DEFAULT_DB = "~/.local/share/sidecar/index.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS journal (
+    path TEXT PRIMARY KEY,
+    recorded_at REAL NOT NULL,
+    size INTEGER NOT NULL,
+    audio_offset INTEGER NOT NULL,
+    audio_length INTEGER NOT NULL,
+    audio_sha256 TEXT NOT NULL,
+    original_sha256 TEXT NOT NULL,
+    span_fn TEXT NOT NULL,
+    head BLOB NOT NULL,
+    tail BLOB NOT NULL
+)
+"""
+
+
+class JournalError(SidecarError):
+    """A file cannot be journaled or restored."""
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("SIDECAR_DB") or DEFAULT_DB).expanduser()
+
+
+def _span_fn_name(fn: SpanFn) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def _resolve_span_fn(name: str) -> SpanFn:
+    # only the project's own functions: a name read from a database never picks foreign code
+    module, _, qualname = name.partition(":")
+    if not (module == "sidecar" or module.startswith("sidecar.")) or "." in qualname:
+        raise JournalError(f"journal names an unknown audio-span function {name!r}")
+    try:
+        return getattr(importlib.import_module(module), qualname)
+    except (ImportError, AttributeError) as exc:
+        raise JournalError(f"audio-span function {name!r} is not available") from exc
+
+
+def _hash_range(f, offset: int, length: int, *hashes) -> None:
+    """Feed `length` bytes from `offset` to every hash, reading them once."""
+    f.seek(offset)
+    left = length
+    while left:
+        block = f.read(min(BLOCK, left))
+        if not block:
+            raise JournalError("file is shorter than its audio span")
+        for h in hashes:
+            h.update(block)
+        left -= len(block)
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    recorded_at: float
+    size: int
+    audio_offset: int
+    audio_length: int
+    audio_sha256: str
+    original_sha256: str
+    span_fn: str
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    path: str
+    ok: bool
+    status: str        # restored | not-journaled | failed
+    reason: str = ""
+
+
+class Journal:
+    def __init__(self, db_path: str | Path | None = None):
+        self.db_path = Path(db_path).expanduser() if db_path else default_db_path()
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")   # a journal row must outlive a crash
+        self._db.execute(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @staticmethod
+    def _key(path: str | Path) -> str:
+        return str(Path(path).resolve())
+
+    def has(self, path: str | Path) -> bool:
+        row = self._db.execute("SELECT 1 FROM journal WHERE path = ?", (self._key(path),)).fetchone()
+        return row is not None
+
+    def record_original(self, path: str | Path, span_fn: SpanFn | None = None) -> bool:
+        """Keep the file's non-audio bytes, once; True when a row was added."""
+        if span_fn is None:
+            from .riff import audio_span as span_fn
+        key = self._key(path)
+        if self.has(key):
+            return False
+        offset, length = span_fn(path)
+        whole, audio = hashlib.sha256(), hashlib.sha256()
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset < 0 or length < 0 or offset + length > size:
+                raise JournalError(f"audio span {offset}+{length} lies outside the file ({size} bytes)")
+            head = f.read(offset)
+            whole.update(head)
+            _hash_range(f, offset, length, audio, whole)
+            tail = f.read()
+            whole.update(tail)
+        self._db.execute(
+            "INSERT OR IGNORE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (key, time.time(), size, offset, length, audio.hexdigest(), whole.hexdigest(),
+             _span_fn_name(span_fn), zlib.compress(head), zlib.compress(tail)))
+        return True
+
+    def entries(self) -> list[Entry]:
+        rows = self._db.execute(
+            "SELECT path, recorded_at, size, audio_offset, audio_length, audio_sha256, "
+            "original_sha256, span_fn FROM journal ORDER BY recorded_at").fetchall()
+        return [Entry(*row) for row in rows]
+
+    def undo(self, path: str | Path) -> UndoResult:
+        key = self._key(path)
+        row = self._db.execute(
+            "SELECT audio_length, audio_sha256, original_sha256, span_fn, head, tail, size "
+            "FROM journal WHERE path = ?", (key,)).fetchone()
+        if row is None:
+            return UndoResult(str(path), False, "not-journaled", "no journal entry for this file")
+        length, audio_sha, original_sha, span_name, head, tail, size = row
+        try:
+            span_fn = _resolve_span_fn(span_name)
+            offset, now_length = span_fn(key)
+            if now_length != length:
+                raise JournalError(f"audio is {now_length} bytes now, {length} when journaled")
+            head, tail = zlib.decompress(head), zlib.decompress(tail)
+            with open(key, "rb") as src, atomic_replace(key) as dst:
+                whole = hashlib.sha256(head)
+                audio = hashlib.sha256()
+                dst.write(head)
+                src.seek(offset)
+                left = length
+                while left:
+                    block = src.read(min(BLOCK, left))
+                    if not block:
+                        raise JournalError("file is shorter than its audio span")
+                    audio.update(block)
+                    whole.update(block)
+                    dst.write(block)
+                    left -= len(block)
+                if audio.hexdigest() != audio_sha:
+                    raise JournalError("the audio changed since the file was journaled; not restored")
+                dst.write(tail)
+                whole.update(tail)
+                if whole.hexdigest() != original_sha or dst.tell() != size:
+                    raise JournalError("restored bytes do not match the original; not restored")
+        except (OSError, SidecarError, zlib.error) as exc:
+            return UndoResult(str(path), False, "failed", str(exc))
+        self._db.execute("DELETE FROM journal WHERE path = ?", (key,))
+        return UndoResult(str(path), True, "restored")
+
+    def undo_all(self) -> list[UndoResult]:
+        return [self.undo(e.path) for e in self.entries()]
+
+    def forget(self, path: str | Path) -> None:
+        self._db.execute("DELETE FROM journal WHERE path = ?", (self._key(path),))
+

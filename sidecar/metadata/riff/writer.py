@@ -1,0 +1,277 @@
+"""Writing bext, iXML, LIST/INFO (and an id3 chunk) into a WAVE file, safely.
+
+In place when the chunks fit into old metadata or filler (no audio byte is read or
+written, the old bytes are saved first so a crash can be rolled back); otherwise one
+rewrite to a temporary file that reserves a filler before `data` for next time. Either
+way the audio is checked after the write and the original comes back on a mismatch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from ...errors import VerifyError
+from ..record import Record
+from ..safe_write import Region, Rollback, atomic_replace
+from . import bext as bext_mod
+from . import info as info_mod
+from . import ixml as ixml_mod
+from .chunks import FILLER_IDS, MAX_U32, Ds64, Layout, chunk_bytes, header, walk
+from .errors import RiffError, RiffWriteError
+from .plan import Patch, plan_in_place, replaceable_keys
+from .reader import Contents, load
+
+if TYPE_CHECKING:
+    from ..journal import Journal
+
+RESERVE = 64 * 1024        # filler left before `data` so the next update fits in place
+BLOCK = 8 * 1024 * 1024
+PROBE = 1024 * 1024        # audio bytes hashed at each end to check an in-place update
+
+
+@dataclass
+class WriteResult:
+    in_place: bool
+    bytes_written: int
+    chunks: list[str] = field(default_factory=list)
+
+
+def new_chunks(contents: Contents, record: Record, id3: bytes | None) -> list[tuple[str, bytes]]:
+    """The payloads to write, each merged with what the file already holds."""
+    bext = bext_mod.merge(contents.bext, record)
+    xml = ixml_mod.merge(contents.ixml, record, bext).to_bytes()
+    if len(xml) % 2:
+        xml += b"\n"            # even payloads keep every slot's arithmetic in whole pairs
+    items = [("bext", bext.to_bytes()), ("iXML", xml),
+             ("LIST", info_mod.merge(contents.info, record).to_bytes())]
+    if id3 is not None:
+        if not id3.startswith(b"ID3"):
+            raise RiffError("id3 payload is not an ID3v2 tag")
+        items.append(("id3 ", id3))
+    return items
+
+
+def write(path: str | Path, record: Record, *, id3: bytes | None = None,
+          journal: "Journal | None" = None) -> WriteResult:
+    path = Path(path)
+    with open(path, "rb") as f:
+        contents = load(f)
+    items = new_chunks(contents, record, id3)
+    if journal is not None:
+        from .reader import audio_span
+        journal.record_original(path, audio_span)
+    patches = plan_in_place(contents.layout, items, id3 is not None)
+    names = [cid for cid, _ in items]
+    if patches is not None:
+        try:
+            written = _apply_in_place(path, contents.layout, patches)
+        except _NoRoom:
+            pass        # the file would pass 4 GiB: only a rewrite can make it RF64
+        else:
+            return WriteResult(True, written, names)
+    return WriteResult(False, _rewrite(path, contents, items), names)
+
+
+# --- in place ---------------------------------------------------------------------
+
+def _size_patches(layout: Layout, new_length: int) -> list[Patch]:
+    """The RIFF (or ds64) size field set to what the file now holds."""
+    if layout.ds64 is not None:
+        ds64 = layout.find("ds64")
+        assert ds64 is not None
+        return [Patch(ds64.data_offset, struct.pack("<Q", new_length - 8), 8)]
+    if new_length - 8 > MAX_U32:
+        raise _NoRoom()
+    return [Patch(4, struct.pack("<I", new_length - 8), 4)]
+
+
+class _NoRoom(Exception):
+    pass
+
+
+def _audio_probe(f: BinaryIO, offset: int, length: int) -> bytes:
+    h = hashlib.sha256()
+    for start in {offset, max(offset, offset + length - PROBE)}:
+        f.seek(start)
+        h.update(f.read(min(PROBE, length)))
+    return h.digest()
+
+
+def _apply_in_place(path: Path, layout: Layout, patches: list[Patch]) -> int:
+    data = layout.require("data")
+    end = layout.trailing or layout.chunks_end
+    new_length = end
+    for p in patches:
+        if p.offset + p.span == end:
+            new_length = p.offset + len(p.data)
+        if p.offset < data.end and p.offset + max(p.span, len(p.data)) > data.offset:
+            raise RiffError("internal: a patch would touch the audio")  # guarded by plan
+    if layout.trailing:
+        new_length = layout.file_size
+    patches = patches + _size_patches(layout, new_length)
+    with open(path, "r+b") as f:
+        before = _audio_probe(f, data.data_offset, data.size)
+        regions = []
+        for p in patches:
+            f.seek(p.offset)
+            regions.append(Region(p.offset, f.read(max(p.span, len(p.data)))))
+        rollback = Rollback(path, regions, layout.file_size)
+        rollback.save()
+        try:
+            for p in patches:
+                f.seek(p.offset)
+                f.write(p.data)
+            if new_length != layout.file_size:
+                f.truncate(new_length)
+            f.flush()
+            os.fsync(f.fileno())
+            _verify_in_place(f, data.offset, data.size, before)
+        except BaseException as exc:
+            try:
+                rollback.apply()
+            except OSError as again:
+                raise RiffWriteError(f"write failed ({exc}) and rollback failed ({again}); "
+                                     f"rollback kept in {rollback.file.name}") from again
+            if isinstance(exc, (VerifyError, RiffError)):
+                raise
+            if isinstance(exc, OSError):
+                raise RiffWriteError(f"in-place update failed: {exc}") from exc
+            raise
+    rollback.discard()
+    return sum(len(p.data) for p in patches)
+
+
+def _verify_in_place(f: BinaryIO, data_offset: int, data_size: int, before: bytes) -> None:
+    try:
+        contents = load(f)
+    except RiffError as exc:
+        raise VerifyError(f"file unreadable after the update: {exc}") from exc
+    data = contents.layout.require("data")
+    if (data.offset, data.size) != (data_offset, data_size):
+        raise VerifyError("the data chunk moved during an in-place update")
+    if _audio_probe(f, data.data_offset, data.size) != before:
+        raise VerifyError("audio bytes changed during an in-place update")
+
+
+# --- rewrite ----------------------------------------------------------------------
+
+def _plan_rewrite(contents: Contents, items: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
+    """The new file as a list of ("bytes", b) and ("copy", Chunk) steps, after the header."""
+    layout = contents.layout
+    ours = replaceable_keys(any(cid == "id3 " for cid, _ in items))
+    meta = b"".join(chunk_bytes(cid, data) for cid, data in items)
+    meta += header("FLLR", RESERVE - 8) + bytes(RESERVE - 8)
+    steps: list[tuple[str, object]] = []
+    for i, c in enumerate(layout.chunks):
+        if c.id == "ds64" or c.key in ours:
+            continue
+        if c.id in FILLER_IDS and not (i == 0 and c.id.upper() == "JUNK" and layout.form == "RIFF"):
+            continue
+        if c.id == "data":
+            steps.append(("bytes", meta))
+        steps.append(("copy", c))
+    return steps
+
+
+def _step_size(step: tuple[str, object]) -> int:
+    kind, value = step
+    if kind == "bytes":
+        return len(value)  # type: ignore[arg-type]
+    c = value
+    return 8 + c.size + c.size % 2  # type: ignore[attr-defined]
+
+
+def _copy(src: BinaryIO, dst: BinaryIO, offset: int, length: int, h: "hashlib._Hash | None") -> None:
+    src.seek(offset)
+    left = length
+    while left:
+        block = src.read(min(BLOCK, left))
+        if not block:
+            raise RiffError(f"file shrank while it was copied (at offset {offset + length - left})")
+        if h is not None:
+            h.update(block)
+        dst.write(block)
+        left -= len(block)
+
+
+def _hash_region(f: BinaryIO, offset: int, length: int) -> bytes:
+    h = hashlib.sha256()
+    f.seek(offset)
+    left = length
+    while left:
+        block = f.read(min(BLOCK, left))
+        if not block:
+            break
+        h.update(block)
+        left -= len(block)
+    return h.digest()
+
+
+def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> int:
+    layout = contents.layout
+    steps = _plan_rewrite(contents, items)
+    body = sum(_step_size(s) for s in steps)
+    form = layout.form
+    old_ds64 = layout.ds64
+    if form == "RIFF" and 4 + body > MAX_U32:
+        form = "RF64"                       # grown past 4 GiB: sizes move into ds64
+    ds64_size = 0
+    if form != "RIFF":
+        ds64_chunk = layout.find("ds64")
+        ds64_size = max(ds64_chunk.size if ds64_chunk else 28, 28)
+        ds64_size += ds64_size % 2
+    total = 12 + (8 + ds64_size if ds64_size else 0) + body
+    data = layout.require("data")
+    src_hash = hashlib.sha256()
+    try:
+        with open(path, "rb") as src, atomic_replace(path) as dst:
+            riff_size = total - 8
+            dst.write(form.encode() + struct.pack("<I", MAX_U32 if form != "RIFF" else riff_size) + b"WAVE")
+            if ds64_size:
+                count = contents.fmt.block_align and data.size // contents.fmt.block_align
+                table = old_ds64.table if old_ds64 else ()
+                ds64 = Ds64(riff_size, data.size, old_ds64.sample_count if old_ds64 else count, table)
+                dst.write(header("ds64", ds64_size) + ds64.to_bytes(ds64_size))
+            new_data_offset = 0
+            for kind, value in steps:
+                if kind == "bytes":
+                    dst.write(value)  # type: ignore[arg-type]
+                    continue
+                c = value
+                raw = c.raw_size  # type: ignore[attr-defined]
+                if c.id == "data":  # type: ignore[attr-defined]
+                    new_data_offset = dst.tell() + 8
+                    raw = MAX_U32 if form != "RIFF" else c.size  # type: ignore[attr-defined]
+                dst.write(c.id.encode("latin-1") + struct.pack("<I", raw))  # type: ignore[attr-defined]
+                _copy(src, dst, c.data_offset, c.size,  # type: ignore[attr-defined]
+                      src_hash if c.id == "data" else None)  # type: ignore[attr-defined]
+                if c.size % 2:  # type: ignore[attr-defined]
+                    dst.write(b"\0")        # the pad byte, added where a writer forgot it
+            if layout.trailing:
+                _copy(src, dst, layout.trailing, layout.file_size - layout.trailing, None)
+            dst.flush()
+            os.fsync(dst.fileno())
+            if dst.tell() != total + (layout.file_size - layout.trailing if layout.trailing else 0):
+                raise RiffWriteError("internal: the rewritten file has an unexpected length")
+            with open(dst.name, "rb") as check:
+                if _hash_region(check, new_data_offset, data.size) != src_hash.digest():
+                    raise VerifyError("audio bytes differ in the rewritten file")
+                try:
+                    load(check)
+                except RiffError as exc:
+                    raise VerifyError(f"rewritten file is unreadable: {exc}") from exc
+            return dst.tell()
+    except OSError as exc:
+        raise RiffWriteError(f"rewrite failed, original kept: {exc}") from exc
+
+
+def verify_audio_unchanged(path: str | Path, expected_sha256: bytes) -> bool:
+    """Whole-payload check for callers that hashed the audio themselves."""
+    with open(path, "rb") as f:
+        data = walk(f).require("data")
+        return _hash_region(f, data.data_offset, data.size) == expected_sha256

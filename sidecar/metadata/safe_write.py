@@ -1,0 +1,198 @@
+"""Atomic file replacement and crash recovery for every writer of the project.
+
+Two ways to change a file safely:
+
+- replace: write a temporary file in the same folder (`.sidecar-tmp-<name>-<token>`),
+  flush, fsync, rename over the original, fsync the folder. A crash before the rename
+  leaves the original and a leftover temporary file, which `cleanup_temp_files` removes.
+- patch in place: first save the old bytes of every region about to change, and the
+  old length, in a rollback file (`.sidecar-tmp-<name>-<token>.rollback`), fsynced;
+  then patch; then delete the rollback file. A crash in between leaves a rollback file
+  that `recover` applies, giving the original back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+TEMP_PREFIX = ".sidecar-tmp-"
+ROLLBACK_SUFFIX = ".rollback"
+_MAGIC = b"SIDECAR-ROLLBACK1\n"
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make a rename or unlink in `folder` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass     # some file systems refuse fsync on a directory; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def temp_path(path: str | Path, suffix: str = "") -> Path:
+    path = Path(path)
+    return path.with_name(f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}{suffix}")
+
+
+@contextlib.contextmanager
+def atomic_replace(path: str | Path) -> Iterator[BinaryIO]:
+    """Yield a temporary file beside `path`; on success it replaces `path` atomically.
+
+    On any exception the temporary file is removed and the original is untouched.
+    The caller may verify the temporary file before leaving the block.
+    """
+    path = Path(path)
+    tmp = temp_path(path)
+    f = open(tmp, "xb")
+    try:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())
+        f.close()
+        with contextlib.suppress(OSError):
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        f.close()
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_replace(path) as f:
+        f.write(data)
+
+
+@dataclass(frozen=True)
+class Region:
+    offset: int
+    old: bytes
+
+
+class Rollback:
+    """Old bytes of the regions an in-place patch will change, kept durably beside the file."""
+
+    def __init__(self, path: str | Path, regions: list[Region], old_length: int):
+        self.path = Path(path)
+        self.regions = regions
+        self.old_length = old_length
+        self.file = temp_path(self.path, ROLLBACK_SUFFIX)
+
+    def save(self) -> None:
+        head = json.dumps({"target": self.path.name, "length": self.old_length,
+                           "regions": [[r.offset, len(r.old)] for r in self.regions]}).encode()
+        with open(self.file, "xb") as f:
+            f.write(_MAGIC + struct.pack("<I", len(head)) + head)
+            for r in self.regions:
+                f.write(r.old)
+            f.flush()
+            os.fsync(f.fileno())
+        fsync_dir(self.path.parent)
+
+    def discard(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.file)
+        fsync_dir(self.path.parent)
+
+    def apply(self) -> None:
+        restore(self.path, self.regions, self.old_length)
+        self.discard()
+
+
+def restore(path: Path, regions: list[Region], old_length: int) -> None:
+    with open(path, "r+b") as f:
+        for r in regions:
+            f.seek(r.offset)
+            f.write(r.old)
+        f.truncate(old_length)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _load_rollback(file: Path) -> tuple[Path, list[Region], int]:
+    data = file.read_bytes()
+    if not data.startswith(_MAGIC):
+        raise ValueError("not a rollback file")
+    pos = len(_MAGIC)
+    (n,) = struct.unpack_from("<I", data, pos)
+    head = json.loads(data[pos + 4:pos + 4 + n])
+    pos += 4 + n
+    regions = []
+    for offset, length in head["regions"]:
+        if pos + length > len(data):
+            raise ValueError("rollback file is incomplete")
+        regions.append(Region(offset, data[pos:pos + length]))
+        pos += length
+    target = file.parent / head["target"]
+    if target.parent != file.parent or os.sep in head["target"]:
+        raise ValueError("rollback target outside its folder")
+    return target, regions, int(head["length"])
+
+
+def _temp_files(root: Path) -> Iterator[Path]:
+    if root.is_file():
+        root = root.parent
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                yield Path(folder) / name
+
+
+@dataclass(frozen=True)
+class RecoveryAction:
+    path: str
+    action: str     # rolled-back | removed | failed
+    reason: str = ""
+
+
+def recover(root: str | Path) -> list[RecoveryAction]:
+    """Roll back every in-place patch a crash interrupted under `root`.
+
+    A rollback file whose own write was cut short means the patch never started,
+    so it is simply removed.
+    """
+    actions = []
+    for file in _temp_files(Path(root)):
+        if not file.name.endswith(ROLLBACK_SUFFIX):
+            continue
+        try:
+            target, regions, length = _load_rollback(file)
+        except (ValueError, KeyError, struct.error, OSError) as exc:
+            os.unlink(file)
+            actions.append(RecoveryAction(str(file), "removed", f"incomplete rollback: {exc}"))
+            continue
+        try:
+            restore(target, regions, length)
+        except OSError as exc:
+            actions.append(RecoveryAction(str(target), "failed", str(exc)))
+            continue
+        os.unlink(file)
+        fsync_dir(file.parent)
+        actions.append(RecoveryAction(str(target), "rolled-back"))
+    return actions
+
+
+def cleanup_temp_files(root: str | Path) -> list[RecoveryAction]:
+    """Apply pending rollbacks, then delete leftover temporary files under `root`."""
+    actions = recover(root)
+    for file in _temp_files(Path(root)):
+        if file.name.endswith(ROLLBACK_SUFFIX):
+            continue     # a rollback that could not be applied stays for a person to see
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(file)
+            actions.append(RecoveryAction(str(file), "removed"))
+    return actions
