@@ -92,14 +92,15 @@ def _sidecars(paths: Iterable[str], mirror) -> Iterator[str]:
 
 
 def _emit(rows: list[Row], as_json: bool) -> None:
+    for r in rows:  # every failure gets its one line on stderr, with or without --json
+        if r.status == "failed":
+            click.echo(f"{r.sidecar}: {r.reason}", err=True)
     if as_json:
         body = ",\n".join(json.dumps(r.to_json(), ensure_ascii=False) for r in rows)
         click.echo(f"[\n{body}\n]" if rows else "[]")
         return
     for r in rows:
-        if r.status == "failed":
-            click.echo(f"{r.sidecar}: {r.reason}", err=True)
-        else:
+        if r.status != "failed":
             extra = f" (human: {', '.join(r.human_fields)})" if r.human_fields else ""
             note = f" [{r.reason}]" if r.reason else ""
             click.echo(f"{r.status}\t{r.path or r.sidecar}{extra}{note}")
