@@ -1,0 +1,279 @@
+"""From classifier labels to UCS CatID, keywords, synonyms and a short description."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sidecar.metadata.record import Label
+from sidecar.vocabulary import tables
+from sidecar.vocabulary.errors import VocabularyError
+from sidecar.vocabulary.synonyms import SynonymGroups
+from sidecar.vocabulary.ucs_list import UcsList
+from sidecar.vocabulary.ucs_name import UcsName, parse_ucs_filename
+from sidecar.vocabulary.user import UserVocabulary, load_user_vocabulary
+
+#: Below this a label is a guess: it gives keywords only when no label is surer, and never a CatID.
+MIN_PROBABILITY = 0.1
+#: Labels the embedded engine makes up about the signal, not the source.
+DESCRIPTOR_PREFIX = "/x/sidecar/"
+
+
+@dataclass
+class Description:
+    CatID: str = ""
+    Category: str = ""
+    SubCategory: str = ""
+    keywords: list[str] = field(default_factory=list)        # best first, existing keywords first
+    synonyms_added: list[str] = field(default_factory=list)  # which keywords came from synonym expansion
+    description: str = ""                                    # short machine text, e.g. "Dog bark"
+
+
+class _Keywords:
+    """An ordered, case-insensitively unique keyword list that remembers where words came from."""
+
+    def __init__(self, banned: set[str], limit: int):
+        self.words: list[str] = []
+        self.synonyms: list[str] = []
+        self._seen: set[str] = set()
+        self._banned = banned
+        self._limit = limit
+
+    def add(self, word: str, *, synonym: bool = False, keep: bool = False) -> None:
+        word = " ".join(word.replace(",", " ").replace(";", " ").split())
+        key = word.lower()
+        if not word or key in self._seen or len(self.words) >= self._limit:
+            return
+        if key in self._banned and not keep:
+            return
+        self._seen.add(key)
+        self.words.append(word)
+        if synonym:
+            self.synonyms.append(word)
+
+
+def limit_keywords(words: Iterable[str], max_bytes: int, sep: str = ", ") -> list[str]:
+    """The keywords, best first, that fit in max_bytes of UTF-8 once joined with sep.
+
+    A word too long for the room left is skipped so that shorter, later ones still fit.
+    """
+    out: list[str] = []
+    used = 0
+    step = len(sep.encode("utf-8"))
+    for word in words:
+        size = len(word.encode("utf-8")) + (step if out else 0)
+        if used + size <= max_bytes:
+            out.append(word)
+            used += size
+    return out
+
+
+class Vocabulary:
+    def __init__(self, user: UserVocabulary | None = None, ucs_list: UcsList | None = None):
+        self.user = user or UserVocabulary()
+        self.ucs_list = ucs_list if ucs_list else None
+        self._catids = tables.catids()
+        self._entries = tables.label_entries()
+        self._by_mid = {e.mid: e for e in self._entries}
+        self._by_name = {e.label.lower(): e for e in self._entries}
+        self._by_catid: dict[str, list[tables.LabelEntry]] = {}
+        self.synonym_groups = SynonymGroups()
+        for e in self._entries:
+            self.synonym_groups.add(list(e.terms) + list(e.synonyms))
+        for group in self.user.synonyms:
+            self.synonym_groups.add(group)
+        for key, catid in self.user.catid.items():
+            if catid and self._known_catid(catid.partition("-")[0]) is None:
+                raise VocabularyError(f"{self.user.path}: catid.{key}: {catid} is not a UCS CatID")
+
+    @classmethod
+    def load(cls, user_file: str | None = None, ucs_list: UcsList | None = None) -> "Vocabulary":
+        user = load_user_vocabulary(user_file) if user_file else None
+        return cls(user=user, ucs_list=ucs_list)
+
+    # -- tables ---------------------------------------------------------------
+
+    def entry(self, label: str = "", mid: str = "") -> tables.LabelEntry | None:
+        return self._by_mid.get(mid) if mid in self._by_mid else self._by_name.get(label.strip().lower())
+
+    def catid_of(self, entry: tables.LabelEntry) -> str:
+        """The label's CatID after the user's overrides; "" when none."""
+        for key in (entry.mid, entry.label.lower()):
+            if key in self.user.catid:
+                return self.user.catid[key]
+        return entry.catid
+
+    def _known_catid(self, catid: str) -> tables.CatInfo | None:
+        if self.ucs_list and catid in self.ucs_list:
+            e = self.ucs_list.get(catid)
+            return tables.CatInfo(e.CatID, e.Category, e.SubCategory)
+        return self._catids.get(catid)
+
+    def cat_info(self, catid: str) -> dict[str, str]:
+        info = self._known_catid(catid.partition("-")[0])
+        if info is None:
+            return {"CatID": catid, "Category": "", "SubCategory": ""}
+        return {"CatID": catid, "Category": info.Category, "SubCategory": info.SubCategory}
+
+    def _broader_terms(self, entry: tables.LabelEntry) -> list[str]:
+        out: list[str] = []
+        for name in entry.broader:
+            parent = self._by_name.get(name.lower())
+            out.extend(parent.terms if parent else tables.terms_of(name))
+        return out
+
+    def _terms(self, label: Label) -> list[str]:
+        entry = self.entry(label.label, label.mid)
+        return list(entry.terms) if entry else tables.terms_of(label.label)
+
+    # -- describe -------------------------------------------------------------
+
+    def describe(self, labels: Sequence[Label], existing_keywords: Sequence[str] = (), *,
+                 expand: bool = True, max_keywords: int = 40) -> Description:
+        confident = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
+        active = confident or list(labels)
+        out = Description()
+        for lb in confident:
+            entry = self.entry(lb.label, lb.mid)
+            catid = self.catid_of(entry) if entry else ""
+            if catid:
+                info = self.cat_info(catid)
+                out.CatID, out.Category, out.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
+                break
+
+        kw = _Keywords(self.user.ban, max_keywords)
+        for word in existing_keywords:
+            kw.add(word, keep=True)
+        entries = [(lb, self.entry(lb.label, lb.mid)) for lb in active]
+        for lb, _ in entries:
+            for term in self._terms(lb):
+                kw.add(term)
+        if expand:
+            for lb, entry in entries:
+                for term in self._terms(lb):
+                    for word in self.synonym_groups.expand(term):
+                        kw.add(word, synonym=True)
+        for _, entry in entries:
+            if entry:
+                for term in self._broader_terms(entry):
+                    kw.add(term)
+        if expand:
+            for word in existing_keywords:
+                for other in self.synonym_groups.expand(word):
+                    kw.add(other, synonym=True)
+            if out.CatID and self.ucs_list:
+                for word in self.ucs_list.synonyms(out.CatID.partition("-")[0]):
+                    kw.add(word.lower(), synonym=True)
+        out.keywords = kw.words
+        out.synonyms_added = kw.synonyms
+        out.description = self._description(active)
+        return out
+
+    def _description(self, labels: Sequence[Label]) -> str:
+        """A few words from the most specific labels: "Dog bark, growling"."""
+        known = [(lb, self.entry(lb.label, lb.mid)) for lb in labels if not lb.mid.startswith(DESCRIPTOR_PREFIX)]
+        names = {lb.label.lower() for lb, _ in known}
+        broader_of_others = {b.lower() for _, e in known if e for b in e.broader}
+        phrases: list[str] = []
+        for lb, entry in known:
+            if lb.label.lower() in broader_of_others:
+                continue   # "Dog" is said by "Dog bark"
+            terms = self._terms(lb)
+            if not terms:
+                continue
+            phrase = terms[0]
+            if entry and entry.broader and entry.broader[0].lower() in names:
+                parent = self._by_name.get(entry.broader[0].lower())
+                head = parent.terms[0] if parent and parent.terms else entry.broader[0].lower()
+                if head not in phrase:
+                    phrase = f"{head} {phrase}"
+            if phrase not in phrases:
+                phrases.append(phrase)
+            if len(phrases) == 3:
+                break
+        text = ", ".join(phrases)
+        return text[:1].upper() + text[1:]
+
+    # -- search and lookup ----------------------------------------------------
+
+    def expand_term(self, word: str) -> list[str]:
+        return [w for w in self.synonym_groups.expand(word) if w.lower() not in self.user.ban]
+
+    def parse_ucs_filename(self, filename: str) -> UcsName | None:
+        known = self.ucs_list.entries if self.ucs_list else self._catids
+        return parse_ucs_filename(filename, known)
+
+    def explain(self, catid: str) -> str:
+        return self.ucs_list.explain(catid) if self.ucs_list else ""
+
+    def lookup(self, text: str) -> dict:
+        """How a label, a CatID or a word is mapped: what `sidecar vocab` prints."""
+        query = " ".join(text.split())
+        catid = self._match_catid(query)
+        if catid:
+            return self._lookup_catid(query, catid)
+        entry = self.entry(query, query)
+        if entry:
+            return self._lookup_label(query, entry)
+        return self._lookup_word(query)
+
+    def _match_catid(self, query: str) -> str:
+        base, dash, suffix = query.partition("-")
+        pool = self.ucs_list.entries if self.ucs_list else self._catids
+        if base in pool:
+            return query
+        if self.entry(query) is None:   # "Dog" is a label; "anmldog" is a CatID
+            folded = {k.lower(): k for k in pool}
+            if base.lower() in folded:
+                return folded[base.lower()] + dash + suffix
+        return ""
+
+    def _lookup_label(self, query: str, entry: tables.LabelEntry) -> dict:
+        catid = self.catid_of(entry)
+        result = {"query": query, "kind": "label", "label": entry.label, "mid": entry.mid,
+                  **self.cat_info(catid),
+                  "alternatives": [self.cat_info(a) for a in entry.alternatives if a != catid],
+                  "broader": list(entry.broader), "terms": list(entry.terms),
+                  "synonyms": self._label_synonyms(entry)}
+        if not catid:
+            result["note"] = entry.note or "none: the user's vocabulary gives this label no CatID"
+        elif catid != entry.catid:
+            result["note"] = f"CatID set by {self.user.path or 'the user vocabulary'}"
+        return result
+
+    def _label_synonyms(self, entry: tables.LabelEntry) -> list[str]:
+        out: list[str] = []
+        for term in entry.terms:
+            out += [w for w in self.expand_term(term) if w not in out and w not in entry.terms]
+        return out
+
+    def _lookup_catid(self, query: str, catid: str) -> dict:
+        base = catid.partition("-")[0]
+        best = [e.label for e in self._entries if self.catid_of(e) == base]
+        alt = [e.label for e in self._entries if base in e.alternatives and self.catid_of(e) != base]
+        result = {"query": query, "kind": "catid", **self.cat_info(catid),
+                  "labels": best, "alternative_for": alt}
+        if self.ucs_list and base in self.ucs_list:
+            result["explanation"] = self.ucs_list.explain(base)
+            result["ucs_synonyms"] = self.ucs_list.synonyms(base)
+            result["names"] = self.ucs_list.names(base)
+        return result
+
+    def _lookup_word(self, query: str) -> dict:
+        key = query.lower()
+        labels = [e for e in self._entries if key in e.terms or key in e.synonyms]
+        result = {"query": query, "kind": "word", "word": query, "synonyms": self.expand_term(query),
+                  "labels": [e.label for e in labels],
+                  "CatIDs": list(dict.fromkeys(c for c in (self.catid_of(e) for e in labels) if c)),
+                  "banned": key in self.user.ban}
+        if self.ucs_list:
+            result["ucs_CatIDs"] = [c for c, e in self.ucs_list.entries.items()
+                                    if key in (s.lower() for s in e.Synonyms)]
+        return result
+
+
+@lru_cache(maxsize=1)
+def default_vocabulary() -> Vocabulary:
+    """The project's vocabulary alone: no user file, no official UCS list."""
+    return Vocabulary()
