@@ -105,7 +105,7 @@ class EmbeddedEngine:
             for l in file_labels:       # whole-file measures (loudness, clipping) keep their value
                 merged[l.label] = l
             file_labels = sorted(merged.values(), key=lambda l: (-l.probability, l.label))
-        technical = {"TruePeak": whole.true_peak}
+        technical = {} if whole.silent else {"TruePeak": whole.true_peak}
         if whole.loudness is not None:
             technical["Loudness"] = whole.loudness
         return Classification(NAME, MODEL, __version__, file_labels, windows, technical)

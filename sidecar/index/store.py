@@ -119,7 +119,8 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+# "DOORWood" -> "DOOR Wood", "carDoor" -> "car Door": UCS names and camelCase become words
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 def _name_words(path: str) -> str:

@@ -85,3 +85,74 @@ def audio_fingerprint(path: str, fmt: str | None = None, audio: Audio | None = N
     if fmt in PCM_FORMATS:
         return hash_span(path, *pcm_span(path))
     return samples_fingerprint(audio if audio is not None else decode(path))
+
+
+def audio_span(path: str, fmt: str) -> tuple[int, int]:
+    """Where a file's audio bytes lie, so the journal keeps everything else for undo.
+
+    (0, 0) means "no span that survives tagging": the journal then keeps the
+    whole original (Ogg pages are renumbered when their comment grows).
+    """
+    if fmt in PCM_FORMATS:
+        return pcm_span(path)
+    size = _size(path)
+    with open(path, "rb") as f:
+        head = f.read(10)
+        if fmt == "mp3":
+            start = 0
+            if head[:3] == b"ID3" and len(head) == 10:
+                start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+                if head[5] & 0x10:
+                    start += 10      # footer
+            end = size
+            if size >= 128:
+                f.seek(size - 128)
+                if f.read(3) == b"TAG":
+                    end = size - 128
+            return start, max(0, end - start)
+        if fmt == "flac":
+            pos = 4
+            f.seek(0)
+            if head[:3] == b"ID3":
+                pos += 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+            while True:
+                f.seek(pos)
+                block = f.read(4)
+                if len(block) < 4:
+                    return 0, 0
+                length = int.from_bytes(block[1:4], "big")
+                pos += 4 + length
+                if block[0] & 0x80:
+                    return pos, size - pos
+        if fmt == "m4a":
+            pos = 0
+            while pos + 8 <= size:
+                f.seek(pos)
+                hdr = f.read(16)
+                length = int.from_bytes(hdr[:4], "big")
+                kind = hdr[4:8]
+                header = 8
+                if length == 1:
+                    length = int.from_bytes(hdr[8:16], "big")
+                    header = 16
+                elif length == 0:
+                    length = size - pos
+                if length < header:
+                    return 0, 0
+                if kind == b"mdat":
+                    return pos + header, length - header
+                pos += length
+    return 0, 0
+
+
+def file_audio_span(path: str) -> tuple[int, int]:
+    """audio_span for a file whose format is sniffed here (the journal stores this function's name)."""
+    from sidecar.library.formats import recognise
+
+    found = recognise(path)
+    return audio_span(path, found.format if found else "")
+
+
+def _size(path: str) -> int:
+    import os
+    return os.stat(path).st_size

@@ -104,7 +104,8 @@ class Journal:
     def __init__(self, db_path: str | Path | None = None):
         self.db_path = Path(db_path).expanduser() if db_path else default_db_path()
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
+        # scan workers share one journal: sqlite3 serialises calls on one connection
+        self._db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")   # a journal row must outlive a crash
         self._db.execute(_SCHEMA)

@@ -1,0 +1,57 @@
+"""The `sidecar` command: one module per command group, gathered here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from sidecar import __version__
+from sidecar.errors import ConfigError, SidecarError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sidecar")
+@click.option("--debug", is_flag=True, help="Log details to stderr.")
+def cli(debug):
+    """SFX Sidecar: classify a sound-effects library and write what it hears into the files,
+    beside them (sidecar XML) and into a searchable index."""
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="sidecar: %(levelname)s %(message)s", stream=sys.stderr)
+
+
+def _register() -> None:
+    from sidecar.cli.scan import scan
+    from sidecar.cli.search import search
+    from sidecar.cli.serve_max import serve_max
+    from sidecar.cli.show import show
+    from sidecar.cli.status import status
+
+    for command in (scan, search, show, serve_max, status):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.UsageError as exc:
+        exc.show()
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except SidecarError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)
+    except SystemExit:
+        raise

@@ -1,0 +1,52 @@
+"""Options and builders shared by several commands."""
+
+from __future__ import annotations
+
+import click
+
+from sidecar import config as config_module
+from sidecar.config import Config
+from sidecar.errors import ConfigError
+from sidecar.index.store import Store
+
+
+def db_option(f):
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
+                        help="Index database (default: SIDECAR_DB or ~/.local/share/sidecar/index.db).")(f)
+
+
+def load_config(**overrides) -> Config:
+    cfg = config_module.load()
+    for key, value in overrides.items():
+        if value is not None and value != ():
+            setattr(cfg, key, list(value) if isinstance(value, tuple) else value)
+    try:
+        return cfg.check()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def open_store(db_path: str | None, cfg: Config | None = None) -> Store:
+    return Store.open(db_path or (cfg.db if cfg else None))
+
+
+def make_engine(cfg: Config):
+    if cfg.classifier == "max":
+        from sidecar.classify.max_client import MaxClient
+        client = MaxClient(cfg.max_urls)
+        client.check()
+        return client
+    from sidecar.classify.embedded import EmbeddedEngine
+    return EmbeddedEngine()
+
+
+def make_vocabulary(cfg: Config, store: Store | None = None):
+    from sidecar.vocabulary import Vocabulary
+    ucs_list = None
+    if store is not None and store.path != ":memory:":
+        try:
+            from sidecar.vocabulary.ucs_list import UcsList
+            ucs_list = UcsList.load_from_db(store.path)
+        except Exception:   # no official list imported yet
+            ucs_list = None
+    return Vocabulary.load(cfg.vocabulary, ucs_list)

@@ -1,0 +1,117 @@
+"""`sidecar scan`: classify, describe, write and index every audio file under the given paths."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from sidecar.cli.common import db_option, load_config, make_engine, make_vocabulary, open_store
+from sidecar.cli.output import emit_json, is_terminal, table, warn
+from sidecar.config import CLASSIFIERS, POLICIES
+from sidecar.errors import ClassifierError
+from sidecar.metadata.record import join_keywords
+from sidecar.pipeline import runner
+from sidecar.pipeline.stages import Context
+from sidecar.pipeline.task import Outcome, Task
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--dry-run", is_flag=True, help="Print the plan (what would be written), touch nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@click.option("--classifier", type=click.Choice(CLASSIFIERS), help="max, or the embedded engine (default).")
+@click.option("--max-url", "max_urls", multiple=True, help="MAX base URL; repeat to use several containers.")
+@click.option("--jobs", "-j", type=int, help="Files processed at once (default 2).")
+@click.option("--policy", type=click.Choice(POLICIES), help="How machine values meet existing ones (default append).")
+@click.option("--no-synonyms", is_flag=True, help="Do not expand keywords with synonyms.")
+@click.option("--no-tags", is_flag=True, help="Do not write embedded tags.")
+@click.option("--no-riff", is_flag=True, help="Do not write bext, iXML or INFO chunks.")
+@click.option("--no-sidecar", is_flag=True, help="Do not write sidecar XML documents.")
+@db_option
+def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonyms, no_tags, no_riff,
+         no_sidecar, db_path):
+    """Classify every audio file under PATHS and write what was heard.
+
+    Exit status 0 when every file succeeded, 1 when some failed (the scan still finished).
+    """
+    cfg = load_config(classifier=classifier, max_urls=max_urls, jobs=jobs, policy=policy)
+    if no_synonyms:
+        cfg.expand_synonyms = False
+    cfg.write_tags &= not no_tags
+    cfg.write_riff &= not no_riff
+    cfg.write_sidecar &= not no_sidecar
+    store = open_store(db_path, cfg)
+    try:
+        engine = make_engine(cfg)
+    except ClassifierError as exc:
+        raise click.ClickException(str(exc)) from exc
+    journal = None
+    if not dry_run:
+        from sidecar.metadata.journal import Journal
+        from sidecar.metadata.safe_write import recover
+        journal = Journal(store.path)
+        for root in paths:
+            for action in recover(root):
+                warn(f"{action.path}: {action.what}")
+    ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run)
+    progress = _Progress(enabled=is_terminal() and not as_json)
+    summary = runner.run(list(paths), ctx, store, jobs=cfg.jobs, on_task=progress)
+    progress.close()
+    if as_json:
+        doc = summary.to_json()
+        if dry_run:
+            doc["plan"] = [_plan_row(t) for t in summary.planned]
+        emit_json(doc)
+    else:
+        if dry_run:
+            _print_plan(summary.planned)
+        _print_summary(summary)
+    sys.exit(1 if summary.failed else 0)
+
+
+def _plan_row(task: Task) -> dict:
+    rec = task.record
+    return {"path": task.path, "format": task.format, "CatID": rec.CatID, "Category": rec.Category,
+            "SubCategory": rec.SubCategory, "Description": rec.Description, "Keywords": rec.Keywords,
+            "human_fields": sorted(task.human), "machine_fields": rec.provenance.machine_fields,
+            "labels": [{"label": l.label, "probability": l.probability} for l in rec.provenance.labels]}
+
+
+def _print_plan(tasks: list[Task]) -> None:
+    rows = [[t.path, t.record.CatID, t.record.Description, join_keywords(t.record.Keywords)] for t in tasks]
+    table(rows, ["path", "CatID", "Description", "Keywords"], [48, 10, 30, 50])
+
+
+def _print_summary(summary: runner.Summary) -> None:
+    doc = summary.to_json()
+    rate = f", {doc['audio_seconds'] / doc['seconds']:.0f}x real time" if doc["seconds"] and doc["audio_seconds"] else ""
+    click.echo(f"seen {doc['seen']}: classified {doc['classified']}, written {doc['written']}, "
+               f"reindexed {doc['reindexed']}, unchanged {doc['unchanged']}, planned {doc['planned']}, "
+               f"skipped {doc['skipped']}, failed {doc['failed']} ({doc['seconds']:.1f} s{rate})", err=True)
+    for reason, n in doc["skipped_reasons"].items():
+        click.echo(f"  skipped {n}: {reason}", err=True)
+    for item in doc["failures"]:
+        click.echo(f"  failed: {item['path']}: {item['reason']}", err=True)
+
+
+class _Progress:
+    """One line on a terminal; each failure is reported on its own line as it happens."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.n = 0
+
+    def __call__(self, task: Task) -> None:
+        self.n += 1
+        if task.outcome == Outcome.FAILED:
+            if self.enabled:
+                click.echo("\r\033[K", nl=False, err=True)
+            warn(f"{task.path}: {task.reason}")
+        if self.enabled and (self.n % 10 == 0 or task.outcome != Outcome.UNCHANGED):
+            name = task.path[-60:]
+            click.echo(f"\r\033[K  {self.n} files  {task.outcome.value:<10} {name}", nl=False, err=True)
+
+    def close(self) -> None:
+        if self.enabled and self.n:
+            click.echo("\r\033[K", nl=False, err=True)

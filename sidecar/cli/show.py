@@ -1,0 +1,120 @@
+"""`sidecar show`: what a file carries, read back from every container, beside its index row."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+
+import click
+
+from sidecar.cli.common import db_option, load_config, open_store
+from sidecar.cli.output import emit_json
+from sidecar.errors import SidecarError
+from sidecar.library.formats import NotAudioError, recognise
+from sidecar.metadata import tags
+from sidecar.metadata.record import DESCRIPTIVE_FIELDS, Record
+
+
+def gather(path: str, cfg, store) -> dict:
+    doc: dict = {"path": os.path.abspath(path)}
+    try:
+        found = recognise(path)
+    except NotAudioError as exc:
+        doc["error"] = str(exc)
+        return doc
+    fmt = found.format if found else ""
+    doc["format"] = fmt
+    containers: dict = {}
+    if fmt:
+        containers["tags"] = _safe(lambda: _fields(tags.read(path, fmt)))
+    if fmt in ("wav", "rf64"):
+        from sidecar.metadata import riff
+        containers["riff"] = _safe(lambda: riff.read_chunks(path))
+    from sidecar.metadata import sidecar_xml
+    doc_path = sidecar_xml.sidecar_path(path, cfg.mirror_for(path))
+    if doc_path.exists():
+        def sidecar():
+            rec, identity, human = sidecar_xml.read(doc_path)
+            return {"file": str(doc_path), "fields": _fields(rec), "human_fields": sorted(human),
+                    "identity": asdict(identity)}
+        containers["sidecar"] = _safe(sidecar)
+    doc["containers"] = containers
+    row = store.get(path)
+    doc["index"] = row.to_json() if row else None
+    catid = (row.record.CatID if row else "") or ""
+    if catid:
+        try:
+            from sidecar.vocabulary.ucs_list import UcsList
+            ucs = UcsList.load_from_db(store.path)
+            doc["ucs_explanation"] = ucs.explain(catid) if ucs else ""
+        except Exception:
+            doc["ucs_explanation"] = ""
+    return doc
+
+
+def _fields(rec: Record) -> dict:
+    out = {k: v for k, v in rec.descriptive().items() if v not in ("", [], None)}
+    if not rec.provenance.is_empty():
+        out["provenance"] = {"engine": rec.provenance.engine, "time": rec.provenance.time,
+                             "machine_fields": rec.provenance.machine_fields}
+    return out
+
+
+def _safe(fn):
+    try:
+        return fn()
+    except (SidecarError, OSError) as exc:
+        return {"error": str(exc)}
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
+@db_option
+def show(file, as_json, db_path):
+    """Show what FILE carries in every container (tags, bext, iXML, INFO, sidecar) and its index row."""
+    cfg = load_config()
+    store = open_store(db_path, cfg)
+    if not os.path.exists(file):
+        raise click.ClickException(f"{file}: no such file")
+    doc = gather(file, cfg, store)
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(f"{doc['path']}  ({doc.get('format') or 'unknown format'})")
+    if doc.get("error"):
+        click.echo(f"  error: {doc['error']}")
+    for name, content in doc.get("containers", {}).items():
+        click.echo(f"[{name}]")
+        _print_tree(content, 1)
+    click.echo("[index]")
+    if doc.get("index"):
+        row = doc["index"]
+        for key in DESCRIPTIVE_FIELDS + ("Duration", "SampleRate", "BitDepth", "Channels", "Loudness", "TruePeak"):
+            if row.get(key) not in (None, "", []):
+                click.echo(f"  {key}: {row[key]}")
+        labels = row["provenance"]["labels"]
+        if labels:
+            click.echo("  labels: " + ", ".join(f"{l['label']} {l['probability']:.2f}" for l in labels))
+        if row["human_fields"]:
+            click.echo("  human fields: " + ", ".join(row["human_fields"]))
+    else:
+        click.echo("  not indexed")
+    if doc.get("ucs_explanation"):
+        click.echo(f"[UCS] {doc['ucs_explanation']}")
+
+
+def _print_tree(value, depth: int) -> None:
+    pad = "  " * depth
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                click.echo(f"{pad}{k}:")
+                _print_tree(v, depth + 1)
+            else:
+                click.echo(f"{pad}{k}: {v}")
+    elif isinstance(value, list):
+        for v in value:
+            click.echo(f"{pad}- {v}")
+    else:
+        click.echo(f"{pad}{value}")

@@ -1,0 +1,109 @@
+"""Configuration: a TOML file (SIDECAR_CONFIG), then the environment, then the command line.
+
+    [scan]
+    classifier = "embedded"        # or "max"
+    max_url = ["http://max:5000"]  # SIDECAR_MAX_URL, comma-separated
+    jobs = 2
+    policy = "append"              # fill-empty | append | replace
+    expand_synonyms = true
+    vocabulary = "~/sfx-vocab.toml"
+
+    [write]
+    tags = true        # ID3 / Vorbis comments / MP4 atoms
+    riff = true        # bext, iXML, LIST/INFO in WAV and RF64
+    sidecar = true     # door.wav -> door.wav.xml
+
+    [[roots]]          # per library root: a mirror folder for sidecars of a read-only library
+    path = "/mnt/library"
+    sidecar_mirror = "/srv/sidecars/library"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+from sidecar.errors import ConfigError
+
+POLICIES = ("fill-empty", "append", "replace")
+CLASSIFIERS = ("embedded", "max")
+
+
+@dataclass
+class Config:
+    classifier: str = "embedded"
+    max_urls: list[str] = field(default_factory=list)
+    jobs: int = 2
+    policy: str = "append"
+    expand_synonyms: bool = True
+    vocabulary: str | None = None
+    write_tags: bool = True
+    write_riff: bool = True
+    write_sidecar: bool = True
+    mirrors: dict[str, str] = field(default_factory=dict)   # library root -> sidecar mirror root
+    db: str | None = None
+
+    def check(self) -> "Config":
+        if self.policy not in POLICIES:
+            raise ConfigError(f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
+        if self.classifier not in CLASSIFIERS:
+            raise ConfigError(f"classifier must be one of {', '.join(CLASSIFIERS)}, not {self.classifier!r}")
+        if self.classifier == "max" and not self.max_urls:
+            raise ConfigError("--classifier max needs --max-url or SIDECAR_MAX_URL")
+        if self.jobs < 1:
+            raise ConfigError("--jobs must be at least 1")
+        return self
+
+    def mirror_for(self, path: str) -> tuple[str, str] | None:
+        real = os.path.abspath(path)
+        for root, mirror in self.mirrors.items():
+            root = os.path.abspath(root)
+            if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+                return root, os.path.abspath(mirror)
+        return None
+
+
+def load(path: str | None = None) -> Config:
+    """Read SIDECAR_CONFIG (or path) and the environment into a Config."""
+    cfg = Config()
+    path = path or os.environ.get("SIDECAR_CONFIG")
+    if path:
+        try:
+            with open(os.path.expanduser(path), "rb") as f:
+                doc = tomllib.load(f)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        _apply(cfg, doc, path)
+    if os.environ.get("SIDECAR_MAX_URL"):
+        cfg.max_urls = [u.strip() for u in os.environ["SIDECAR_MAX_URL"].split(",") if u.strip()]
+    if os.environ.get("SIDECAR_DB"):
+        cfg.db = os.environ["SIDECAR_DB"]
+    if os.environ.get("SIDECAR_VOCAB"):
+        cfg.vocabulary = os.environ["SIDECAR_VOCAB"]
+    return cfg
+
+
+def _apply(cfg: Config, doc: dict, path: str) -> None:
+    scan = doc.get("scan", {})
+    write = doc.get("write", {})
+    try:
+        cfg.classifier = str(scan.get("classifier", cfg.classifier))
+        urls = scan.get("max_url", [])
+        cfg.max_urls = [urls] if isinstance(urls, str) else [str(u) for u in urls]
+        cfg.jobs = int(scan.get("jobs", cfg.jobs))
+        cfg.policy = str(scan.get("policy", cfg.policy))
+        cfg.expand_synonyms = bool(scan.get("expand_synonyms", cfg.expand_synonyms))
+        cfg.vocabulary = scan.get("vocabulary", cfg.vocabulary)
+        cfg.write_tags = bool(write.get("tags", True))
+        cfg.write_riff = bool(write.get("riff", True))
+        cfg.write_sidecar = bool(write.get("sidecar", True))
+        for root in doc.get("roots", []):
+            if root.get("sidecar_mirror"):
+                cfg.mirrors[os.path.expanduser(root["path"])] = os.path.expanduser(root["sidecar_mirror"])
+        if doc.get("db"):
+            cfg.db = os.path.expanduser(doc["db"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc

@@ -1,0 +1,243 @@
+"""Embedded tags through mutagen: ID3v2.4 (MP3, WAV, AIFF), Vorbis comments (FLAC, Ogg,
+Opus) and MP4 atoms (M4A). One table per tag family maps the canonical fields.
+
+Every canonical field is stored under its own name (TXXX, a Vorbis field, an
+MP4 freeform atom) so a round trip is exact; the common fields are mirrored
+into the standard frames players and library managers show.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import mutagen
+from mutagen.aiff import AIFF
+from mutagen.flac import FLAC
+from mutagen.id3 import COMM, ID3, TXXX, Frames
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4, MP4FreeForm
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+from sidecar.errors import ContainerError
+from sidecar.metadata.record import (
+    DESCRIPTIVE_FIELDS, Provenance, Record, join_keywords, split_keywords,
+)
+
+PROVENANCE_KEY = "SFX_SIDECAR"
+
+#: standard frames shown by players and library managers (canonical -> frame)
+ID3_STANDARD = {"TrackTitle": "TIT2", "Designer": "TPE1", "Library": "TALB",
+                "Manufacturer": "TPUB", "Category": "TCON", "FXName": "TIT3"}
+VORBIS_STANDARD = {"TrackTitle": "TITLE", "Designer": "ARTIST", "Library": "ALBUM",
+                   "Manufacturer": "ORGANIZATION", "Category": "GENRE", "Description": "DESCRIPTION"}
+MP4_STANDARD = {"TrackTitle": "\xa9nam", "Designer": "\xa9ART", "Library": "\xa9alb",
+                "Category": "\xa9gen", "Description": "desc", "Notes": "\xa9cmt"}
+MP4_FREEFORM = "----:com.sfxsidecar:"
+
+_CLASSES = {"mp3": MP3, "wav": WAVE, "aiff": AIFF, "flac": FLAC, "ogg": OggVorbis,
+            "opus": OggOpus, "m4a": MP4}
+
+
+class TagError(ContainerError):
+    """Embedded tags that cannot be read or written."""
+
+
+def _value(record: Record, name: str) -> str:
+    value = getattr(record, name)
+    return join_keywords(value) if isinstance(value, list) else (value or "")
+
+
+def _set(record: Record, name: str, text: str) -> None:
+    if not text:
+        return
+    if name == "Keywords":
+        record.Keywords = split_keywords(text)
+    else:
+        setattr(record, name, text)
+
+
+def _provenance_json(record: Record) -> str:
+    from dataclasses import asdict
+    return json.dumps(asdict(record.provenance), ensure_ascii=False, separators=(",", ":"))
+
+
+# -- ID3 -----------------------------------------------------------------------
+def id3_from_record(record: Record, tags: ID3 | None = None) -> ID3:
+    """The record in ID3v2.4 frames, added to (and replacing ours in) existing tags."""
+    tags = tags if tags is not None else ID3()
+    for name in DESCRIPTIVE_FIELDS:
+        text = _value(record, name)
+        tags.delall(f"TXXX:{name}")
+        if text:
+            tags.add(TXXX(encoding=3, desc=name, text=[text]))
+        frame = ID3_STANDARD.get(name)
+        if frame:
+            tags.delall(frame)
+            if text:
+                tags.add(Frames[frame](encoding=3, text=[text]))
+    tags.delall("COMM::eng")
+    if record.Description:
+        tags.add(COMM(encoding=3, lang="eng", desc="", text=[record.Description]))
+    tags.delall(f"TXXX:{PROVENANCE_KEY}")
+    if not record.provenance.is_empty():
+        tags.add(TXXX(encoding=3, desc=PROVENANCE_KEY, text=[_provenance_json(record)]))
+    return tags
+
+
+def id3_bytes(record: Record, existing: ID3 | None = None) -> bytes:
+    """A complete ID3v2.4 tag, for containers that hold one in a chunk (RIFF `id3 `)."""
+    tags = id3_from_record(record, existing)
+    buf = io.BytesIO()
+    tags.save(buf, v2_version=4, padding=lambda info: 0)
+    return buf.getvalue()
+
+
+def record_from_id3(tags: ID3) -> Record:
+    rec = Record()
+    for name in DESCRIPTIVE_FIELDS:
+        frames = tags.getall(f"TXXX:{name}")
+        if frames:
+            _set(rec, name, str(frames[0].text[0]) if frames[0].text else "")
+    for name, frame in ID3_STANDARD.items():
+        if rec.is_empty(name) and tags.getall(frame):
+            _set(rec, name, str(tags.getall(frame)[0].text[0]))
+    if rec.is_empty("Description"):
+        for comm in tags.getall("COMM"):
+            if comm.text and not comm.desc:
+                _set(rec, "Description", str(comm.text[0]))
+                break
+    prov = tags.getall(f"TXXX:{PROVENANCE_KEY}")
+    if prov:
+        rec.provenance = _parse_provenance(str(prov[0].text[0]))
+    return rec
+
+
+# -- Vorbis comments -------------------------------------------------------------
+def _vorbis_key(name: str) -> str:
+    return name.upper()
+
+
+def write_vorbis(tags, record: Record) -> None:
+    for name in DESCRIPTIVE_FIELDS:
+        text = _value(record, name)
+        for key in {_vorbis_key(name), VORBIS_STANDARD.get(name, _vorbis_key(name))}:
+            if key in tags:
+                del tags[key]
+            if text:
+                tags[key] = [text]
+    if PROVENANCE_KEY in tags:
+        del tags[PROVENANCE_KEY]
+    if not record.provenance.is_empty():
+        tags[PROVENANCE_KEY] = [_provenance_json(record)]
+
+
+def record_from_vorbis(tags) -> Record:
+    rec = Record()
+    for name in DESCRIPTIVE_FIELDS:
+        for key in (_vorbis_key(name), VORBIS_STANDARD.get(name)):
+            if key and key in tags and tags[key]:
+                _set(rec, name, tags[key][0])
+                break
+    if PROVENANCE_KEY in tags and tags[PROVENANCE_KEY]:
+        rec.provenance = _parse_provenance(tags[PROVENANCE_KEY][0])
+    return rec
+
+
+# -- MP4 -------------------------------------------------------------------------
+def write_mp4(tags, record: Record) -> None:
+    for name in DESCRIPTIVE_FIELDS:
+        text = _value(record, name)
+        key = MP4_FREEFORM + name
+        if key in tags:
+            del tags[key]
+        if text:
+            tags[key] = [MP4FreeForm(text.encode("utf-8"))]
+        atom = MP4_STANDARD.get(name)
+        if atom:
+            if atom in tags:
+                del tags[atom]
+            if text:
+                tags[atom] = [text]
+    key = MP4_FREEFORM + PROVENANCE_KEY
+    if key in tags:
+        del tags[key]
+    if not record.provenance.is_empty():
+        tags[key] = [MP4FreeForm(_provenance_json(record).encode("utf-8"))]
+
+
+def record_from_mp4(tags) -> Record:
+    rec = Record()
+    for name in DESCRIPTIVE_FIELDS:
+        key = MP4_FREEFORM + name
+        if key in tags and tags[key]:
+            _set(rec, name, bytes(tags[key][0]).decode("utf-8", "replace"))
+        elif MP4_STANDARD.get(name) in tags and tags[MP4_STANDARD[name]]:
+            _set(rec, name, str(tags[MP4_STANDARD[name]][0]))
+    key = MP4_FREEFORM + PROVENANCE_KEY
+    if key in tags and tags[key]:
+        rec.provenance = _parse_provenance(bytes(tags[key][0]).decode("utf-8", "replace"))
+    return rec
+
+
+def _parse_provenance(text: str) -> Provenance:
+    try:
+        return Provenance.from_dict(json.loads(text))
+    except (ValueError, TypeError, KeyError):
+        return Provenance()
+
+
+# -- the file-level interface -------------------------------------------------------
+def open_file(path: str, fmt: str):
+    cls = _CLASSES.get(fmt)
+    if cls is None:
+        raise TagError(f"no tag mapping for format {fmt}")
+    try:
+        return cls(path)
+    except mutagen.MutagenError as exc:
+        raise TagError(f"cannot read tags: {exc}") from exc
+
+
+def read(path: str, fmt: str) -> Record:
+    """The record carried by the file's embedded tags (empty fields when it has none)."""
+    if fmt == "rf64":
+        return Record()     # mutagen does not open RF64; the RIFF module reads its chunks
+    f = open_file(path, fmt)
+    if f.tags is None:
+        return Record()
+    if fmt in ("mp3", "wav", "aiff"):
+        return record_from_id3(f.tags)
+    if fmt in ("flac", "ogg", "opus"):
+        return record_from_vorbis(f.tags)
+    return record_from_mp4(f.tags)
+
+
+def write(path: str, fmt: str, record: Record) -> None:
+    """Write the record into the file's tags in place; callers hand in a temporary copy."""
+    f = open_file(path, fmt)
+    try:
+        if f.tags is None:
+            f.add_tags()
+        if fmt in ("mp3", "wav", "aiff"):
+            id3_from_record(record, f.tags)
+            f.save(v2_version=4)
+        elif fmt in ("flac", "ogg", "opus"):
+            write_vorbis(f.tags, record)
+            f.save()
+        else:
+            write_mp4(f.tags, record)
+            f.save()
+    except mutagen.MutagenError as exc:
+        raise TagError(f"cannot write tags: {exc}") from exc
+
+
+def existing_id3(path: str, fmt: str) -> ID3 | None:
+    """The ID3 tag a WAV file already holds, so ours is added to it rather than replacing it."""
+    if fmt != "wav":
+        return None
+    try:
+        return WAVE(path).tags
+    except mutagen.MutagenError:
+        return None

@@ -1,0 +1,1 @@
+"""The way of one file: probe -> fingerprint -> classify -> describe -> merge -> write -> verify -> index -> journal."""

@@ -1,0 +1,129 @@
+"""Run the stages over a library: workers for the file stages, one consumer for the index.
+
+The rescan fast path happens before any worker: a file whose size and mtime
+match its index row is unchanged and costs one stat.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from sidecar.index.store import IndexedFile, Store
+from sidecar.library.walk import walk
+from sidecar.metadata.merge import machine_values
+from sidecar.pipeline.stages import Context, process
+from sidecar.pipeline.task import Outcome, Task
+
+
+@dataclass
+class Summary:
+    seen: int = 0
+    counts: Counter = field(default_factory=Counter)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)   # (outcome, path, reason)
+    planned: list[Task] = field(default_factory=list)
+    seconds: float = 0.0
+    audio_seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return self.counts[Outcome.FAILED]
+
+    def to_json(self) -> dict:
+        skipped = Counter(r for o, _, r in self.problems if o == Outcome.SKIPPED.value)
+        return {
+            "seen": self.seen,
+            "classified": self.counts[Outcome.CLASSIFIED],
+            "written": self.counts[Outcome.CLASSIFIED],
+            "reindexed": self.counts[Outcome.REINDEXED],
+            "unchanged": self.counts[Outcome.UNCHANGED],
+            "planned": self.counts[Outcome.PLANNED],
+            "skipped": self.counts[Outcome.SKIPPED],
+            "failed": self.counts[Outcome.FAILED],
+            "skipped_reasons": dict(skipped),
+            "failures": [{"path": p, "reason": r} for o, p, r in self.problems if o == Outcome.FAILED.value],
+            "seconds": round(self.seconds, 3),
+            "audio_seconds": round(self.audio_seconds, 3),
+        }
+
+
+def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
+        on_task: Callable[[Task], None] | None = None) -> Summary:
+    started = time.perf_counter()
+    summary = Summary()
+    known = store.identities()
+    candidates: list[Task] = []
+    for found in walk(roots):
+        summary.seen += 1
+        if found.skip_reason:
+            if found.skip_reason != "sidecar document":
+                _finish(Task(found.path).done(Outcome.SKIPPED, found.skip_reason), summary, store, ctx, on_task)
+            else:
+                summary.seen -= 1
+            continue
+        path = os.path.abspath(found.path)
+        ident = known.get(path)
+        if ident is not None and not ctx.dry_run:
+            try:
+                st = os.stat(path)
+            except OSError:
+                st = None
+            if st is not None and (st.st_size, st.st_mtime_ns) == ident[:2]:
+                _finish(Task(path).done(Outcome.UNCHANGED), summary, store, ctx, on_task)
+                continue
+        candidates.append(Task(path))
+    if candidates:
+        indexed = {t.path: store.get(t.path) for t in candidates}
+        for t in candidates:
+            t.indexed = indexed[t.path]
+        for task in _process_all(candidates, ctx, jobs):
+            _finish(task, summary, store, ctx, on_task)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _process_all(tasks: list[Task], ctx: Context, jobs: int) -> Iterable[Task]:
+    if jobs <= 1:
+        for t in tasks:
+            yield process(t, ctx)
+        return
+    # a bounded window of futures keeps memory flat on a library of millions
+    pending = set()
+    queue = iter(tasks)
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="sidecar-worker") as pool:
+        for t in queue:
+            pending.add(pool.submit(process, t, ctx))
+            if len(pending) >= jobs * 4:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield f.result()
+        for f in pending:
+            yield f.result()
+
+
+def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
+            on_task: Callable[[Task], None] | None) -> None:
+    """The single consumer: index what changed, count, report."""
+    outcome = task.outcome or Outcome.FAILED
+    if outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED) and task.record is not None:
+        if task.record.Duration:
+            summary.audio_seconds += task.record.Duration
+        previous = task.indexed.written if task.indexed else {}
+        written = previous if outcome == Outcome.REINDEXED else {
+            "fields": machine_values(task.record), "containers": task.written,
+            "time": task.record.provenance.time}
+        store.upsert(IndexedFile(
+            path=task.path, size=task.size, mtime_ns=task.mtime_ns, fingerprint=task.fingerprint,
+            format=task.format, record=task.record, written=written,
+            human_fields=sorted(task.human)))
+    if outcome == Outcome.PLANNED:
+        summary.planned.append(task)
+    if outcome in (Outcome.FAILED, Outcome.SKIPPED):
+        summary.problems.append((outcome.value, task.path, task.reason))
+    summary.counts[outcome] += 1
+    if on_task:
+        on_task(task)

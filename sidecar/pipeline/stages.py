@@ -1,0 +1,189 @@
+"""The stages of one file. Each takes the task and returns it; a finished task skips the rest.
+
+Only the runner's consumer touches the index, so SQLite has one writer.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+from sidecar.audio.decode import decode
+from sidecar.config import Config
+from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, SidecarError
+from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.library.formats import NotAudioError, recognise
+from sidecar.metadata import merge as ownership
+from sidecar.metadata import tags
+from sidecar.metadata.record import Provenance, Record
+from sidecar.pipeline.task import Outcome, Task
+from sidecar.pipeline.write import RIFF_FORMATS, write_embedded
+
+
+@dataclass
+class Context:
+    """What every stage may use; built once per run."""
+
+    config: Config
+    engine: object
+    vocabulary: object
+    journal: object | None = None
+    dry_run: bool = False
+
+
+def probe(task: Task, ctx: Context) -> Task:
+    task.stage = "probe"
+    try:
+        st = os.stat(task.path)
+        task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
+        if not os.access(task.path, os.R_OK):
+            return task.done(Outcome.FAILED, "no read permission")
+        found = recognise(task.path)
+    except NotAudioError as exc:
+        return task.done(Outcome.FAILED, str(exc))
+    except OSError as exc:
+        return task.done(Outcome.FAILED, exc.strerror or str(exc))
+    if found is None:
+        return task.done(Outcome.SKIPPED, "not an audio format SFX Sidecar handles")
+    task.format = found.format
+    try:
+        task.existing = read_existing(task.path, task.format, ctx.config)
+    except ContainerError as exc:
+        return task.done(Outcome.FAILED, str(exc))
+    return task
+
+
+def read_existing(path: str, fmt: str, config: Config) -> Record:
+    """Everything the file already carries: sidecar edits, then RIFF chunks, then tags."""
+    record = Record()
+    if fmt in RIFF_FORMATS:
+        from sidecar.metadata import riff
+        record.fill_from(riff.read(path))
+    record.fill_from(tags.read(path, fmt))
+    return record
+
+
+def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str]]:
+    """Fields a person edited in the sidecar document beside the file (they win)."""
+    from sidecar.metadata import sidecar_xml
+    doc = sidecar_xml.sidecar_path(path, config.mirror_for(path))
+    if not doc.exists():
+        return Record(), set()
+    record, _identity, human = sidecar_xml.read(doc)
+    return record, set(human)
+
+
+def fingerprint(task: Task, ctx: Context) -> Task:
+    task.stage = "fingerprint"
+    try:
+        task.audio = decode(task.path)
+        task.fingerprint = audio_fingerprint(task.path, task.format, task.audio)
+    except AudioError as exc:
+        return task.done(Outcome.FAILED, str(exc))
+    rec = task.existing
+    rec.Duration = round(task.audio.duration, 6)
+    rec.SampleRate = task.audio.samplerate
+    rec.BitDepth = task.audio.bit_depth
+    rec.Channels = task.audio.channels
+    indexed = task.indexed
+    written = (indexed.written.get("fields", {}) if indexed else {})
+    try:
+        edits, edited = read_sidecar_edits(task.path, ctx.config)
+    except ContainerError as exc:
+        return task.done(Outcome.FAILED, str(exc))
+    for name in edited:
+        setattr(task.existing, name, getattr(edits, name))
+    task.human = ownership.human_fields(task.existing, written) | edited
+    if indexed is not None and indexed.fingerprint == task.fingerprint:
+        # the audio did not change: never classify again, only refresh what the index knows
+        keep = indexed.record
+        rec.provenance = keep.provenance
+        rec.Loudness, rec.TruePeak = keep.Loudness, keep.TruePeak
+        task.record = rec
+        task.audio = None
+        return task.done(Outcome.REINDEXED, "audio unchanged; metadata re-read")
+    return task
+
+
+def classify(task: Task, ctx: Context) -> Task:
+    task.stage = "classify"
+    try:
+        task.classification = ctx.engine.classify(task.audio)
+    except ClassifierError as exc:
+        return task.done(Outcome.FAILED, str(exc))
+    return task
+
+
+def describe_and_merge(task: Task, ctx: Context) -> Task:
+    task.stage = "describe"
+    c = task.classification
+    vocab = ctx.vocabulary
+    desc = vocab.describe(c.labels, task.existing.Keywords, expand=ctx.config.expand_synonyms)
+    machine = Record(Description=desc.description, Keywords=desc.keywords, CatID=desc.CatID,
+                     Category=desc.Category, SubCategory=desc.SubCategory)
+    ucs = vocab.parse_ucs_filename(os.path.basename(task.path))
+    if ucs is not None:
+        # a UCS name is a person's decision: its CatID wins over any classifier
+        info = vocab.cat_info(ucs.CatID)
+        machine.CatID, machine.Category, machine.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
+        for name, value in (("FXName", ucs.FXName), ("Designer", ucs.CreatorID), ("Library", ucs.SourceID)):
+            if value and task.existing.is_empty(name):
+                setattr(machine, name, value)
+        task.human.discard("CatID")
+        task.existing.CatID = ""
+    audio = task.audio
+    machine.Duration = round(audio.duration, 6)
+    machine.SampleRate, machine.BitDepth, machine.Channels = audio.samplerate, audio.bit_depth, audio.channels
+    machine.Loudness = c.technical.get("Loudness")
+    machine.TruePeak = c.technical.get("TruePeak")
+    machine.provenance = Provenance(
+        engine=c.engine, model=c.model, version=c.version,
+        time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        labels=c.labels, windows=c.windows, synonyms_added=desc.synonyms_added)
+    task.stage = "merge"
+    task.record = ownership.merge(task.existing, machine, task.human, ctx.config.policy)
+    task.audio = None   # release the samples before the write
+    if ctx.dry_run:
+        return task.done(Outcome.PLANNED)
+    return task
+
+
+def write(task: Task, ctx: Context) -> Task:
+    task.stage = "write"
+    cfg = ctx.config
+    try:
+        if cfg.write_tags or cfg.write_riff:
+            task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
+                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags)
+        if cfg.write_sidecar:
+            from sidecar.metadata import sidecar_xml
+            identity = sidecar_xml.Identity(name=os.path.basename(task.path), size=os.stat(task.path).st_size,
+                                            fingerprint=task.fingerprint, path=os.path.abspath(task.path))
+            sidecar_xml.write(task.path, task.record, identity, mirror=cfg.mirror_for(task.path))
+            task.written.append("sidecar")
+    except FileError as exc:
+        return task.done(Outcome.FAILED, exc.reason)
+    except (SidecarError, OSError) as exc:
+        return task.done(Outcome.FAILED, str(exc))
+    st = os.stat(task.path)
+    task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
+    return task.done(Outcome.CLASSIFIED)
+
+
+STAGES = (probe, fingerprint, classify, describe_and_merge, write)
+
+
+def process(task: Task, ctx: Context) -> Task:
+    """Run the stages up to the index; any unexpected error fails this file only."""
+    for stage in STAGES:
+        try:
+            task = stage(task, ctx)
+        except SidecarError as exc:
+            task.done(Outcome.FAILED, str(exc))
+        except Exception as exc:  # one bad file must never stop a library scan
+            task.done(Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
+        if task.finished:
+            break
+    task.audio = None
+    return task

@@ -1,0 +1,84 @@
+"""The write and verify stages: every enabled container, atomically, with the audio proven unchanged.
+
+WAV and RF64 go through the project's RIFF writer (bext, iXML, INFO and the ID3
+chunk, in place when there is room); the other formats through mutagen on a
+temporary copy that replaces the original only after its audio is compared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+
+from sidecar.audio.decode import decode
+from sidecar.errors import AudioError, ContainerError, FileError, VerifyError
+from sidecar.library.fingerprint import audio_span, file_audio_span, hash_span, samples_fingerprint
+from sidecar.library.formats import PCM_FORMATS, recognise
+from sidecar.metadata import tags
+from sidecar.metadata.record import Record
+from sidecar.metadata.safe_write import fsync_dir, temp_path
+
+RIFF_FORMATS = ("wav", "rf64")
+
+
+def audio_identity(path: str, fmt: str) -> str:
+    """What must not change: PCM payload bytes, or decoded samples for compressed formats."""
+    if fmt in PCM_FORMATS:
+        return hash_span(path, *audio_span(path, fmt))
+    return samples_fingerprint(decode(path))
+
+
+def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal=None,
+                   riff: bool = True, embedded_tags: bool = True) -> list[str]:
+    """Write the record into the file itself; returns the containers written. Raises FileError."""
+    path = str(path)
+    try:
+        if fmt is None:
+            found = recognise(path)
+            if found is None:
+                raise FileError(path, "write", "not an audio file SFX Sidecar handles")
+            fmt = found.format
+        before = audio_identity(path, fmt)
+        if journal is not None:
+            journal.record_original(path, file_audio_span)
+        if fmt in RIFF_FORMATS and riff:
+            return _write_riff(path, fmt, record, embedded_tags, before)
+        if not embedded_tags:
+            return []
+        if fmt == "rf64":
+            return []
+        _write_tags_atomic(path, fmt, record, before)
+        return ["tags"]
+    except FileError:
+        raise
+    except (ContainerError, AudioError, VerifyError) as exc:
+        raise FileError(path, "write", str(exc)) from exc
+    except OSError as exc:
+        raise FileError(path, "write", exc.strerror or str(exc)) from exc
+
+
+def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool, before: str) -> list[str]:
+    from sidecar.metadata import riff as riff_module
+
+    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt)) if embedded_tags else None
+    result = riff_module.write(path, record, id3=id3)
+    if audio_identity(path, fmt) != before:
+        raise VerifyError("audio payload changed during the RIFF write")
+    return list(result.chunks) + (["tags"] if id3 else [])
+
+
+def _write_tags_atomic(path: str, fmt: str, record: Record, before: str) -> None:
+    tmp = str(temp_path(path))
+    try:
+        shutil.copy2(path, tmp)
+        tags.write(tmp, fmt, record)
+        if audio_identity(tmp, fmt) != before:
+            raise VerifyError("the audio of the tagged copy differs from the original; nothing was replaced")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(os.path.dirname(os.path.abspath(path)))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
