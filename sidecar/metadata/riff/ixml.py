@@ -173,8 +173,7 @@ def merge(old: IXML | None, record: Record, bext: Bext | None = None) -> IXML:
                            ("VERSION", prov.version), ("TIME", prov.time),
                            ("MACHINE_FIELDS", ", ".join(prov.machine_fields))):
             _set(block, tag, value)
-        _set(block, "PROVENANCE_JSON", json.dumps(asdict(prov), ensure_ascii=False,
-                                                  separators=(",", ":")))
+        _set(block, "PROVENANCE_JSON", json.dumps(asdict(prov), separators=(",", ":")))
     body = etree.tostring(root, encoding="UTF-8")
     return IXML(b'<?xml version="1.0" encoding="UTF-8"?>\n' + body)
 

@@ -25,6 +25,7 @@ from .chunks import FILLER_IDS, MAX_U32, Ds64, Layout, chunk_bytes, header, walk
 from .errors import RiffError, RiffWriteError
 from .plan import Patch, plan_in_place, replaceable_keys
 from .reader import Contents, load
+from .text import cleaned
 
 if TYPE_CHECKING:
     from ..journal import Journal
@@ -43,6 +44,7 @@ class WriteResult:
 
 def new_chunks(contents: Contents, record: Record, id3: bytes | None) -> list[tuple[str, bytes]]:
     """The payloads to write, each merged with what the file already holds."""
+    record = cleaned(record)
     bext = bext_mod.merge(contents.bext, record)
     xml = ixml_mod.merge(contents.ixml, record, bext).to_bytes()
     if len(xml) % 2:
