@@ -1,0 +1,170 @@
+"""Labels to a description: CatID, keywords, synonyms, user vocabulary, `sidecar vocab`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from sidecar.cli.vocab import vocab
+from sidecar.metadata.record import Label
+from sidecar.vocabulary import Vocabulary, VocabularyError, default_vocabulary, limit_keywords
+
+
+def lab(name: str, p: float, mid: str = "") -> Label:
+    return Label(label=name, probability=p, mid=mid, source="max")
+
+
+def test_clapping_gives_applause_and_expansion_off_does_not():
+    v = default_vocabulary()
+    on = v.describe([lab("Clapping", 0.8)])
+    assert on.CatID == "CRWDApls" and on.Category == "CROWDS" and on.SubCategory == "APPLAUSE"
+    assert "applause" in on.keywords and "applause" in on.synonyms_added
+    off = v.describe([lab("Clapping", 0.8)], expand=False)
+    assert "applause" not in off.keywords
+    assert off.synonyms_added == []
+    assert off.keywords[0] == "clapping"
+
+
+def test_search_expansion_is_symmetric():
+    v = default_vocabulary()
+    assert "clapping" in v.expand_term("applause")
+    assert "applause" in v.expand_term("Clapping")
+    assert "applause" not in v.expand_term("applause")
+    assert v.expand_term("xyzzy") == []
+
+
+def test_catid_from_best_confident_label_that_has_one():
+    v = default_vocabulary()
+    d = v.describe([lab("Silence", 0.9), lab("Crack", 0.5), lab("Thunder", 0.4), lab("Dog", 0.05)])
+    assert d.CatID == "THUN"
+    assert "dog" not in d.keywords   # a guess adds nothing when surer labels exist
+
+
+def test_low_probability_labels_give_keywords_only():
+    d = default_vocabulary().describe([lab("Dog", 0.05), lab("Bark", 0.04)])
+    assert d.CatID == ""
+    assert d.keywords[:2] == ["dog", "bark"]
+
+
+def test_keywords_order_dedup_and_existing_first():
+    v = default_vocabulary()
+    d = v.describe([lab("Bark", 0.8, "/m/05tny_"), lab("Dog", 0.7)], existing_keywords=["Woof", "Kennel"])
+    assert d.keywords[:2] == ["Woof", "Kennel"]
+    lowered = [k.lower() for k in d.keywords]
+    assert len(lowered) == len(set(lowered))
+    assert lowered.index("bark") < lowered.index("barking") < lowered.index("animal")
+    assert set(d.synonyms_added) <= set(d.keywords)
+    assert d.description == "Dog bark"
+
+
+def test_broader_terms_and_cap():
+    v = default_vocabulary()
+    d = v.describe([lab("Snare drum", 0.9)], expand=False)
+    assert d.keywords == ["snare drum", "drum", "percussion", "musical instrument", "music"]
+    assert len(v.describe([lab("Dog", 0.9), lab("Music", 0.8), lab("Rain", 0.7)], max_keywords=5).keywords) == 5
+
+
+def test_synonyms_of_existing_keywords_are_added():
+    d = default_vocabulary().describe([], existing_keywords=["pooch"])
+    assert d.keywords[0] == "pooch" and "dog" in d.keywords and "dog" in d.synonyms_added
+
+
+def test_unknown_and_descriptor_labels_become_keywords():
+    v = default_vocabulary()
+    d = v.describe([lab("Impulsive", 0.9, "/x/sidecar/impulsive"), lab("DC offset", 0.8, "/x/sidecar/dc"),
+                    lab("Sine wave", 0.5, "/m/01v_m0")])
+    assert d.keywords[:3] == ["impulsive", "dc offset", "sine wave"]
+    assert d.CatID == "TEST"
+    assert d.description == "Sine wave"
+    assert v.describe([]).keywords == [] and v.describe([]).description == ""
+
+
+def test_limit_keywords_counts_utf8_bytes():
+    words = ["dog", "bark", "chien aboie", "é" * 10, "x"]
+    assert limit_keywords(words, 9) == ["dog", "bark"]
+    assert limit_keywords(words, 12) == ["dog", "bark", "x"]   # the long words are skipped
+    assert limit_keywords(words, 0) == []
+    assert len(", ".join(limit_keywords(words, 40)).encode("utf-8")) <= 40
+
+
+USER_TOML = """
+[synonyms]
+applause = ["ovation", "bravo"]
+[catid]
+"Dog" = "ANMLWdog"
+"/m/07r4wb8" = ""
+[ban]
+terms = ["chicken", "Pooch"]
+"""
+
+
+@pytest.fixture
+def user_file(tmp_path):
+    path = tmp_path / "vocab.toml"
+    path.write_text(USER_TOML, encoding="utf-8")
+    return str(path)
+
+
+def test_user_vocabulary(user_file):
+    v = Vocabulary.load(user_file)
+    assert "bravo" in v.expand_term("applause") and "applause" in v.expand_term("bravo")
+    assert v.describe([lab("Dog", 0.9)]).CatID == "ANMLWdog"
+    assert v.lookup("Dog")["note"].startswith("CatID set by")
+    assert v.describe([lab("Knock", 0.9, "/m/07r4wb8")]).CatID == ""
+    chicken = v.describe([lab("Chicken, rooster", 0.9)], existing_keywords=["Chicken"])
+    assert chicken.keywords[0] == "Chicken"   # what a person wrote stays
+    assert "pooch" not in v.describe([lab("Dog", 0.9)]).keywords
+    assert "pooch" not in v.expand_term("dog")
+    assert v.lookup("pooch")["banned"] is True
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[synonyms\n", "not valid TOML"),
+    ("[colours]\nred = 1\n", "unknown table"),
+    ("[synonyms]\napplause = 3\n", "list of strings"),
+    ("[catid]\nDog = \"NOPEcat\"\n", "not a UCS CatID"),
+])
+def test_bad_user_vocabulary(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(VocabularyError, match=message) as info:
+        Vocabulary.load(str(path))
+    assert str(path) in str(info.value)
+
+
+def test_lookup_kinds():
+    v = default_vocabulary()
+    label = v.lookup("Thunder")
+    assert label["kind"] == "label" and label["CatID"] == "THUN" and label["broader"] == ["Thunderstorm"]
+    assert [a["CatID"] for a in label["alternatives"]] == ["STORM"]
+    catid = v.lookup("hmnsnor")
+    assert catid["kind"] == "catid" and catid["CatID"] == "HMNSnor" and "Snoring" in catid["labels"]
+    word = v.lookup("woof")
+    assert word["kind"] == "word" and "Bark" in word["labels"] and "ANMLDog" in word["CatIDs"]
+
+
+def test_vocab_command_json_and_text(tmp_path, monkeypatch, user_file):
+    monkeypatch.setenv("SIDECAR_DB", str(tmp_path / "none.db"))
+    runner = CliRunner()
+    out = runner.invoke(vocab, ["Applause", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["CatID"] == "CRWDApls" and "clapping" in doc["synonyms"]
+    text = runner.invoke(vocab, ["Typing"])
+    assert text.exit_code == 0 and "CMPTKey" in text.output
+    with_user = runner.invoke(vocab, ["Dog", "--json", "--vocab", user_file])
+    assert json.loads(with_user.output)["CatID"] == "ANMLWdog"
+    monkeypatch.setenv("SIDECAR_VOCAB", user_file)
+    assert json.loads(runner.invoke(vocab, ["Dog", "--json"]).output)["CatID"] == "ANMLWdog"
+    assert not (tmp_path / "none.db").exists()   # looking never creates an index
+
+
+def test_vocab_command_bad_user_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDECAR_DB", str(tmp_path / "none.db"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[synonyms\n", encoding="utf-8")
+    result = CliRunner().invoke(vocab, ["Dog", "--vocab", str(bad)])
+    assert result.exit_code == 2
+    assert result.output.count("Error:") == 1 and "bad.toml" in result.output
