@@ -121,6 +121,17 @@ def test_bad_and_orphaned_sidecars_fail_alone(tmp_path, db):
     assert orphan.exists() and hostile.read_bytes().startswith(b"<!DOCTYPE")
 
 
+def test_import_from_a_mirror(tmp_path, db):
+    lib, mirror = tmp_path / "lib", tmp_path / "mirror"
+    door = make_wav(lib / "porch" / "door.wav", 11)
+    identity = sx.Identity(door.name, door.stat().st_size, fingerprint_mod.audio_fingerprint(str(door)), str(door))
+    target = sx.write(door, machine_record("Door"), identity, mirror=(lib, mirror))
+    assert target == mirror / "porch" / "door.wav.xml"
+    result = invoke("import_sidecars", ["--json", "--mirror", str(lib), str(mirror), str(mirror)])
+    assert result.exit_code == 0, result.stderr
+    assert [(r["path"], r["status"]) for r in rows_of(result)] == [(str(door), "imported")]
+
+
 def test_text_output_and_usage_error(tmp_path, db):
     lib = tmp_path / "lib"
     write_sidecar(make_wav(lib / "door.wav", 7))

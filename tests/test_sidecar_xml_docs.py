@@ -29,4 +29,7 @@ def test_example_validates_and_reads_back():
 
 def test_example_is_what_render_writes():
     record, identity, human = sx.read_bytes(example(), "docs example")
-    assert sx.render(record, identity, human={"Description"}) == example()
+    def same(doc: bytes) -> bytes:  # the generator attribute names the release that wrote it
+        return re.sub(rb'generator="[^"]*"', b"", doc)
+
+    assert same(sx.render(record, identity, human={"Description"})) == same(example())
