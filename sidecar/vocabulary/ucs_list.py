@@ -17,6 +17,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from sidecar.vocabulary.errors import VocabularyError
 
@@ -182,7 +183,7 @@ class UcsList:
         if not os.path.exists(path):
             return cls()
         try:
-            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            con = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
         except sqlite3.Error:
             return cls()
         try:
