@@ -56,7 +56,13 @@ def _span_fn_name(fn: SpanFn) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
+#: span functions handed to record_original in this process, by name
+_KNOWN: dict[str, SpanFn] = {}
+
+
 def _resolve_span_fn(name: str) -> SpanFn:
+    if name in _KNOWN:
+        return _KNOWN[name]
     # only the project's own functions: a name read from a database never picks foreign code
     module, _, qualname = name.partition(":")
     if not (module == "sidecar" or module.startswith("sidecar.")) or "." in qualname:
@@ -132,6 +138,7 @@ class Journal:
         if span_fn is None:
             from .riff import audio_span as span_fn
         key = self._key(path)
+        _KNOWN.setdefault(_span_fn_name(span_fn), span_fn)
         if self.has(key):
             return False
         offset, length = span_fn(path)

@@ -104,8 +104,10 @@ class Rollback:
         fsync_dir(self.path.parent)
 
     def discard(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.unlink(self.file)
+        except FileNotFoundError:
+            return
         fsync_dir(self.path.parent)
 
     def apply(self) -> None:

@@ -123,7 +123,11 @@ def _apply_in_place(path: Path, layout: Layout, patches: list[Patch]) -> int:
             f.seek(p.offset)
             regions.append(Region(p.offset, f.read(max(p.span, len(p.data)))))
         rollback = Rollback(path, regions, layout.file_size)
-        rollback.save()
+        try:
+            rollback.save()
+        except OSError as exc:
+            rollback.discard()
+            raise RiffWriteError(f"could not save the rollback copy, file left as it was: {exc}") from exc
         try:
             for p in patches:
                 f.seek(p.offset)
@@ -144,7 +148,11 @@ def _apply_in_place(path: Path, layout: Layout, patches: list[Patch]) -> int:
             if isinstance(exc, OSError):
                 raise RiffWriteError(f"in-place update failed: {exc}") from exc
             raise
-    rollback.discard()
+    try:
+        rollback.discard()
+    except OSError as exc:
+        raise RiffWriteError(f"updated, but the rollback copy {rollback.file.name} could not be removed "
+                             f"and will undo the update on the next start: {exc}") from exc
     return sum(len(p.data) for p in patches)
 
 
