@@ -130,3 +130,15 @@ def test_cli_exit_codes(tmp_path, monkeypatch):
     assert "undo failed" in failed.stderr
     empty = runner.invoke(undo_command, ["--all", "--json"])
     assert empty.exit_code == 0 and json.loads(empty.stdout) == []
+
+
+def test_journal_shared_by_worker_threads(tmp_path, journal):
+    from concurrent.futures import ThreadPoolExecutor
+    paths = [put(tmp_path, simple_wav(seed=i), f"t{i}.wav") for i in range(8)]
+    originals = [p.read_bytes() for p in paths]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda p: riff.write(p, sample_record(), journal=journal), paths))
+    assert len(journal.entries()) == 8
+    with ThreadPoolExecutor(4) as pool:
+        assert all(r.ok for r in pool.map(journal.undo, paths))
+    assert [p.read_bytes() for p in paths] == originals

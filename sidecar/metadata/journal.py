@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import os
 import sqlite3
+import threading
 import time
 import zlib
 from dataclasses import dataclass
@@ -110,11 +111,17 @@ class Journal:
     def __init__(self, db_path: str | Path | None = None):
         self.db_path = Path(db_path).expanduser() if db_path else default_db_path()
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        # scan workers share one journal: sqlite3 serialises calls on one connection
-        self._db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")   # a journal row must outlive a crash
-        self._db.execute(_SCHEMA)
+        # scan workers share one journal: one connection, calls serialised by a lock
+        self._db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+        self._lock = threading.Lock()
+        self._sql("PRAGMA journal_mode=WAL")
+        self._sql("PRAGMA synchronous=FULL")   # a journal row must outlive a crash
+        self._sql(_SCHEMA)
+
+    def _sql(self, query: str, args: tuple = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(query, args).fetchall()
 
     def close(self) -> None:
         self._db.close()
@@ -130,8 +137,7 @@ class Journal:
         return str(Path(path).resolve())
 
     def has(self, path: str | Path) -> bool:
-        row = self._db.execute("SELECT 1 FROM journal WHERE path = ?", (self._key(path),)).fetchone()
-        return row is not None
+        return bool(self._sql("SELECT 1 FROM journal WHERE path = ?", (self._key(path),)))
 
     def record_original(self, path: str | Path, span_fn: SpanFn | None = None) -> bool:
         """Keep the file's non-audio bytes, once; True when a row was added."""
@@ -152,23 +158,24 @@ class Journal:
             _hash_range(f, offset, length, audio, whole)
             tail = f.read()
             whole.update(tail)
-        self._db.execute(
+        self._sql(
             "INSERT OR IGNORE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)",
             (key, time.time(), size, offset, length, audio.hexdigest(), whole.hexdigest(),
              _span_fn_name(span_fn), zlib.compress(head), zlib.compress(tail)))
         return True
 
     def entries(self) -> list[Entry]:
-        rows = self._db.execute(
+        rows = self._sql(
             "SELECT path, recorded_at, size, audio_offset, audio_length, audio_sha256, "
-            "original_sha256, span_fn FROM journal ORDER BY recorded_at").fetchall()
+            "original_sha256, span_fn FROM journal ORDER BY recorded_at")
         return [Entry(*row) for row in rows]
 
     def undo(self, path: str | Path) -> UndoResult:
         key = self._key(path)
-        row = self._db.execute(
+        rows = self._sql(
             "SELECT audio_length, audio_sha256, original_sha256, span_fn, head, tail, size "
-            "FROM journal WHERE path = ?", (key,)).fetchone()
+            "FROM journal WHERE path = ?", (key,))
+        row = rows[0] if rows else None
         if row is None:
             return UndoResult(str(path), False, "not-journaled", "no journal entry for this file")
         length, audio_sha, original_sha, span_name, head, tail, size = row
@@ -200,12 +207,12 @@ class Journal:
                     raise JournalError("restored bytes do not match the original; not restored")
         except (OSError, SidecarError, zlib.error) as exc:
             return UndoResult(str(path), False, "failed", str(exc))
-        self._db.execute("DELETE FROM journal WHERE path = ?", (key,))
+        self._sql("DELETE FROM journal WHERE path = ?", (key,))
         return UndoResult(str(path), True, "restored")
 
     def undo_all(self) -> list[UndoResult]:
         return [self.undo(e.path) for e in self.entries()]
 
     def forget(self, path: str | Path) -> None:
-        self._db.execute("DELETE FROM journal WHERE path = ?", (self._key(path),))
+        self._sql("DELETE FROM journal WHERE path = ?", (self._key(path),))
 

@@ -160,6 +160,11 @@ class RecoveryAction:
     action: str     # rolled-back | removed | failed
     reason: str = ""
 
+    @property
+    def what(self) -> str:
+        """One line for a person: the action and, when there is one, its reason."""
+        return f"{self.action} ({self.reason})" if self.reason else self.action
+
 
 def recover(root: str | Path) -> list[RecoveryAction]:
     """Roll back every in-place patch a crash interrupted under `root`.
