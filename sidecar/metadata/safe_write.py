@@ -104,11 +104,9 @@ class Rollback:
         fsync_dir(self.path.parent)
 
     def discard(self) -> None:
-        try:
+        # no folder fsync: a rollback file that outlives a power cut only brings the original back
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.file)
-        except FileNotFoundError:
-            return
-        fsync_dir(self.path.parent)
 
     def apply(self) -> None:
         restore(self.path, self.regions, self.old_length)
