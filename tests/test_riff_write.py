@@ -236,3 +236,20 @@ def test_rf64_sparse_file_over_4_gib_updates_in_place(tmp_path):
     assert path.stat().st_size == data_off + data_size
     rec = riff.read(path)
     assert rec.CatID == "DOORWood" and rec.Duration == pytest.approx(data_size / 6 / 48000)
+
+
+def test_riff_growing_past_the_limit_becomes_rf64(tmp_path, monkeypatch):
+    from sidecar.metadata.riff import writer
+    pcm = audio(30000, 2, 16)
+    path = put(tmp_path, wav([chunk(b"fmt ", fmt_payload(2, bits=16)), chunk(b"data", pcm)]))
+    monkeypatch.setattr(writer, "RIFF_LIMIT", len(pcm) + 1000)   # stands for 4 GiB
+    assert not riff.write(path, sample_record()).in_place
+    out = path.read_bytes()
+    assert out[:4] == b"RF64" and out[12:16] == b"ds64"
+    riff_size, data_size = struct.unpack_from("<QQ", out, 20)
+    assert riff_size == len(out) - 8 and data_size == len(pcm)
+    offset, length = riff.audio_span(path)
+    assert out[offset:offset + length] == pcm and out[offset - 4:offset] == b"\xff\xff\xff\xff"
+    info = sf.info(str(path))
+    assert info.frames == 30000 and info.channels == 2
+    assert riff.read(path).CatID == "DOORWood"

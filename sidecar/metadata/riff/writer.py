@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 RESERVE = 64 * 1024        # filler left before `data` so the next update fits in place
 BLOCK = 8 * 1024 * 1024
 PROBE = 1024 * 1024        # audio bytes hashed at each end to check an in-place update
+RIFF_LIMIT = MAX_U32       # largest RIFF size; past it the file must become RF64
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _size_patches(layout: Layout, new_length: int) -> list[Patch]:
         ds64 = layout.find("ds64")
         assert ds64 is not None
         return [Patch(ds64.data_offset, struct.pack("<Q", new_length - 8), 8)]
-    if new_length - 8 > MAX_U32:
+    if new_length - 8 > RIFF_LIMIT:
         raise _NoRoom()
     return [Patch(4, struct.pack("<I", new_length - 8), 4)]
 
@@ -254,7 +255,7 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
     body = sum(_step_size(s) for s in steps)
     form = layout.form
     old_ds64 = layout.ds64
-    if form == "RIFF" and 4 + body > MAX_U32:
+    if form == "RIFF" and 4 + body > RIFF_LIMIT:
         form = "RF64"                       # grown past 4 GiB: sizes move into ds64
     ds64_size = 0
     if form != "RIFF":
