@@ -49,10 +49,18 @@ class Audio:
         return self.samples.mean(axis=1) if self.channels > 1 else self.samples[:, 0]
 
 
-def decode(path: str, *, use_ffmpeg: bool | None = None) -> Audio:
-    """Read the whole file; raise AudioError with a reason a person understands."""
-    if use_ffmpeg is None:
-        use_ffmpeg = str(path).lower().endswith((".m4a", ".mp4", ".aac", ".alac"))
+FFMPEG_FORMATS = frozenset({"m4a"})
+
+
+def decode(path: str, fmt: str | None = None) -> Audio:
+    """Read the whole file; raise AudioError with a reason a person understands.
+
+    fmt is the format recognised from the content (a temporary copy has no telling extension).
+    """
+    if fmt is None:
+        use_ffmpeg = str(path).lower().endswith((".m4a", ".mp4", ".aac", ".m4b"))
+    else:
+        use_ffmpeg = fmt in FFMPEG_FORMATS
     if use_ffmpeg:
         return _decode_ffmpeg(path)
     try:

@@ -73,6 +73,11 @@ def measure(audio: Audio, *, loudness: bool = True) -> Descriptors:
 
 
 def _loudness(x: np.ndarray, rate: int) -> float | None:
+    if x.shape[1] == 6:
+        # 5.1 in WAV order (L R C LFE Ls Rs): BS.1770 leaves the LFE out
+        x = x[:, [0, 1, 2, 4, 5]]
+    elif x.shape[1] > 5:
+        return None     # BS.1770 defines no weights past 5.1 here; better none than a wrong figure
     # BS.1770 needs one 400 ms block; a shorter clip is measured padded with silence.
     need = int(0.4 * rate) + 1
     if len(x) < need:
@@ -130,7 +135,8 @@ def _spectrum(mono: np.ndarray, rate: int):
     if not len(loud):
         return None
     freqs = np.fft.rfftfreq(n, 1.0 / rate)
-    band = (freqs >= 20) & (freqs <= min(20000, rate / 2 * 0.95))
+    # 50 Hz .. 12 kHz: lossy codecs cut the top octave, which would read as "tonal"
+    band = (freqs >= 50) & (freqs <= min(12000, rate / 2 * 0.9))
     p = loud[:, band] + _EPS
     f = freqs[band]
     # flatness of the spectrum with its overall tilt removed, so pink or brown

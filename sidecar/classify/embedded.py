@@ -105,7 +105,16 @@ class EmbeddedEngine:
             for l in file_labels:       # whole-file measures (loudness, clipping) keep their value
                 merged[l.label] = l
             file_labels = sorted(merged.values(), key=lambda l: (-l.probability, l.label))
-        technical = {} if whole.silent else {"TruePeak": whole.true_peak}
-        if whole.loudness is not None:
-            technical["Loudness"] = whole.loudness
-        return Classification(NAME, MODEL, __version__, file_labels, windows, technical)
+        return Classification(NAME, MODEL, __version__, file_labels, windows, _technical(whole))
+
+
+def _technical(d: Descriptors) -> dict[str, float]:
+    out = {} if d.silent else {"TruePeak": d.true_peak}
+    if d.loudness is not None:
+        out["Loudness"] = d.loudness
+    return out
+
+
+def technical_facts(audio: Audio) -> dict[str, float]:
+    """Integrated loudness and true peak, for records classified by another engine."""
+    return _technical(measure(audio))

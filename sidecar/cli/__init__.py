@@ -26,9 +26,13 @@ def _register() -> None:
     from sidecar.cli.search import search
     from sidecar.cli.serve_max import serve_max
     from sidecar.cli.show import show
+    from sidecar.cli.sidecars import apply, export, import_sidecars
     from sidecar.cli.status import status
+    from sidecar.cli.ucs import ucs
+    from sidecar.cli.undo import undo
+    from sidecar.cli.vocab import vocab
 
-    for command in (scan, search, show, serve_max, status):
+    for command in (scan, search, show, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status):
         cli.add_command(command)
 
 
@@ -41,12 +45,9 @@ def main() -> None:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
-    except click.UsageError as exc:
-        exc.show()
-        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(1)
+        sys.exit(exc.exit_code)     # 2 for usage errors, 1 otherwise
     except ConfigError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -84,7 +84,7 @@ def audio_fingerprint(path: str, fmt: str | None = None, audio: Audio | None = N
         fmt = found.format if found else ""
     if fmt in PCM_FORMATS:
         return hash_span(path, *pcm_span(path))
-    return samples_fingerprint(audio if audio is not None else decode(path))
+    return samples_fingerprint(audio if audio is not None else decode(path, fmt))
 
 
 def audio_span(path: str, fmt: str) -> tuple[int, int]:

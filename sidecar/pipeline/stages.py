@@ -77,7 +77,7 @@ def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str]]:
 def fingerprint(task: Task, ctx: Context) -> Task:
     task.stage = "fingerprint"
     try:
-        task.audio = decode(task.path)
+        task.audio = decode(task.path, task.format)
         task.fingerprint = audio_fingerprint(task.path, task.format, task.audio)
     except AudioError as exc:
         return task.done(Outcome.FAILED, str(exc))
@@ -120,7 +120,8 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     c = task.classification
     vocab = ctx.vocabulary
     desc = vocab.describe(c.labels, task.existing.Keywords, expand=ctx.config.expand_synonyms)
-    machine = Record(Description=desc.description, Keywords=desc.keywords, CatID=desc.CatID,
+    description = desc.description or ", ".join(l.label for l in c.labels[:3]).capitalize()
+    machine = Record(Description=description, Keywords=desc.keywords, CatID=desc.CatID,
                      Category=desc.Category, SubCategory=desc.SubCategory)
     ucs = vocab.parse_ucs_filename(os.path.basename(task.path))
     if ucs is not None:
@@ -135,8 +136,13 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     audio = task.audio
     machine.Duration = round(audio.duration, 6)
     machine.SampleRate, machine.BitDepth, machine.Channels = audio.samplerate, audio.bit_depth, audio.channels
-    machine.Loudness = c.technical.get("Loudness")
-    machine.TruePeak = c.technical.get("TruePeak")
+    technical = c.technical
+    if "TruePeak" not in technical:
+        # loudness is a fact of the audio, whatever engine listened
+        from sidecar.classify.embedded import technical_facts
+        technical = technical_facts(audio)
+    machine.Loudness = technical.get("Loudness")
+    machine.TruePeak = technical.get("TruePeak")
     machine.provenance = Provenance(
         engine=c.engine, model=c.model, version=c.version,
         time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

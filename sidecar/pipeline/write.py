@@ -26,7 +26,7 @@ def audio_identity(path: str, fmt: str) -> str:
     """What must not change: PCM payload bytes, or decoded samples for compressed formats."""
     if fmt in PCM_FORMATS:
         return hash_span(path, *audio_span(path, fmt))
-    return samples_fingerprint(decode(path))
+    return samples_fingerprint(decode(path, fmt))
 
 
 def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +17,11 @@ SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 SIDECAR_NS = "urn:sfx-sidecar:sidecar:1"
 SIDECAR_SCHEMA = "sidecar-1.0.xsd"
 FORMAT_VERSION = "1.0"
+
+
+#: libxml2 schema objects are not safe to build or use from several threads at once
+#: (scan workers write sidecars concurrently): one lock guards both.
+_SCHEMA_LOCK = threading.Lock()
 
 
 class SidecarDocumentError(XMLDocumentError):
@@ -36,10 +42,11 @@ def load_schema(name: str) -> etree.XMLSchema:
 def check_schema(root: etree._Element, schema_name: str, what: str,
                  error: type[XMLDocumentError] = SidecarDocumentError) -> None:
     """Raise `error` naming `what` and the first violation when root does not match the schema."""
-    schema = load_schema(schema_name)
-    if schema.validate(root):
-        return
-    first = schema.error_log[0] if len(schema.error_log) else None
+    with _SCHEMA_LOCK:
+        schema = load_schema(schema_name)
+        if schema.validate(root):
+            return
+        first = schema.error_log[0] if len(schema.error_log) else None
     if first is None:
         raise error(what, f"does not match schema {schema_name}")
     message = first.message
