@@ -110,3 +110,12 @@ def test_description_newlines_become_crlf(tmp_path):
     path = put(tmp_path, simple_wav(extra=[chunk(b"bext", bext_payload())]))
     riff.write(path, sample_record(Description="line one\nline two"))
     assert riff.read_chunks(path)["bext"]["Description"] == "line one\r\nline two"
+
+
+def test_recorder_key_lines_are_not_a_description(tmp_path):
+    from sidecar.metadata.riff.bext import recorder_text, to_record
+    assert recorder_text("sTAKE=3\r\nsSCENE=12A\r\nzSPEED=024.000-ND\r\n")
+    assert not recorder_text("Door slam, TAKE=3 was best")
+    assert to_record(Bext(description="sTAKE=3\r\n")).Description == ""
+    path = put(tmp_path, recorder_wav())
+    assert riff.read(path).Description == ""

@@ -121,7 +121,10 @@ class Journal:
 
     def _sql(self, query: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
-            return self._db.execute(query, args).fetchall()
+            try:
+                return self._db.execute(query, args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal database {self.db_path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()

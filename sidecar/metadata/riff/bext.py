@@ -7,6 +7,7 @@ with a Latin-1 fallback and written as UTF-8, cut at a character boundary.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, replace
 
@@ -154,7 +155,21 @@ def merge(old: Bext | None, record: Record) -> Bext:
     return replace(base, **changes)
 
 
+#: a recorder's key lines (Sound Devices "sTAKE=3", "zSPEED=...") rather than a description
+_RECORDER_LINE = re.compile(r"^[a-z]?[A-Z][A-Z0-9_]*=")
+
+
+def recorder_text(description: str) -> bool:
+    lines = [line.strip() for line in description.splitlines() if line.strip()]
+    return bool(lines) and all(_RECORDER_LINE.match(line) for line in lines)
+
+
 def to_record(bext: Bext) -> Record:
-    """The part of the canonical record a bext chunk carries."""
-    return Record(Description=bext.description, Loudness=bext.loudness_value,
+    """The part of the canonical record a bext chunk carries.
+
+    Key lines a recorder left in Description are not a description of the sound,
+    so they do not count as one a person wrote.
+    """
+    description = "" if recorder_text(bext.description) else bext.description
+    return Record(Description=description, Loudness=bext.loudness_value,
                   TruePeak=bext.max_true_peak_level)
