@@ -15,6 +15,20 @@ TEMP_PREFIX = ".sidecar-tmp-"
 class Found:
     path: str
     skip_reason: str = ""   # empty: a candidate audio file
+    error: str = ""         # a file that cannot be taken in, with the reason
+
+
+def printable(path: str) -> str:
+    """A path safe to print and to store as text: undecodable bytes shown as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _valid_name(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def walk(roots: list[str]) -> Iterator[Found]:
@@ -36,7 +50,7 @@ def walk(roots: list[str]) -> Iterator[Found]:
                 if os.path.islink(path):
                     target = os.path.realpath(path)
                     if os.path.commonpath([target, real_root]) != real_root:
-                        yield Found(path, "symbolic link out of the library root")
+                        yield Found(printable(path), "symbolic link out of the library root")
                         continue
                 yield _classify_name(path)
 
@@ -45,6 +59,8 @@ def _classify_name(path: str) -> Found:
     name = os.path.basename(path)
     ext = os.path.splitext(name)[1].lower()
     if ext in AUDIO_EXTENSIONS:
+        if not _valid_name(path):
+            return Found(path, error="file name is not valid UTF-8; rename it so library tools can read it")
         return Found(path)
     if name.lower().endswith(".xml") and os.path.splitext(name[:-4])[1].lower() in AUDIO_EXTENSIONS:
         return Found(path, "sidecar document")

@@ -7,6 +7,7 @@ match its index row is unchanged and costs one stat.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from sidecar.index.store import IndexedFile, Store
-from sidecar.library.walk import walk
+from sidecar.library.walk import printable, walk
 from sidecar.metadata.merge import machine_values
 from sidecar.pipeline.stages import Context, process
 from sidecar.pipeline.task import Outcome, Task
@@ -59,9 +60,12 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     candidates: list[Task] = []
     for found in walk(roots):
         summary.seen += 1
+        if found.error:
+            _finish(Task(printable(found.path)).done(Outcome.FAILED, found.error), summary, store, ctx, on_task)
+            continue
         if found.skip_reason:
             if found.skip_reason != "sidecar document":
-                _finish(Task(found.path).done(Outcome.SKIPPED, found.skip_reason), summary, store, ctx, on_task)
+                _finish(Task(printable(found.path)).done(Outcome.SKIPPED, found.skip_reason), summary, store, ctx, on_task)
             else:
                 summary.seen -= 1
             continue
@@ -116,10 +120,14 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
         written = previous if outcome == Outcome.REINDEXED else {
             "fields": machine_values(task.record), "containers": task.written,
             "time": task.record.provenance.time}
-        store.upsert(IndexedFile(
-            path=task.path, size=task.size, mtime_ns=task.mtime_ns, fingerprint=task.fingerprint,
-            format=task.format, record=task.record, written=written,
-            human_fields=sorted(task.human)))
+        try:
+            store.upsert(IndexedFile(
+                path=task.path, size=task.size, mtime_ns=task.mtime_ns, fingerprint=task.fingerprint,
+                format=task.format, record=task.record, written=written,
+                human_fields=sorted(task.human)))
+        except (sqlite3.Error, ValueError) as exc:
+            task.done(Outcome.FAILED, f"written, but the index could not record it: {exc}")
+            outcome = Outcome.FAILED
     if outcome == Outcome.PLANNED:
         summary.planned.append(task)
     if outcome in (Outcome.FAILED, Outcome.SKIPPED):

@@ -1,0 +1,24 @@
+"""docker-compose.yml parses and names its services (no Docker engine runs here)."""
+
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml", reason="PyYAML is installed by make install; without it the file cannot be parsed")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_compose_file_defines_max_and_sidecar():
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = doc["services"]
+    assert set(services) >= {"max", "sidecar"}
+    max_service = services["max"]
+    assert max_service["image"].startswith("quay.io/codait/max-audio-classifier")
+    assert any(str(p).endswith("5000:5000") for p in max_service["ports"])
+    assert "/model/metadata" in " ".join(max_service["healthcheck"]["test"])
+    sidecar = services["sidecar"]
+    assert sidecar["environment"]["SIDECAR_MAX_URL"] == "http://max:5000"
+    assert any(":/library" in v for v in sidecar["volumes"])
+    assert sidecar["depends_on"]["max"]["condition"] == "service_healthy"
+    assert (ROOT / "Dockerfile").exists()
