@@ -1,0 +1,95 @@
+"""What a person wrote wins; the service fills gaps, marks its own work, and can undo all of it."""
+
+import json
+import shutil
+
+import mutagen
+import pytest
+from mutagen.flac import FLAC
+
+import audiogen
+from conftest import run_sidecar
+
+
+def _flac_with_human_tags(path):
+    audiogen.write(str(path), "flac", audiogen.noise(1.0))
+    f = FLAC(str(path) + ".flac")
+    f["DESCRIPTION"] = ["Steam valve, long hiss — recorded at the Gare du Nord"]
+    f["KEYWORDS"] = ["valve, steam, 蒸気"]
+    f.save()
+    return str(path) + ".flac"
+
+
+def _scan(lib, db, *extra):
+    result = run_sidecar("scan", str(lib), "--json", "--db", db, *extra)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _row(db, path):
+    out = run_sidecar("show", path, "--json", "--db", db)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)["index"]
+
+
+def test_human_fields_survive_and_keywords_are_appended(tmp_path):
+    lib = tmp_path / "lib"
+    path = _flac_with_human_tags(lib / "valve")
+    db = str(tmp_path / "i.db")
+    _scan(lib, db)
+    tags = FLAC(path)
+    assert tags["DESCRIPTION"] == ["Steam valve, long hiss — recorded at the Gare du Nord"]
+    keywords = tags["KEYWORDS"][0].split(", ")
+    assert keywords[:3] == ["valve", "steam", "蒸気"]             # the person's first, as written
+    assert "noisy" in keywords                                      # the classifier's appended
+    row = _row(db, path)
+    assert "Description" in row["human_fields"] and "Keywords" in row["human_fields"]
+    assert "Description" not in row["provenance"]["machine_fields"]
+    assert row["CatID"]                                             # an empty field was filled
+
+
+def test_fill_empty_leaves_human_keywords_alone(tmp_path):
+    lib = tmp_path / "lib"
+    path = _flac_with_human_tags(lib / "valve")
+    _scan(lib, str(tmp_path / "i.db"), "--policy", "fill-empty")
+    assert FLAC(path)["KEYWORDS"] == ["valve, steam, 蒸気"]
+
+
+def test_replace_is_explicit_and_overwrites(tmp_path):
+    lib = tmp_path / "lib"
+    path = _flac_with_human_tags(lib / "valve")
+    _scan(lib, str(tmp_path / "i.db"), "--policy", "replace")
+    assert FLAC(path)["DESCRIPTION"] != ["Steam valve, long hiss — recorded at the Gare du Nord"]
+
+
+def test_an_edit_after_the_scan_is_human_and_kept(tmp_path):
+    lib = tmp_path / "lib"
+    audiogen.write(str(lib / "tone"), "flac")
+    path = str(lib / "tone.flac")
+    db = str(tmp_path / "i.db")
+    _scan(lib, db)
+    machine_desc = FLAC(path)["DESCRIPTION"][0]
+    f = FLAC(path)
+    f["DESCRIPTION"] = ["Test oscillator, 440 Hz, for calibration"]
+    f.save()
+    second = _scan(lib, db)
+    assert second["classified"] == 0 and second["reindexed"] == 1    # audio unchanged: not classified again
+    row = _row(db, path)
+    assert row["Description"] == "Test oscillator, 440 Hz, for calibration"
+    assert "Description" in row["human_fields"]
+    hits = json.loads(run_sidecar("search", "calibration", "--json", "--db", db).stdout)
+    assert [h["path"] for h in hits] == [path]
+    assert machine_desc != row["Description"]
+
+
+@pytest.mark.parametrize("kind", ["wav16", "rf64", "aiff", "flac", "mp3", "ogg", "opus", "m4a"])
+def test_undo_gives_every_file_back_byte_for_byte(tmp_path, kind):
+    lib = tmp_path / "lib"
+    path = audiogen.write(str(lib / f"take {kind}"), kind)
+    original = open(path, "rb").read()
+    db = str(tmp_path / "i.db")
+    _scan(lib, db)
+    assert open(path, "rb").read() != original                       # something was written
+    result = run_sidecar("undo", "--all", "--json", "--db", db)
+    assert result.returncode == 0, result.stderr
+    assert open(path, "rb").read() == original
