@@ -21,7 +21,7 @@ from ..safe_write import Region, Rollback, atomic_replace
 from . import bext as bext_mod
 from . import info as info_mod
 from . import ixml as ixml_mod
-from .chunks import FILLER_IDS, MAX_U32, Ds64, Layout, chunk_bytes, header, walk
+from .chunks import FILLER_IDS, MAX_U32, Chunk, Ds64, Layout, chunk_bytes, header, walk
 from .errors import RiffError, RiffWriteError
 from .plan import Patch, plan_in_place, replaceable_keys
 from .reader import Contents, load
@@ -171,30 +171,29 @@ def _verify_in_place(f: BinaryIO, data_offset: int, data_size: int, before: byte
 
 # --- rewrite ----------------------------------------------------------------------
 
-def _plan_rewrite(contents: Contents, items: list[tuple[str, bytes]]) -> list[tuple[str, object]]:
-    """The new file as a list of ("bytes", b) and ("copy", Chunk) steps, after the header."""
+Step = bytes | Chunk      # new bytes to write, or an old chunk to copy as it is
+
+
+def _plan_rewrite(contents: Contents, items: list[tuple[str, bytes]]) -> list[Step]:
+    """The new file after its header: old chunks in order, ours and a filler just before `data`."""
     layout = contents.layout
     ours = replaceable_keys(any(cid == "id3 " for cid, _ in items))
     meta = b"".join(chunk_bytes(cid, data) for cid, data in items)
     meta += header("FLLR", RESERVE - 8) + bytes(RESERVE - 8)
-    steps: list[tuple[str, object]] = []
+    steps: list[Step] = []
     for i, c in enumerate(layout.chunks):
         if c.id == "ds64" or c.key in ours:
             continue
         if c.id in FILLER_IDS and not (i == 0 and c.id.upper() == "JUNK" and layout.form == "RIFF"):
             continue
         if c.id == "data":
-            steps.append(("bytes", meta))
-        steps.append(("copy", c))
+            steps.append(meta)
+        steps.append(c)
     return steps
 
 
-def _step_size(step: tuple[str, object]) -> int:
-    kind, value = step
-    if kind == "bytes":
-        return len(value)  # type: ignore[arg-type]
-    c = value
-    return 8 + c.size + c.size % 2  # type: ignore[attr-defined]
+def _step_size(step: Step) -> int:
+    return len(step) if isinstance(step, bytes) else 8 + step.size + step.size % 2
 
 
 def _copy(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> None:
@@ -280,18 +279,17 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
                 ds64 = Ds64(riff_size, data.size, old_ds64.sample_count if old_ds64 else count, table)
                 dst.write(header("ds64", ds64_size) + ds64.to_bytes(ds64_size))
             new_data_offset = 0
-            for kind, value in steps:
-                if kind == "bytes":
-                    dst.write(value)  # type: ignore[arg-type]
+            for step in steps:
+                if isinstance(step, bytes):
+                    dst.write(step)
                     continue
-                c = value
-                raw = c.raw_size  # type: ignore[attr-defined]
-                if c.id == "data":  # type: ignore[attr-defined]
+                raw = step.raw_size
+                if step.id == "data":
                     new_data_offset = dst.tell() + 8
-                    raw = MAX_U32 if form != "RIFF" else c.size  # type: ignore[attr-defined]
-                dst.write(c.id.encode("latin-1") + struct.pack("<I", raw))  # type: ignore[attr-defined]
-                _copy(src, dst, c.data_offset, c.size)  # type: ignore[attr-defined]
-                if c.size % 2:  # type: ignore[attr-defined]
+                    raw = MAX_U32 if form != "RIFF" else step.size
+                dst.write(step.id.encode("latin-1") + struct.pack("<I", raw))
+                _copy(src, dst, step.data_offset, step.size)
+                if step.size % 2:
                     dst.write(b"\0")        # the pad byte, added where a writer forgot it
             if layout.trailing:
                 _copy(src, dst, layout.trailing, layout.file_size - layout.trailing)
