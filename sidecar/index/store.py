@@ -284,13 +284,53 @@ class Store:
         synonyms = _synonym_function(expand)
         if synonyms is not None:
             parsed = parsed.expanded(synonyms)
-        sql, params = self.search_sql(parsed, limit)
         try:
+            if limit is not None and all(g.positives for g in parsed.groups):
+                return self._search_fast(parsed, int(limit))
+            sql, params = self.search_sql(parsed, limit)
             rows = self.execute(sql, tuple(params)).fetchall()
         except sqlite3.OperationalError as exc:
             from sidecar.errors import QueryError
             raise QueryError(f"cannot search for {query!r}: {exc}") from exc
         return [_row_to_file(r) for r in rows]
+
+    #: a query with more matches than this is ranked over a window of its first matches
+    RANK_WINDOW = 200
+
+    def _search_fast(self, query: Query, limit: int) -> list[IndexedFile]:
+        """Best first within milliseconds on a large index.
+
+        bm25 costs about a microsecond per matching row, too slow to rank every
+        match of a common word in a million-file library while a DAW script
+        waits. A query with fewer than RANK_WINDOW matches is ranked exactly.
+        One with more is ranked in tiers over a window of its first matches:
+        matches in category or keywords first, then the others, each by bm25
+        (FTS5 serves a rowid range cheaply, a list of rowids not).
+        """
+        match = " OR ".join(_group_fts(g) for g in query.groups)
+        window = max(self.RANK_WINDOW, limit * 4)
+        ids: list[int] = []
+        tiers = [match]
+        if not any(t.column for g in query.groups for t in g.terms):
+            tiers.insert(0, f"{{t_category t_keywords}} : ({match})")
+        for expr in tiers:
+            head = self.execute("SELECT rowid FROM files_fts WHERE files_fts MATCH ? LIMIT ?",
+                                (expr, window)).fetchall()
+            if not head:
+                continue
+            sql = (f"SELECT rowid FROM files_fts WHERE files_fts MATCH ? AND rowid <= ? "
+                   f"ORDER BY bm25(files_fts, {_WEIGHTS}), rowid LIMIT ?")
+            taken = set(ids)
+            ranked = self.execute(sql, (expr, head[-1][0], limit + len(ids))).fetchall()
+            ids += [r[0] for r in ranked if r[0] not in taken][: limit - len(ids)]
+            if len(ids) >= limit or len(head) < window and expr == match:
+                break
+        if not ids:
+            return []
+        rows = self.execute("SELECT * FROM files WHERE id IN (SELECT value FROM json_each(?))",
+                            (json.dumps(ids),)).fetchall()
+        by_id = {r["id"]: r for r in rows}
+        return [_row_to_file(by_id[i]) for i in ids if i in by_id]
 
     # -- the work queue (the daemon claims jobs; several machines may share it) --
     def enqueue(self, paths: list[str]) -> int:
@@ -338,14 +378,32 @@ def _synonym_function(expand) -> Callable[[str], list[str]] | None:
     return default_vocabulary().expand_term
 
 
+class _StoredFile(IndexedFile):
+    """A row read back: its record is decoded on first use (search pages often need only paths)."""
+
+    _record: Record | None = None
+    _record_json: str = ""
+
+    @property
+    def record(self) -> Record:
+        if self._record is None:
+            self._record = Record.from_dict(json.loads(self._record_json))
+        return self._record
+
+    @record.setter
+    def record(self, value: Record | None) -> None:
+        self._record = value
+
+
 def _row_to_file(row: sqlite3.Row) -> IndexedFile:
-    return IndexedFile(
+    item = _StoredFile(
         path=row["path"], size=row["size"], mtime_ns=row["mtime_ns"],
-        fingerprint=row["fingerprint"], format=row["format"],
-        record=Record.from_dict(json.loads(row["record"])),
+        fingerprint=row["fingerprint"], format=row["format"], record=None,
         written=json.loads(row["written"]), human_fields=json.loads(row["human_fields"]),
         updated=row["updated"], classified=row["classified"],
     )
+    item._record_json = row["record"]
+    return item
 
 
 def _split_sql(script: str) -> list[str]:

@@ -1,0 +1,145 @@
+"""Scan and search speed on this machine. Run by hand: `.venv/bin/python benchmarks/bench_scan.py`.
+
+Prints three figures the foundation issue names:
+  - rescan of 10,000 unchanged files (target: 2,000 files/s or more)
+  - first scan with the embedded engine (target: 50x real time or more)
+  - search over 100,000 indexed files (target: p99 under 5 ms per query)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sidecar.config import Config  # noqa: E402
+from sidecar.classify.embedded import EmbeddedEngine  # noqa: E402
+from sidecar.index.store import IndexedFile, Store  # noqa: E402
+from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
+from sidecar.pipeline import runner  # noqa: E402
+from sidecar.pipeline.stages import Context  # noqa: E402
+from sidecar.vocabulary import default_vocabulary  # noqa: E402
+
+SIDECAR = str(Path(sys.executable).with_name("sidecar"))
+
+
+def bench_rescan(tmp: Path, count: int = 10_000) -> None:
+    lib = tmp / "rescan"
+    lib.mkdir()
+    tiny = (np.zeros(480, dtype=np.float32))
+    store = Store.open(tmp / "rescan.db")
+    with store.atomic():
+        for i in range(count):
+            folder = lib / f"{i // 500:03d}"
+            folder.mkdir(exist_ok=True)
+            path = folder / f"sound {i:05d}.wav"
+            sf.write(path, tiny, 48000, subtype="PCM_16")
+            st = path.stat()
+            store.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
+    ctx = Context(Config(), EmbeddedEngine(), default_vocabulary())
+    start = time.perf_counter()
+    summary = runner.run([str(lib)], ctx, store, jobs=2)
+    elapsed = time.perf_counter() - start
+    assert summary.counts[runner.Outcome.UNCHANGED] == count, summary.to_json()
+    print(f"rescan, in process: {count} unchanged files in {elapsed:.2f} s = {count / elapsed:,.0f} files/s")
+    start = time.perf_counter()
+    proc = subprocess.run([SIDECAR, "scan", str(lib), "--json", "--db", str(tmp / "rescan.db")],
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    print(f"rescan, `sidecar scan` command: {count} files in {elapsed:.2f} s = {count / elapsed:,.0f} files/s "
+          f"(including start-up)")
+
+
+def bench_first_scan(tmp: Path, files: int = 60, seconds: float = 8.0) -> None:
+    lib = tmp / "first"
+    lib.mkdir()
+    rng = np.random.default_rng(0)
+    rate = 48000
+    t = np.arange(int(rate * seconds)) / rate
+    for i in range(files):
+        kind = i % 3
+        if kind == 0:
+            x = 0.3 * np.sin(2 * np.pi * (200 + 10 * i) * t)
+        elif kind == 1:
+            x = 0.2 * rng.standard_normal(len(t))
+        else:
+            x = np.zeros(len(t))
+            x[:: rate // 2] = 0.9
+        stereo = np.stack([x, np.roll(x, 7)], axis=1).astype(np.float32)
+        sf.write(lib / f"take {i:03d}.wav", stereo, rate, subtype="PCM_24")
+    audio_seconds = files * seconds
+    start = time.perf_counter()
+    proc = subprocess.run([SIDECAR, "scan", str(lib), "--json", "--db", str(tmp / "first.db")],
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    print(f"first scan, embedded engine, all containers written: {files} files, {audio_seconds:.0f} s of "
+          f"48 kHz/24-bit stereo in {elapsed:.2f} s = {audio_seconds / elapsed:.0f}x real time")
+
+
+WORDS = ("door wood metal creak slam car engine dog bark cat meow rain thunder wind footsteps gravel "
+         "glass break water splash fire crackle gun shot explosion crowd applause bell ring phone "
+         "keyboard typing bird chirp horse gallop train whistle siren alarm clock tick motor hum").split()
+CATIDS = ["DOORWood", "DOORMetl", "VEHCar", "ANMLDog", "ANMLCat", "RAINGen", "THUN", "WINDGust", "FOOTGrvl",
+          "GLASBrk", "WATRSplsh", "FIREGen", "GUNAuto", "EXPLReal", "CRWDApls", "BELLHand", "CMPTKey"]
+
+
+def bench_search(tmp: Path, count: int = 100_000, queries: int = 2000) -> None:
+    rnd = random.Random(1)
+    store = Store.open(tmp / "search.db")
+    start = time.perf_counter()
+    with store.atomic():
+        for i in range(count):
+            words = rnd.sample(WORDS, 6)
+            rec = Record(Description=" ".join(words[:3]).capitalize(), Keywords=words, CatID=rnd.choice(CATIDS),
+                         provenance=Provenance(engine="embedded", labels=[Label(words[0].capitalize(), 0.8)]))
+            store.upsert(IndexedFile(f"/library/{words[0]}/{'_'.join(words[:2])} {i:06d}.wav", 1000, 1,
+                                     f"pcm:{i}", "wav", rec))
+    print(f"indexing: {count:,} rows in {time.perf_counter() - start:.1f} s")
+    store.execute("INSERT INTO files_fts(files_fts) VALUES ('optimize')")
+    vocab = default_vocabulary()
+    shapes = [
+        lambda: rnd.choice(WORDS),
+        lambda: f"{rnd.choice(WORDS)} {rnd.choice(WORDS)}",
+        lambda: f"{rnd.choice(WORDS)}, {rnd.choice(WORDS)}",
+        lambda: f"{rnd.choice(WORDS)} -{rnd.choice(WORDS)}",
+        lambda: f'"{rnd.choice(WORDS)} {rnd.choice(WORDS)}"',
+        lambda: f"{rnd.choice(WORDS)[:3]}*",
+        lambda: f"category:{rnd.choice(CATIDS)}",
+    ]
+    for label, expand in (("literal", False), ("with synonyms", vocab.expand_term)):
+        times = []
+        for _ in range(queries):
+            q = rnd.choice(shapes)()
+            t0 = time.perf_counter()
+            store.search(q, limit=50, expand=expand)
+            times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        p50 = statistics.median(times)
+        p99 = times[int(len(times) * 0.99) - 1]
+        print(f"search over {count:,} files, {label}, top 50: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+              f"max {times[-1]:.2f} ms ({queries} queries)")
+
+
+def main() -> None:
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="sidecar-bench-") as d:
+        tmp = Path(d)
+        bench_first_scan(tmp)
+        bench_rescan(tmp)
+        bench_search(tmp)
+
+
+if __name__ == "__main__":
+    main()
