@@ -234,10 +234,11 @@ def write(path: str, fmt: str, record: Record) -> None:
 
 
 def existing_id3(path: str, fmt: str) -> ID3 | None:
-    """The ID3 tag a WAV file already holds, so ours is added to it rather than replacing it."""
-    if fmt != "wav":
+    """The ID3 tag a WAV or AIFF file already holds, so ours is added to it rather than replacing it."""
+    cls = {"wav": WAVE, "aiff": AIFF}.get(fmt)
+    if cls is None:
         return None
     try:
-        return WAVE(path).tags
+        return cls(path).tags
     except mutagen.MutagenError:
         return None

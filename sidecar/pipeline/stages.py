@@ -60,6 +60,9 @@ def read_existing(path: str, fmt: str, config: Config) -> Record:
     if fmt in RIFF_FORMATS:
         from sidecar.metadata import riff
         record.fill_from(riff.read(path))
+    elif fmt == "aiff":
+        from sidecar.metadata.riff import aiff
+        record.fill_from(aiff.read(path))
     record.fill_from(tags.read(path, fmt))
     return record
 

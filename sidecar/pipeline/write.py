@@ -44,6 +44,8 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
             journal.record_original(path, file_audio_span)
         if fmt in RIFF_FORMATS and riff:
             return _write_riff(path, fmt, record, embedded_tags, before)
+        if fmt == "aiff" and riff:
+            return _write_aiff(path, record, embedded_tags, before)
         if not embedded_tags:
             return []
         if fmt == "rf64":
@@ -65,6 +67,16 @@ def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool, before
     result = riff_module.write(path, record, id3=id3)
     if audio_identity(path, fmt) != before:
         raise VerifyError("audio payload changed during the RIFF write")
+    return list(result.chunks) + (["tags"] if id3 else [])
+
+
+def _write_aiff(path: str, record: Record, embedded_tags: bool, before: str) -> list[str]:
+    from sidecar.metadata.riff import aiff
+
+    id3 = tags.id3_bytes(record, tags.existing_id3(path, "aiff")) if embedded_tags else None
+    result = aiff.write(path, record, id3=id3)
+    if audio_identity(path, "aiff") != before:
+        raise VerifyError("audio payload changed during the AIFF write")
     return list(result.chunks) + (["tags"] if id3 else [])
 
 
