@@ -16,6 +16,7 @@
     [[roots]]          # per library root: a mirror folder for sidecars of a read-only library
     path = "/mnt/library"
     sidecar_mirror = "/srv/sidecars/library"
+    read_only = true   # never write into these files: sidecars and the index only
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Config:
     write_riff: bool = True
     write_sidecar: bool = True
     mirrors: dict[str, str] = field(default_factory=dict)   # library root -> sidecar mirror root
+    read_only_roots: list[str] = field(default_factory=list)
     db: str | None = None
 
     def check(self) -> "Config":
@@ -62,6 +64,12 @@ class Config:
             if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
                 return root, os.path.abspath(mirror)
         return None
+
+
+    def is_read_only(self, path: str) -> bool:
+        real = os.path.abspath(path)
+        return any(real == os.path.abspath(r) or real.startswith(os.path.abspath(r).rstrip(os.sep) + os.sep)
+                   for r in self.read_only_roots)
 
 
 def load(path: str | None = None) -> Config:
@@ -103,6 +111,8 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
         for root in doc.get("roots", []):
             if root.get("sidecar_mirror"):
                 cfg.mirrors[os.path.expanduser(root["path"])] = os.path.expanduser(root["sidecar_mirror"])
+            if root.get("read_only"):
+                cfg.read_only_roots.append(os.path.expanduser(root["path"]))
         if doc.get("db"):
             cfg.db = os.path.expanduser(doc["db"])
     except (TypeError, ValueError, KeyError) as exc:

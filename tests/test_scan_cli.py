@@ -85,3 +85,20 @@ def test_usage_errors_exit_2(tmp_path):
 def test_search_json_is_one_array_best_first(tmp_path):
     db = str(tmp_path / "i.db")
     assert json.loads(run_sidecar("search", "nothing", "--json", "--db", db).stdout) == []
+
+
+def test_read_only_root_gets_mirrored_sidecars_and_untouched_files(tmp_path):
+    lib = tmp_path / "delivered"
+    path = audiogen.write(str(lib / "Pack" / "whoosh"), "wav16", audiogen.noise(0.5))
+    original = open(path, "rb").read()
+    mirror = tmp_path / "sidecars"
+    config = tmp_path / "sidecar.toml"
+    config.write_text(f'[[roots]]\npath = "{lib}"\nsidecar_mirror = "{mirror}"\nread_only = true\n')
+    result = run_sidecar("scan", str(lib), "--json", "--db", str(tmp_path / "i.db"),
+                         env={"SIDECAR_CONFIG": str(config)})
+    assert result.returncode == 0, result.stderr
+    assert open(path, "rb").read() == original
+    assert not (lib / "Pack" / "whoosh.wav.xml").exists()
+    assert (mirror / "Pack" / "whoosh.wav.xml").exists()
+    hits = json.loads(run_sidecar("search", "noisy", "--json", "--db", str(tmp_path / "i.db")).stdout)
+    assert [h["path"] for h in hits] == [path]

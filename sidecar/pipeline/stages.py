@@ -162,7 +162,7 @@ def write(task: Task, ctx: Context) -> Task:
     task.stage = "write"
     cfg = ctx.config
     try:
-        if cfg.write_tags or cfg.write_riff:
+        if (cfg.write_tags or cfg.write_riff) and not cfg.is_read_only(task.path):
             task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
                                            riff=cfg.write_riff, embedded_tags=cfg.write_tags)
         if cfg.write_sidecar:
