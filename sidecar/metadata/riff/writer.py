@@ -226,16 +226,17 @@ def _same_bytes(a: BinaryIO, a_offset: int, b: BinaryIO, b_offset: int, length: 
 
     Reused buffers and bytearray equality (a memcmp) keep this near memory speed.
     """
-    x, y = bytearray(BLOCK), bytearray(BLOCK)
+    size = min(BLOCK, length)
+    x, y = bytearray(size), bytearray(size)
     vx, vy = memoryview(x), memoryview(y)
     a.seek(a_offset)
     b.seek(b_offset)
     left = length
     while left:
-        n = min(BLOCK, left)
+        n = min(size, left)
         if a.readinto(vx[:n]) != n or b.readinto(vy[:n]) != n:
             return False
-        if (x != y) if n == BLOCK else (x[:n] != y[:n]):
+        if (x != y) if n == size else (x[:n] != y[:n]):
             return False
         left -= n
     return True
