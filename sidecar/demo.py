@@ -66,6 +66,26 @@ def _sidecar(*args: str) -> int:
     return subprocess.call([exe, *args])
 
 
+def _print_written(library: str) -> None:
+    """What the index now knows of each file under the library, as written into it."""
+    from sidecar.index.store import Store
+
+    store = Store.open()
+    root = os.path.abspath(library).rstrip(os.sep) + os.sep
+    print("\nwritten:")
+    for item in store.all():
+        if not item.path.startswith(root):
+            continue
+        rec = item.record
+        where = ", ".join(item.written.get("containers", [])) or "index only"
+        print(f"  {item.path[len(root):]}")
+        print(f"      CatID {rec.CatID or '-'} ({rec.Category or '-'} / {rec.SubCategory or '-'}); "
+              f"Description: {rec.Description}")
+        print(f"      Keywords: {', '.join(rec.Keywords[:8])}{' ...' if len(rec.Keywords) > 8 else ''}")
+        loud = f"{rec.Loudness:.1f} LUFS" if rec.Loudness is not None else "-"
+        print(f"      {rec.Duration:.1f} s, {rec.SampleRate} Hz, {rec.Channels} ch, {loud}; into: {where}")
+
+
 def main(argv: list[str]) -> int:
     if argv:
         library = argv[0]
@@ -77,6 +97,7 @@ def main(argv: list[str]) -> int:
     status = _sidecar("scan", library)
     if status not in (0, 1):
         return status
+    _print_written(library)
     _sidecar("search", "noise, tone", "--limit", "10")
     first = next((os.path.join(d, f) for d, _, fs in sorted(os.walk(library)) for f in sorted(fs)
                   if f.endswith(".wav")), None)

@@ -67,7 +67,7 @@ def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool, before
     result = riff_module.write(path, record, id3=id3)
     if audio_identity(path, fmt) != before:
         raise VerifyError("audio payload changed during the RIFF write")
-    return list(result.chunks) + (["tags"] if id3 else [])
+    return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
 def _write_aiff(path: str, record: Record, embedded_tags: bool, before: str) -> list[str]:
@@ -77,7 +77,7 @@ def _write_aiff(path: str, record: Record, embedded_tags: bool, before: str) -> 
     result = aiff.write(path, record, id3=id3)
     if audio_identity(path, "aiff") != before:
         raise VerifyError("audio payload changed during the AIFF write")
-    return list(result.chunks) + (["tags"] if id3 else [])
+    return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
 def _write_tags_atomic(path: str, fmt: str, record: Record, before: str) -> None:
