@@ -233,15 +233,18 @@ def apply(paths: tuple[str, ...], mirror, dry_run: bool, as_json: bool) -> None:
     goes through the safe writers (temporary copy, audio verified, rename) and
     the index takes the person's values as human-made.
     """
-    try:
-        from sidecar.pipeline.write import write_embedded
-    except ImportError as exc:
-        raise ConfigProblem(f"the embedded-metadata writers are not available ({exc})") from exc
+    from functools import partial
+
+    from sidecar.metadata.journal import Journal
+    from sidecar.pipeline.write import write_embedded
+
     store = _open_store()
+    # every write is journaled first, so `sidecar undo` gives the file back as it was
+    journaled_write = partial(write_embedded, journal=Journal(store.path))
     rows = []
     for sidecar in _sidecars(paths, mirror):
         try:
-            rows.append(_apply_one(store, write_embedded, sidecar, mirror, dry_run))
+            rows.append(_apply_one(store, journaled_write, sidecar, mirror, dry_run))
         except (SidecarError, OSError) as exc:
             rows.append(Row(sidecar, "failed", reason=_reason(exc, sidecar)))
     _finish(rows, as_json, "apply")
