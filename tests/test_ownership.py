@@ -93,3 +93,25 @@ def test_undo_gives_every_file_back_byte_for_byte(tmp_path, kind):
     result = run_sidecar("undo", "--all", "--json", "--db", db)
     assert result.returncode == 0, result.stderr
     assert open(path, "rb").read() == original
+
+
+def test_undo_removes_the_sidecars_it_created_but_keeps_a_persons_edits(tmp_path):
+    lib = tmp_path / "lib"
+    first = audiogen.write(str(lib / "one"), "wav16")
+    second = audiogen.write(str(lib / "two"), "flac")
+    db = str(tmp_path / "i.db")
+    _scan(lib, db)
+    doc_one, doc_two = lib / "one.wav.xml", lib / "two.flac.xml"
+    assert doc_one.exists() and doc_two.exists()
+    # a person corrects the description in the second sidecar
+    text = doc_two.read_text(encoding="utf-8")
+    import re
+    text = re.sub(r"<Description[^>]*>[^<]*</Description>", "<Description>Kick drum, tight</Description>", text)
+    doc_two.write_text(text, encoding="utf-8")
+    result = run_sidecar("undo", "--all", "--json", "--db", db)
+    assert result.returncode == 1, result.stderr          # one thing was kept, and said so
+    outcome = {r["path"]: r for r in json.loads(result.stdout)}
+    assert outcome[str(doc_one)]["status"] == "removed" and not doc_one.exists()
+    assert outcome[str(doc_two)]["status"] == "kept" and "Description" in outcome[str(doc_two)]["reason"]
+    assert doc_two.exists()
+    assert outcome[first]["status"] == "restored" and outcome[second]["status"] == "restored"

@@ -41,7 +41,8 @@ _register()
 
 def main() -> None:
     try:
-        cli.main(standalone_mode=False)
+        status = cli.main(standalone_mode=False)    # ctx.exit(n) comes back as n here
+        sys.exit(status if isinstance(status, int) else 0)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)

@@ -29,6 +29,7 @@ from .safe_write import atomic_replace
 SpanFn = Callable[[str | Path], tuple[int, int]]
 BLOCK = 8 * 1024 * 1024
 DEFAULT_DB = "~/.local/share/sidecar/index.db"
+CREATED = "created"     # span_fn marker of a file the service created (undo removes it)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -115,7 +116,7 @@ class Entry:
 class UndoResult:
     path: str
     ok: bool
-    status: str        # restored | not-journaled | failed
+    status: str        # restored | removed | kept | not-journaled | failed
     reason: str = ""
 
 
@@ -179,6 +180,36 @@ class Journal:
              _span_fn_name(span_fn), zlib.compress(head), zlib.compress(tail)))
         return True
 
+    def record_created(self, path: str | Path, keep_fn: Callable[[str], str | None] | None = None) -> bool:
+        """Note a file the service is about to create; undo removes it again.
+
+        keep_fn(path) may return a reason to keep the file at undo time (a sidecar a
+        person has since edited); it is stored by name, like a span function.
+        """
+        key = self._key(path)
+        if self.has(key) or os.path.exists(key):
+            return False
+        marker = CREATED + (("|" + _span_fn_name(keep_fn)) if keep_fn else "")
+        self._sql("INSERT OR IGNORE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)",
+                  (key, time.time(), -1, 0, 0, "", "", marker, b"", b""))
+        return True
+
+    def _undo_created(self, key: str, marker: str) -> UndoResult:
+        _, _, keep_name = marker.partition("|")
+        if os.path.exists(key):
+            try:
+                reason = _resolve_span_fn(keep_name)(key) if keep_name else None
+            except (OSError, SidecarError) as exc:
+                reason = f"cannot tell whether a person edited it ({exc})"
+            if reason:
+                return UndoResult(key, False, "kept", reason)
+            try:
+                os.unlink(key)
+            except OSError as exc:
+                return UndoResult(key, False, "failed", exc.strerror or str(exc))
+        self._sql("DELETE FROM journal WHERE path = ?", (key,))
+        return UndoResult(key, True, "removed")
+
     def entries(self) -> list[Entry]:
         rows = self._sql(
             "SELECT path, recorded_at, size, audio_offset, audio_length, audio_sha256, "
@@ -194,6 +225,8 @@ class Journal:
         if row is None:
             return UndoResult(str(path), False, "not-journaled", "no journal entry for this file")
         length, audio_sha, original_sha, span_name, head, tail, size = row
+        if span_name.startswith(CREATED):
+            return self._undo_created(key, span_name)
         try:
             span_fn = _resolve_span_fn(span_name)
             offset, now_length = span_fn(key)

@@ -167,9 +167,12 @@ def write(task: Task, ctx: Context) -> Task:
                                            riff=cfg.write_riff, embedded_tags=cfg.write_tags)
         if cfg.write_sidecar:
             from sidecar.metadata import sidecar_xml
+            from sidecar.pipeline.write import journal_sidecar
             identity = sidecar_xml.Identity(name=os.path.basename(task.path), size=os.stat(task.path).st_size,
                                             fingerprint=task.fingerprint, path=os.path.abspath(task.path))
-            sidecar_xml.write(task.path, task.record, identity, mirror=cfg.mirror_for(task.path))
+            mirror = cfg.mirror_for(task.path)
+            journal_sidecar(ctx.journal, sidecar_xml.sidecar_path(task.path, mirror))
+            sidecar_xml.write(task.path, task.record, identity, mirror=mirror)
             task.written.append("sidecar")
     except FileError as exc:
         return task.done(Outcome.FAILED, exc.reason)

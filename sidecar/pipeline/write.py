@@ -39,18 +39,17 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
             if found is None:
                 raise FileError(path, "write", "not an audio file SFX Sidecar handles")
             fmt = found.format
-        before = audio_identity(path, fmt)
         if journal is not None:
             journal.record_original(path, file_audio_span)
+        # the project's RIFF and AIFF writers compare the audio themselves (byte for byte on a
+        # rewrite; an in-place update never touches it), so a 2 GB master is not hashed twice more
         if fmt in RIFF_FORMATS and riff:
-            return _write_riff(path, fmt, record, embedded_tags, before)
+            return _write_riff(path, fmt, record, embedded_tags)
         if fmt == "aiff" and riff:
-            return _write_aiff(path, record, embedded_tags, before)
-        if not embedded_tags:
+            return _write_aiff(path, record, embedded_tags)
+        if not embedded_tags or fmt == "rf64":
             return []
-        if fmt == "rf64":
-            return []
-        _write_tags_atomic(path, fmt, record, before)
+        _write_tags_atomic(path, fmt, record, audio_identity(path, fmt))
         return ["tags"]
     except FileError:
         raise
@@ -60,23 +59,44 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
         raise FileError(path, "write", exc.strerror or str(exc)) from exc
 
 
-def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool, before: str) -> list[str]:
+def no_audio(path) -> tuple[int, int]:
+    """The audio span of a document that holds none: the journal keeps all of it."""
+    return 0, 0
+
+
+def sidecar_kept_reason(path: str) -> str | None:
+    """At undo: a sidecar a person has edited since the service wrote it is kept."""
+    from sidecar.metadata import sidecar_xml
+
+    _record, _identity, human = sidecar_xml.read(path)
+    if human:
+        return f"kept: a person edited {', '.join(sorted(human))} in it"
+    return None
+
+
+def journal_sidecar(journal, doc_path) -> None:
+    """Before writing a sidecar: keep the old one, or note that the service creates it."""
+    if journal is None:
+        return
+    if os.path.exists(doc_path):
+        journal.record_original(str(doc_path), no_audio)
+    else:
+        journal.record_created(str(doc_path), sidecar_kept_reason)
+
+
+def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool) -> list[str]:
     from sidecar.metadata import riff as riff_module
 
     id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt)) if embedded_tags else None
     result = riff_module.write(path, record, id3=id3)
-    if audio_identity(path, fmt) != before:
-        raise VerifyError("audio payload changed during the RIFF write")
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
-def _write_aiff(path: str, record: Record, embedded_tags: bool, before: str) -> list[str]:
+def _write_aiff(path: str, record: Record, embedded_tags: bool) -> list[str]:
     from sidecar.metadata.riff import aiff
 
     id3 = tags.id3_bytes(record, tags.existing_id3(path, "aiff")) if embedded_tags else None
     result = aiff.write(path, record, id3=id3)
-    if audio_identity(path, "aiff") != before:
-        raise VerifyError("audio payload changed during the AIFF write")
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
