@@ -295,7 +295,7 @@ class Store:
         return [_row_to_file(r) for r in rows]
 
     #: a query with more matches than this is ranked over a window of its first matches
-    RANK_WINDOW = 200
+    RANK_WINDOW = 100
 
     def _search_fast(self, query: Query, limit: int) -> list[IndexedFile]:
         """Best first within milliseconds on a large index.
@@ -308,29 +308,42 @@ class Store:
         (FTS5 serves a rowid range cheaply, a list of rowids not).
         """
         match = " OR ".join(_group_fts(g) for g in query.groups)
-        window = max(self.RANK_WINDOW, limit * 4)
-        ids: list[int] = []
-        tiers = [match]
-        if not any(t.column for g in query.groups for t in g.terms):
-            tiers.insert(0, f"{{t_category t_keywords}} : ({match})")
-        for expr in tiers:
-            head = self.execute("SELECT rowid FROM files_fts WHERE files_fts MATCH ? LIMIT ?",
-                                (expr, window)).fetchall()
-            if not head:
-                continue
-            sql = (f"SELECT rowid FROM files_fts WHERE files_fts MATCH ? AND rowid <= ? "
-                   f"ORDER BY bm25(files_fts, {_WEIGHTS}), rowid LIMIT ?")
-            taken = set(ids)
-            ranked = self.execute(sql, (expr, head[-1][0], limit + len(ids))).fetchall()
-            ids += [r[0] for r in ranked if r[0] not in taken][: limit - len(ids)]
-            if len(ids) >= limit or len(head) < window and expr == match:
-                break
+        window = max(self.RANK_WINDOW, limit * 2)
+        head = self._first(match, window)
+        if len(head) < window:
+            ids = self._ranked(match, None, limit)          # few matches: exact bm25
+        else:
+            ids = []
+            if not any(t.column for g in query.groups for t in g.terms):
+                tier1 = f"{{t_category t_keywords}} : ({match})"
+                top = self._first(tier1, window)
+                if top:
+                    ids = self._ranked(tier1, top[-1], limit)
+            if len(ids) < limit:
+                taken = set(ids)
+                more = self._ranked(match, head[-1], limit + len(ids))
+                ids += [i for i in more if i not in taken][: limit - len(ids)]
         if not ids:
             return []
         rows = self.execute("SELECT * FROM files WHERE id IN (SELECT value FROM json_each(?))",
                             (json.dumps(ids),)).fetchall()
         by_id = {r["id"]: r for r in rows}
         return [_row_to_file(by_id[i]) for i in ids if i in by_id]
+
+    def _first(self, match: str, count: int) -> list[int]:
+        """The first `count` matching rowids, unranked: FTS5 stops as soon as it has them."""
+        return [r[0] for r in self.execute(
+            "SELECT rowid FROM files_fts WHERE files_fts MATCH ? LIMIT ?", (match, count)).fetchall()]
+
+    def _ranked(self, match: str, upto: int | None, limit: int) -> list[int]:
+        """Best `limit` matches by bm25, among those with rowid <= upto (None: all of them)."""
+        order = f"ORDER BY bm25(files_fts, {_WEIGHTS}), rowid LIMIT ?"
+        if upto is None:
+            sql, params = f"SELECT rowid FROM files_fts WHERE files_fts MATCH ? {order}", (match, limit)
+        else:
+            sql = f"SELECT rowid FROM files_fts WHERE files_fts MATCH ? AND rowid <= ? {order}"
+            params = (match, upto, limit)
+        return [r[0] for r in self.execute(sql, params).fetchall()]
 
     # -- the work queue (the daemon claims jobs; several machines may share it) --
     def enqueue(self, paths: list[str]) -> int:
