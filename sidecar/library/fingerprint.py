@@ -12,7 +12,7 @@ import struct
 import numpy as np
 
 from sidecar.audio.decode import Audio, decode
-from sidecar.errors import AudioError
+from sidecar.errors import AudioError, ContainerError
 from sidecar.library.formats import PCM_FORMATS
 
 _BLOCK = 1 << 20
@@ -20,38 +20,15 @@ _BLOCK = 1 << 20
 
 def pcm_span(path: str) -> tuple[int, int]:
     """Offset and length of the PCM payload of a WAV, RF64/BW64 or AIFF file."""
+    from sidecar.metadata import riff
+    from sidecar.metadata.riff import aiff
+
     with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12:
-            raise AudioError("file too short for a RIFF or AIFF header")
-        big = head[:4] == b"FORM"
-        u32 = ">I" if big else "<I"
-        size = f.seek(0, 2)
-        pos = 12
-        ds64_data = None
-        while pos + 8 <= size:
-            f.seek(pos)
-            ck = f.read(8)
-            cid, csize = ck[:4], struct.unpack(u32, ck[4:])[0]
-            if cid == b"ds64":
-                ds64 = f.read(16)
-                ds64_data = struct.unpack("<Q", ds64[8:16])[0]
-            if cid == b"data" and not big:
-                if csize == 0xFFFFFFFF and ds64_data is not None:
-                    csize = ds64_data
-                start = pos + 8
-                if start + csize > size:
-                    raise AudioError(f"data chunk claims {csize} bytes, only {size - start} present")
-                return start, csize
-            if cid == b"SSND" and big:
-                offset = struct.unpack(">I", f.read(4))[0]
-                start = pos + 16 + offset
-                length = csize - 8 - offset
-                if start + length > size:
-                    raise AudioError(f"SSND chunk claims {csize} bytes, only {size - pos - 8} present")
-                return start, length
-            pos += 8 + csize + (csize & 1)
-    raise AudioError("no audio data chunk")
+        magic = f.read(4)
+    try:
+        return aiff.audio_span(path) if magic == b"FORM" else riff.audio_span(path)
+    except ContainerError as exc:
+        raise AudioError(str(exc)) from exc
 
 
 def hash_span(path: str, start: int, length: int) -> str:

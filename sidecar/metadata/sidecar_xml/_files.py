@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable
 
@@ -11,6 +10,7 @@ from lxml import etree
 
 from sidecar.errors import ConfigError, ContainerError
 from sidecar.metadata.record import Record
+from sidecar.metadata.safe_write import write_atomic
 from sidecar.metadata.safe_xml import XMLDocumentError, parse_xml_bytes, read_limited
 
 from ._document import Identity, build_element, parse_element, q
@@ -111,41 +111,12 @@ def write(audio_path: str | os.PathLike[str], record: Record, identity: Identity
 
 
 def atomic_write(target: Path, data: bytes) -> None:
-    """Temporary file in the same folder, flushed and fsynced, then renamed over target."""
+    """The project's atomic replace (temporary file beside it, fsync, rename), as a ContainerError."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        mode = os.stat(target).st_mode & 0o7777 if target.exists() else 0o644
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        write_atomic(target, data)
     except OSError as exc:
         raise ContainerError(f"{target}: cannot write sidecar ({exc.strerror or exc})") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ContainerError(f"{target}: cannot write sidecar ({exc.strerror or exc})") from exc
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(folder: Path) -> None:
-    # Makes the rename itself durable; some filesystems cannot open a folder, which is harmless.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 __all__ = [
