@@ -64,6 +64,19 @@ def decode(path: str, fmt: str | None = None) -> Audio:
     if use_ffmpeg:
         return _decode_ffmpeg(path)
     try:
+        return _decode_sndfile(path)
+    except AudioError:
+        # libsndfile's RF64 reader loses its way after an odd-sized chunk that the
+        # RIFF walker (which already checked the layout) reads fine: ffmpeg does too
+        if fmt in ("rf64", "wav") and shutil.which("ffmpeg"):
+            audio = _decode_ffmpeg(path)
+            audio.subtype = "PCM"
+            return audio
+        raise
+
+
+def _decode_sndfile(path: str) -> Audio:
+    try:
         with sf.SoundFile(path) as f:
             data = f.read(dtype="float32", always_2d=True)
             if f.frames and len(data) < f.frames * 0.5:

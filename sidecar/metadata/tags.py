@@ -89,10 +89,20 @@ def id3_from_record(record: Record, tags: ID3 | None = None) -> ID3:
 
 def id3_bytes(record: Record, existing: ID3 | None = None) -> bytes:
     """A complete ID3v2.4 tag, for containers that hold one in a chunk (RIFF `id3 `)."""
-    tags = id3_from_record(record, existing)
-    buf = io.BytesIO()
-    tags.save(buf, v2_version=4, padding=lambda info: 0)
-    return buf.getvalue()
+    # a tag mutagen read from a WAV or AIFF saves only into such a file: copy its frames
+    fresh = ID3()
+    for frame in (existing.values() if existing is not None else []):
+        fresh.add(frame)
+    tags = id3_from_record(record, fresh)
+    data = b""
+    for pad in (0, 1):
+        buf = io.BytesIO()
+        tags.save(buf, v2_version=4, padding=lambda info: pad)
+        data = buf.getvalue()
+        # an even size: libsndfile's RF64 reader skips an odd chunk without its pad byte
+        if len(data) % 2 == 0:
+            break
+    return data
 
 
 def record_from_id3(tags: ID3) -> Record:
@@ -233,8 +243,25 @@ def write(path: str, fmt: str, record: Record) -> None:
         raise TagError(f"cannot write tags: {exc}") from exc
 
 
+def _rf64_id3(path: str) -> ID3 | None:
+    from sidecar.metadata import riff
+
+    for cid, offset, size in riff.read_chunks(path)["chunks"]:
+        if cid.strip().lower() == "id3":
+            with open(path, "rb") as f:
+                f.seek(offset + 8)
+                data = f.read(size)
+            try:
+                return ID3(io.BytesIO(data))
+            except mutagen.MutagenError:
+                return None
+    return None
+
+
 def existing_id3(path: str, fmt: str) -> ID3 | None:
-    """The ID3 tag a WAV or AIFF file already holds, so ours is added to it rather than replacing it."""
+    """The ID3 tag a WAV, RF64 or AIFF file already holds, so ours is added to it rather than replacing it."""
+    if fmt == "rf64":
+        return _rf64_id3(path)       # mutagen does not open RF64: read the chunk through the RIFF walker
     cls = {"wav": WAVE, "aiff": AIFF}.get(fmt)
     if cls is None:
         return None

@@ -87,7 +87,7 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     rec = task.existing
     rec.Duration = round(task.audio.duration, 6)
     rec.SampleRate = task.audio.samplerate
-    rec.BitDepth = task.audio.bit_depth
+    rec.BitDepth = task.audio.bit_depth or rec.BitDepth   # the container's fmt says, when the decoder cannot
     rec.Channels = task.audio.channels
     indexed = task.indexed
     written = (indexed.written.get("fields", {}) if indexed else {})
@@ -138,7 +138,8 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
         task.existing.CatID = ""
     audio = task.audio
     machine.Duration = round(audio.duration, 6)
-    machine.SampleRate, machine.BitDepth, machine.Channels = audio.samplerate, audio.bit_depth, audio.channels
+    machine.SampleRate, machine.Channels = audio.samplerate, audio.channels
+    machine.BitDepth = audio.bit_depth or task.existing.BitDepth
     technical = c.technical
     if "TruePeak" not in technical:
         # loudness is a fact of the audio, whatever engine listened
