@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from sidecar import events
 from sidecar.index.store import IndexedFile, Store
 from sidecar.library.walk import printable, walk
 from sidecar.metadata.merge import machine_values
@@ -87,6 +88,7 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
         for task in _process_all(candidates, ctx, jobs):
             _finish(task, summary, store, ctx, on_task)
     summary.seconds = time.perf_counter() - started
+    events.send("scan_finished", summary=summary.to_json())
     return summary
 
 
@@ -128,6 +130,10 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
         except (sqlite3.Error, ValueError) as exc:
             task.done(Outcome.FAILED, f"written, but the index could not record it: {exc}")
             outcome = Outcome.FAILED
+    if outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
+        events.send("indexed", path=task.path, outcome=outcome.value)
+    elif outcome == Outcome.FAILED:
+        events.send("file_failed", path=task.path, stage=task.stage, reason=task.reason)
     if outcome == Outcome.PLANNED:
         summary.planned.append(task)
     if outcome in (Outcome.FAILED, Outcome.SKIPPED):

@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from sidecar import events
 from sidecar.audio.decode import decode
 from sidecar.config import Config
 from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, SidecarError
@@ -181,6 +182,7 @@ def write(task: Task, ctx: Context) -> Task:
         return task.done(Outcome.FAILED, str(exc))
     st = os.stat(task.path)
     task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
+    events.send("file_written", path=task.path, containers=list(task.written))
     return task.done(Outcome.CLASSIFIED)
 
 

@@ -1,0 +1,58 @@
+"""The runner in process: events, sequential and parallel runs alike, the job queue."""
+
+import audiogen
+from sidecar import events
+from sidecar.classify.embedded import EmbeddedEngine
+from sidecar.config import Config
+from sidecar.index.store import Store
+from sidecar.pipeline import runner
+from sidecar.pipeline.stages import Context
+from sidecar.vocabulary import default_vocabulary
+
+
+def _library(root):
+    audiogen.write(str(root / "a"), "wav16")
+    audiogen.write(str(root / "b"), "flac", audiogen.noise(0.5))
+    (root / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVE")
+    return root
+
+
+def _run(root, db, jobs):
+    ctx = Context(Config(write_sidecar=False), EmbeddedEngine(), default_vocabulary())
+    return runner.run([str(root)], ctx, Store.open(db), jobs=jobs)
+
+
+def test_events_reach_listeners(tmp_path):
+    root = _library(tmp_path / "lib")
+    seen = []
+    stops = [events.listen(name, lambda name=name, **p: seen.append((name, p)))
+             for name in ("file_written", "file_failed", "indexed", "scan_finished")]
+    try:
+        summary = _run(root, tmp_path / "i.db", jobs=2)
+    finally:
+        for stop in stops:
+            stop()
+    names = [n for n, _ in seen]
+    assert names.count("file_written") == 2 and names.count("indexed") == 2
+    assert names.count("file_failed") == 1 and names[-1] == "scan_finished"
+    failed = next(p for n, p in seen if n == "file_failed")
+    assert failed["path"].endswith("broken.wav") and failed["reason"]
+    assert summary.failed == 1
+
+
+def test_sequential_and_parallel_runs_agree(tmp_path):
+    one = _run(_library(tmp_path / "one"), tmp_path / "1.db", jobs=1).to_json()
+    two = _run(_library(tmp_path / "two"), tmp_path / "2.db", jobs=2).to_json()
+    for key in ("seen", "classified", "failed", "skipped"):
+        assert one[key] == two[key]
+
+
+def test_job_queue_claims_each_job_once(tmp_path):
+    store = Store.open(tmp_path / "i.db")
+    assert store.enqueue(["/lib/a.wav", "/lib/b.wav"]) == 2
+    claimed = {store.claim_next_job("w1"), store.claim_next_job("w2")}
+    assert claimed == {"/lib/a.wav", "/lib/b.wav"}
+    assert store.claim_next_job("w3") is None
+    store.finish_job("/lib/a.wav", ok=True)
+    store.enqueue(["/lib/a.wav"])                    # done work can be queued again
+    assert store.claim_next_job("w1") == "/lib/a.wav"
