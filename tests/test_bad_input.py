@@ -109,3 +109,18 @@ def test_read_only_file_is_reported_and_unchanged(tmp_path):
     doc = json.loads(result.stdout)
     assert len(doc["failures"]) == 1 and "master.wav" in doc["failures"][0]["path"]
     assert open(path, "rb").read() == content
+
+
+def test_a_crash_leftover_is_cleaned_by_the_next_scan(tmp_path):
+    lib = tmp_path / "lib"
+    path = audiogen.write(str(lib / "take"), "wav16")
+    stale = lib / ".sidecar-tmp-take.wav-deadbeef"
+    stale.write_bytes(b"half a file")
+    fresh = lib / ".sidecar-tmp-take.wav-cafebabe"      # another process's write under way
+    fresh.write_bytes(b"being written")
+    old = os.stat(path).st_mtime - 3600
+    os.utime(stale, (old, old))
+    result = run_sidecar("scan", str(lib), "--db", str(tmp_path / "i.db"))
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists() and fresh.exists()
+    assert "removed" in result.stderr and str(stale) in result.stderr

@@ -16,6 +16,10 @@ from sidecar.pipeline.stages import Context
 from sidecar.pipeline.task import Outcome, Task
 
 
+#: a temporary file this old is a crash's leftover, not another process's write under way
+STALE_TEMP_SECONDS = 300
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--dry-run", is_flag=True, help="Print the plan (what would be written), touch nothing.")
@@ -49,10 +53,11 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
     journal = None
     if not dry_run:
         from sidecar.metadata.journal import Journal
-        from sidecar.metadata.safe_write import recover
+        from sidecar.metadata.safe_write import cleanup_temp_files
         journal = Journal(store.path)
         for root in paths:
-            for action in recover(root):
+            # a crash left these: roll back half-done in-place updates, remove stale temporary files
+            for action in cleanup_temp_files(root, older_than=STALE_TEMP_SECONDS):
                 warn(f"{action.path}: {action.what}")
     ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run)
     progress = _Progress(enabled=is_terminal() and not as_json)

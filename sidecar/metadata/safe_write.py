@@ -191,13 +191,22 @@ def recover(root: str | Path) -> list[RecoveryAction]:
     return actions
 
 
-def cleanup_temp_files(root: str | Path) -> list[RecoveryAction]:
-    """Apply pending rollbacks, then delete leftover temporary files under `root`."""
+def cleanup_temp_files(root: str | Path, older_than: float = 0.0) -> list[RecoveryAction]:
+    """Apply pending rollbacks, then delete leftover temporary files under `root`.
+
+    older_than (seconds) spares the temporary file of a write another process
+    (the daemon) has under way right now.
+    """
+    import time
+
     actions = recover(root)
+    now = time.time()
     for file in _temp_files(Path(root)):
         if file.name.endswith(ROLLBACK_SUFFIX):
             continue     # a rollback that could not be applied stays for a person to see
         with contextlib.suppress(FileNotFoundError):
+            if older_than and now - file.stat().st_mtime < older_than:
+                continue
             os.unlink(file)
             actions.append(RecoveryAction(str(file), "removed"))
     return actions
