@@ -10,9 +10,64 @@ from sidecar.errors import QueryError
 from sidecar.metadata.record import join_keywords
 
 
-@click.command()
+class QueryCommand(click.Command):
+    """A command whose one argument is a query that may begin with `-` (`-metal door`: NOT metal).
+
+    click reads any word that begins with `-` as an option. Before it parses,
+    a word that is not one of the command's own options (nor an option's
+    value) is moved after `--`, so `search '-metal door' --json` works as well
+    as `search --json -- '-metal door'`. A command line that already holds `--` is left as it is.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            args = self._queries_last(ctx, args)
+        return super().parse_args(ctx, args)
+
+    def _queries_last(self, ctx: click.Context, args: list[str]) -> list[str]:
+        options: dict[str, click.Option] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in param.opts + param.secondary_opts:
+                    options[name] = param
+        takes_value = {name for name, p in options.items() if not p.is_flag and not p.count}
+        kept: list[str] = []
+        moved: list[str] = []
+        i = 0
+        while i < len(args):
+            word = args[i]
+            i += 1
+            if not word.startswith("-") or word == "-":
+                kept.append(word)
+            elif word.startswith("--"):
+                kept.append(word)   # a long option; an unknown one is click's to report
+                if word in takes_value and i < len(args):
+                    kept.append(args[i])
+                    i += 1
+            elif word in options:
+                kept.append(word)
+                if word in takes_value and i < len(args):
+                    kept.append(args[i])
+                    i += 1
+            elif word[:2] in takes_value and _converts(options[word[:2]], word[2:], ctx):
+                kept.append(word)   # a short option with its value attached: -n5
+            else:
+                moved.append(word)  # -metal, -noise, "-metal door": the query
+        return kept + ["--"] + moved if moved else kept
+
+
+def _converts(option: click.Option, value: str, ctx: click.Context) -> bool:
+    try:
+        option.type.convert(value, option, ctx)
+    except click.BadParameter:
+        return False
+    return True
+
+
+@click.command(cls=QueryCommand)
 @click.argument("query")
-@click.option("--limit", "-n", type=int, default=50, show_default=True, help="Most results to show.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Most results to show (1 or more).")
 @click.option("--literal", is_flag=True, help="Match the words as typed, without synonyms.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout, best first.")
 @db_option
@@ -20,7 +75,8 @@ def search(query, limit, literal, as_json, db_path):
     """Find sounds: space = AND, comma = OR, -word = NOT, "a phrase", prefix*, field:word.
 
     Fields: description, keywords, labels, category (CatID, Category, SubCategory), name, path.
-    A word also matches its synonyms unless --literal is given.
+    A word also matches its synonyms unless --literal is given. A query may begin with -word
+    (`sidecar search '-metal door'`); `--` before the query works as well.
     """
     cfg = load_config()
     store = open_store(db_path, cfg)

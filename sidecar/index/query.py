@@ -6,11 +6,18 @@
     "car door"       a phrase
     foot*            a prefix
     category:door    one column (description, keywords, labels, category, name, path)
+
+Synonyms match the words a file is described by (description, keywords,
+labels, category, name), never its folders: the word as typed may match a
+path, its synonyms may not. Chinese, Japanese and Korean text has no spaces
+between words, so both the index and a query split it into single characters
+(`cjk_split`) and a CJK term is matched as the phrase of its characters.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -21,6 +28,31 @@ FIELDS = {
     "labels": "t_labels", "label": "t_labels", "category": "t_category", "catid": "t_category",
     "subcategory": "t_category", "name": "t_name", "filename": "t_name", "path": "t_path",
 }
+
+#: the columns a synonym may match: every one but the folder path
+SYNONYM_COLUMNS = ("t_description", "t_keywords", "t_labels", "t_category", "t_name")
+
+# Han (with radicals, iteration marks and compatibility forms), Hiragana, Katakana, Hangul
+_CJK = re.compile(
+    "([\u1100-\u11ff\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3031-\u3035\u303b\u303c"
+    "\u3040-\u30ff\u3130-\u318f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f"
+    "\uac00-\ud7ff\uf900-\ufaff\uff66-\uff9f\U00020000-\U0003134f])")
+
+
+def cjk_split(text: str) -> str:
+    """Text with every CJK character made a word of its own: "強い雨の音" -> "強 い 雨 の 音".
+
+    The FTS tokenizer keeps a run of CJK characters as one token; split like this
+    in the index and in queries, any substring of a run can be found as a phrase.
+    Text is NFC-normalised first, so decomposed Hangul (as macOS file names hold it) matches.
+    """
+    if not text or text.isascii():
+        return text
+    text = unicodedata.normalize("NFC", text)
+    if not _CJK.search(text):
+        return text
+    return " ".join(_CJK.sub(r" \1 ", text).split())
+
 
 _TOKEN = re.compile(r'\s*(-?)(?:([A-Za-z]+):)?("([^"]*)"?|[^\s",]+)\s*')
 
@@ -34,13 +66,20 @@ class Term:
     alternatives: tuple[str, ...] = ()   # synonyms, matched as well as text
 
     def fts(self) -> str:
-        """This term as an FTS5 expression, every token quoted so input never becomes syntax."""
-        options = [self._one(self.text)] + [_quote(a) for a in self.alternatives]
-        expr = options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")"
-        return f"{self.column} : {expr}" if self.column else expr
+        """This term as an FTS5 expression, every token quoted so input never becomes syntax.
 
-    def _one(self, text: str) -> str:
-        return _quote(text) + ("*" if self.kind == "prefix" else "")
+        Synonyms are matched in SYNONYM_COLUMNS only: `"sine" OR {t_description ...} : ("tone")`.
+        With an explicit column they share its filter (FTS5 intersects nested
+        column filters), and a path: term takes no synonyms at all.
+        """
+        own = _quote(self.text) + ("*" if self.kind == "prefix" else "")
+        alternatives = [] if self.column == "t_path" else [_quote(a) for a in self.alternatives]
+        if not alternatives:
+            return f"{self.column} : {own}" if self.column else own
+        alts = " OR ".join(alternatives)
+        if self.column:
+            return f"{self.column} : ({own} OR {alts})"
+        return f"({own} OR {{{' '.join(SYNONYM_COLUMNS)}}} : ({alts}))"
 
 
 @dataclass
@@ -79,7 +118,7 @@ class Query:
 
 
 def _quote(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+    return '"' + cjk_split(text).replace('"', '""') + '"'
 
 
 def parse(text: str) -> Query:

@@ -19,10 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sidecar.index.query import Query, parse
+from sidecar.index.query import Query, cjk_split, parse
 from sidecar.metadata.record import Record
 
-SCHEMA_VERSION = 1
+#: 2: CJK text in the t_* columns is split into single characters (an older index is rebuilt on open)
+SCHEMA_VERSION = 2
+TEXT_COLUMNS = ("t_description", "t_keywords", "t_labels", "t_category", "t_name", "t_path")
 DEFAULT_DB = Path.home() / ".local" / "share" / "sidecar" / "index.db"
 
 _SCHEMA = """
@@ -135,6 +137,20 @@ def _path_words(path: str) -> str:
     return re.sub(r"[/\\_\-.]+", " ", parent).strip()
 
 
+def _text_columns(path: str, rec: Record) -> dict[str, str]:
+    """The full-text columns of a file: what search matches, CJK split into characters."""
+    text = {
+        "t_description": " ".join(x for x in (rec.Description, rec.FXName, rec.TrackTitle,
+                                               rec.Notes, rec.UserComments) if x),
+        "t_keywords": " ; ".join(rec.Keywords),
+        "t_labels": " ; ".join(l.label for l in rec.provenance.labels),
+        "t_category": " ".join(x for x in (rec.CatID, rec.Category, rec.SubCategory) if x),
+        "t_name": _name_words(path),
+        "t_path": _path_words(path),
+    }
+    return {k: cjk_split(v) for k, v in text.items()}
+
+
 class Store:
     """The SQLite index. Thread-safe: one connection guarded by a lock (WAL lets readers in)."""
 
@@ -159,7 +175,39 @@ class Store:
             for statement in _split_sql(_SCHEMA):
                 conn.execute(statement)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        if store.schema_version() < SCHEMA_VERSION:
+            store._upgrade()
         return store
+
+    def schema_version(self) -> int:
+        row = self.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        try:
+            return int(row[0]) if row else SCHEMA_VERSION
+        except ValueError:
+            return 0
+
+    def _upgrade(self) -> None:
+        """Bring an index written by an older version up to SCHEMA_VERSION.
+
+        The t_* columns are computed again from each row's path and stored
+        record, with the update trigger dropped for the while, and the FTS
+        index is rebuilt from them once. One transaction: another process
+        opening the index meanwhile waits, then finds it done.
+        """
+        with self.atomic():
+            if self.schema_version() >= SCHEMA_VERSION:
+                return
+            self.execute("DROP TRIGGER IF EXISTS files_au")
+            rows = self.execute("SELECT id, path, record FROM files").fetchall()
+            sets = ", ".join(f"{c} = ?" for c in TEXT_COLUMNS)
+            self.conn.executemany(
+                f"UPDATE files SET {sets} WHERE id = ?",
+                [(*_text_columns(path, Record.from_dict(json.loads(record))).values(), rowid)
+                 for rowid, path, record in rows])
+            for statement in _split_sql(_SCHEMA):
+                self.execute(statement)
+            self.execute("INSERT INTO files_fts(files_fts) VALUES ('rebuild')")
+            self.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:
         self.conn.close()
@@ -214,13 +262,7 @@ class Store:
             "written": json.dumps(item.written, ensure_ascii=False),
             "human_fields": json.dumps(item.human_fields),
             "engine": prov.engine, "classified": item.classified or prov.time, "updated": item.updated,
-            "t_description": " ".join(x for x in (rec.Description, rec.FXName, rec.TrackTitle,
-                                                   rec.Notes, rec.UserComments) if x),
-            "t_keywords": " ; ".join(rec.Keywords),
-            "t_labels": " ; ".join(l.label for l in prov.labels),
-            "t_category": " ".join(x for x in (rec.CatID, rec.Category, rec.SubCategory) if x),
-            "t_name": _name_words(item.path),
-            "t_path": _path_words(item.path),
+            **_text_columns(item.path, rec),
         }
         cols = ", ".join(values)
         marks = ", ".join(f":{k}" for k in values)
@@ -243,6 +285,26 @@ class Store:
         with self.atomic():
             cur = self.execute("DELETE FROM files WHERE path = ?", (os.path.abspath(path),))
         return cur.rowcount > 0
+
+    def delete_many(self, paths: list[str]) -> int:
+        """Forget these files (labels go with them) in one transaction; how many were indexed."""
+        with self.atomic():
+            cur = self.conn.executemany("DELETE FROM files WHERE path = ?",
+                                        [(os.path.abspath(p),) for p in paths])
+        return max(cur.rowcount, 0)
+
+    def paths_under(self, root: str) -> list[str]:
+        """Every indexed path inside the folder root (at any depth), sorted.
+
+        A range on the path index, not LIKE, so `%` and `_` in folder names are
+        plain characters: "/lib/a" covers "/lib/a/x.wav", never "/lib/ab/x.wav".
+        """
+        prefix = os.path.join(os.path.abspath(root), "")
+        # every string that starts with prefix sorts in [prefix, prefix with its last character + 1)
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self.execute("SELECT path FROM files WHERE path >= ? AND path < ? ORDER BY path",
+                            (prefix, upper)).fetchall()
+        return [r[0] for r in rows]
 
     def all(self) -> Iterator[IndexedFile]:
         for row in self.execute("SELECT * FROM files ORDER BY path").fetchall():
