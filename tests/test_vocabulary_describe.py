@@ -168,3 +168,38 @@ def test_vocab_command_bad_user_file(tmp_path, monkeypatch):
     result = CliRunner().invoke(vocab, ["Dog", "--vocab", str(bad)])
     assert result.exit_code == 2
     assert result.output.count("Error:") == 1 and "bad.toml" in result.output
+
+
+def _ucs_list():
+    from sidecar.vocabulary import UcsEntry, UcsList
+    return UcsList({
+        "TEST": UcsEntry("TEST", "TEST TONE", "TEST TONE", Synonyms=["pink", "square", "dolby", "calibration"]),
+        "ANMLDog": UcsEntry("ANMLDog", "ANIMALS", "DOG", Synonyms=["doggo", "mutt"]),
+    })
+
+
+def test_official_ucs_synonyms_are_not_keywords():
+    v = Vocabulary.load(ucs_list=_ucs_list())
+    sine = v.describe([lab("Sine wave", 0.9, "/m/01v_m0")])
+    assert sine.CatID == "TEST"
+    assert not {"pink", "square", "dolby", "calibration"} & {k.lower() for k in sine.keywords}
+    assert "sine wave" in sine.keywords
+    dog = v.describe([lab("Dog", 0.9)], existing_keywords=["Kennel"])
+    assert dog.CatID == "ANMLDog" and "doggo" not in dog.keywords and "doggo" not in dog.synonyms_added
+    # they still explain a CatID in `sidecar vocab`
+    assert v.lookup("TEST")["ucs_synonyms"] == ["pink", "square", "dolby", "calibration"]
+
+
+def test_official_ucs_list_adds_no_keywords_to_a_noise_file():
+    from pathlib import Path
+
+    from sidecar.vocabulary import UcsList
+    reference = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ucs-8.2.1-en.json"
+    if not reference.exists():
+        pytest.skip(f"{reference} is absent (the official UCS list is not part of the project)")
+    official = UcsList.import_file(reference)
+    labels = [lab("White noise", 0.9), lab("Pink noise", 0.3), lab("Sine wave", 0.2)]
+    with_list = Vocabulary.load(ucs_list=official).describe(labels)
+    without = default_vocabulary().describe(labels)
+    assert with_list.keywords == without.keywords
+    assert with_list.synonyms_added == without.synonyms_added

@@ -131,6 +131,12 @@ class Vocabulary:
 
     def describe(self, labels: Sequence[Label], existing_keywords: Sequence[str] = (), *,
                  expand: bool = True, max_keywords: int = 40) -> Description:
+        """What the labels say about a file.
+
+        The official UCS list's synonyms of the CatID are never added as
+        keywords: they cover the whole category (those of TEST name every test
+        signal), so they would give a file words that contradict what it holds.
+        """
         confident = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
         active = confident or list(labels)
         out = Description()
@@ -162,9 +168,6 @@ class Vocabulary:
             for word in existing_keywords:
                 for other in self.synonym_groups.expand(word):
                     kw.add(other, synonym=True)
-            if out.CatID and self.ucs_list:
-                for word in self.ucs_list.synonyms(out.CatID.partition("-")[0]):
-                    kw.add(word.lower(), synonym=True)
         out.keywords = kw.words
         out.synonyms_added = kw.synonyms
         out.description = self._description(active)
