@@ -198,3 +198,191 @@ def test_apply_reports_a_failed_write(tmp_path, db, monkeypatch):
     result = invoke("apply", [str(door)])
     assert result.exit_code == 1
     assert "read-only file system" in result.stderr
+
+
+# -- orphaned sidecars: which sound, if any, is theirs ----------------------------------------
+
+def notes_of(path: Path) -> str:
+    return sx.read(path)[0].Notes
+
+
+def edit_notes(sidecar: Path, text: str) -> None:
+    tree = etree.parse(str(sidecar))
+    notes = tree.find(f"{{{sx.SIDECAR_NS}}}Metadata/{{{sx.SIDECAR_NS}}}Notes")
+    if notes is None:
+        notes = etree.SubElement(tree.find(f"{{{sx.SIDECAR_NS}}}Metadata"), f"{{{sx.SIDECAR_NS}}}Notes")
+    notes.text = text
+    sidecar.write_bytes(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+
+
+@pytest.fixture
+def orphan_beside_a_copy(tmp_path, db):
+    """a.wav and a_copy.wav hold the same audio, each with its sidecar; a.wav is then deleted."""
+    lib = tmp_path / "lib"
+    a = make_wav(lib / "a.wav", 20)
+    copy = lib / "a_copy.wav"
+    shutil.copy(a, copy)
+    orphan, own = write_sidecar(a, "A"), write_sidecar(copy, "Copy")
+    assert invoke("import_sidecars", ["--json", str(lib)]).exit_code == 0
+    a.unlink()
+    edit_notes(orphan, "NOTE FOR a.wav ONLY")
+    return lib, orphan, copy, own
+
+
+def test_apply_never_takes_a_copy_that_has_its_own_sidecar(orphan_beside_a_copy):
+    lib, orphan, copy, own = orphan_beside_a_copy
+    before, own_before = copy.read_bytes(), own.read_bytes()
+    result = invoke("apply", ["--json", str(orphan)])
+    assert result.exit_code == 1
+    [row] = rows_of(result)
+    assert row["status"] == "failed" and row["path"] == ""
+    assert str(copy) in row["reason"] and "sidecar of its own" in row["reason"]
+    assert copy.read_bytes() == before and own.read_bytes() == own_before
+    assert "NOTE FOR" not in embedded_description(copy)
+
+
+def test_import_never_takes_a_copy_that_has_its_own_sidecar(orphan_beside_a_copy, db):
+    lib, orphan, copy, own = orphan_beside_a_copy
+    result = invoke("import_sidecars", ["--json", str(lib)])
+    assert result.exit_code == 1
+    by_name = {Path(r["sidecar"]).name: r for r in rows_of(result)}
+    assert by_name["a_copy.wav.xml"]["status"] == "imported"
+    assert by_name["a.wav.xml"]["status"] == "failed"
+    assert f"{orphan}: sound not found" in result.stderr and str(copy) in result.stderr
+    row = store_mod.Store.open(db).get(str(copy))
+    assert row.record.Notes == "" and row.record.Description == "Copy"
+    assert orphan.exists() and notes_of(orphan) == "NOTE FOR a.wav ONLY"
+
+
+def test_several_candidates_are_ambiguous(tmp_path, db):
+    lib = tmp_path / "lib"
+    a = make_wav(lib / "a.wav", 21)
+    orphan = write_sidecar(a)
+    for name in ("b.wav", "sub/c.wav"):
+        (lib / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(a, lib / name)
+    a.unlink()
+    for command in ("import_sidecars", "apply"):
+        args = ["--json", str(orphan)]
+        if command == "apply":
+            edit_notes(orphan, "mine")
+            from sidecar.cli.sidecars import _indexed_file
+            store = store_mod.Store.open(db)            # apply looks among indexed sounds only
+            for copy in (lib / "b.wav", lib / "sub" / "c.wav"):
+                store.upsert(_indexed_file(store, str(copy), Record(), [], ""))
+        result = invoke(command, args)
+        assert result.exit_code == 1, command
+        [row] = rows_of(result)
+        assert row["status"] == "failed" and "ambiguous" in row["reason"], command
+        [line] = [l for l in result.stderr.splitlines() if l.startswith(str(orphan))]
+        assert str(lib / "b.wav") in line and str(lib / "sub" / "c.wav") in line, command
+    assert not (lib / "b.wav.xml").exists() and not (lib / "sub" / "c.wav.xml").exists()
+
+
+def test_a_move_replaces_the_index_row_and_moves_the_sidecar(tmp_path, db):
+    from sidecar.metadata.journal import Journal
+    from sidecar.pipeline.write import write_sidecar_journaled
+
+    lib = tmp_path / "lib"
+    door = make_wav(lib / "old" / "door.wav", 22)
+    identity = sx.Identity(door.name, door.stat().st_size, fingerprint_mod.audio_fingerprint(str(door)), str(door))
+    with Journal(db) as journal:
+        sidecar = write_sidecar_journaled(journal, door, machine_record("Door"), identity)
+    edit_notes(sidecar, "recorded at the barn")
+    assert invoke("import_sidecars", ["--json", str(sidecar)]).exit_code == 0
+    shutil.copy(door, lib / "other copy.wav")          # same audio, and it has its own sidecar
+    write_sidecar(lib / "other copy.wav", "Other")
+    moved = lib / "new" / "door renamed.wav"
+    moved.parent.mkdir()
+    shutil.move(door, moved)
+
+    result = invoke("import_sidecars", ["--json", "--root", str(lib), str(sidecar)])
+    assert result.exit_code == 0, result.stderr
+    [row] = rows_of(result)
+    assert (row["status"], row["path"]) == ("moved", str(moved))
+    target = lib / "new" / "door renamed.wav.xml"
+    assert str(target) in row["reason"]
+    assert not sidecar.exists() and target.exists()
+    record, new_identity, human = sx.read(target)
+    assert record.Notes == "recorded at the barn" and "Notes" in human
+    assert (new_identity.path, new_identity.name) == (str(moved), moved.name)
+    assert new_identity.fingerprint == identity.fingerprint
+    store = store_mod.Store.open(db)
+    assert store.get(str(door)) is None
+    new_row = store.get(str(moved))
+    assert new_row.record.Notes == "recorded at the barn" and new_row.written["sidecar"] == str(target)
+    with Journal(db) as journal:                       # undo follows the sidecar: a person edited it
+        assert not journal.has(sidecar) and journal.has(target)
+        result = journal.undo(target)
+    assert result.status == "kept" and target.exists()
+
+
+def test_a_moved_sidecar_the_service_wrote_is_still_removed_by_undo(tmp_path, db):
+    from sidecar.metadata.journal import Journal
+    from sidecar.pipeline.write import write_sidecar_journaled
+
+    lib = tmp_path / "lib"
+    door = make_wav(lib / "door.wav", 23)
+    identity = sx.Identity(door.name, door.stat().st_size, fingerprint_mod.audio_fingerprint(str(door)), str(door))
+    with Journal(db) as journal:
+        sidecar = write_sidecar_journaled(journal, door, machine_record("Door"), identity)
+    moved = lib / "sub" / "door.wav"
+    moved.parent.mkdir()
+    shutil.move(door, moved)
+    result = invoke("import_sidecars", ["--json", str(lib)])
+    assert result.exit_code == 0, result.stderr
+    assert rows_of(result)[0]["status"] == "moved"
+    target = lib / "sub" / "door.wav.xml"
+    with Journal(db) as journal:
+        assert journal.undo(target).status == "removed"
+    assert not target.exists() and not sidecar.exists()
+
+
+def test_a_move_into_a_mirrored_root_puts_the_sidecar_in_the_mirror(tmp_path, db):
+    lib, mirror = tmp_path / "lib", tmp_path / "mirror"
+    door = make_wav(lib / "porch" / "door.wav", 24)
+    identity = sx.Identity(door.name, door.stat().st_size, fingerprint_mod.audio_fingerprint(str(door)), str(door))
+    orphan = sx.write(door, machine_record("Door"), identity, mirror=(lib, mirror))
+    moved = lib / "yard" / "door.wav"
+    moved.parent.mkdir()
+    shutil.move(door, moved)
+    result = invoke("import_sidecars", ["--json", "--root", str(lib), "--mirror", str(lib), str(mirror),
+                                        str(mirror)])
+    assert result.exit_code == 0, result.stderr
+    assert [(r["path"], r["status"]) for r in rows_of(result)] == [(str(moved), "moved")]
+    assert not orphan.exists() and (mirror / "yard" / "door.wav.xml").exists()
+    assert not (lib / "yard" / "door.wav.xml").exists()
+
+
+def test_a_moved_sidecar_without_recorded_bytes_is_not_taken_for_the_services_own(tmp_path, db):
+    """An entry of an older journal (no sha256 recorded): moving the document must not make
+    a person's edits look like the service's bytes."""
+    from sidecar.metadata.journal import Journal
+    from sidecar.pipeline.write import journal_sidecar
+
+    lib = tmp_path / "lib"
+    door = make_wav(lib / "door.wav", 25)
+    with Journal(db) as journal:
+        journal_sidecar(journal, sx.sidecar_path(door))
+    sidecar = write_sidecar(door)
+    edit_notes(sidecar, "a person's note")
+    moved = lib / "sub" / "door.wav"
+    moved.parent.mkdir()
+    shutil.move(door, moved)
+    assert invoke("import_sidecars", ["--json", str(lib)]).exit_code == 0
+    target = lib / "sub" / "door.wav.xml"
+    with Journal(db) as journal:
+        result = journal.undo(target)
+    assert result.status == "kept" and target.exists()
+
+
+def test_a_sidecar_moved_into_a_folder_still_to_walk_is_imported_once(tmp_path, db):
+    lib = tmp_path / "lib"
+    door = make_wav(lib / "a" / "door.wav", 26)
+    write_sidecar(door)
+    moved = lib / "z" / "door.wav"
+    moved.parent.mkdir()
+    shutil.move(door, moved)
+    result = invoke("import_sidecars", ["--json", str(lib)])
+    assert result.exit_code == 0, result.stderr
+    assert [(r["path"], r["status"]) for r in rows_of(result)] == [(str(moved), "moved")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -142,3 +143,99 @@ def test_journal_shared_by_worker_threads(tmp_path, journal):
     with ThreadPoolExecutor(4) as pool:
         assert all(r.ok for r in pool.map(journal.undo, paths))
     assert [p.read_bytes() for p in paths] == originals
+
+
+# -- files that moved, vanished or cannot be read ----------------------------------------------
+
+def test_undo_of_a_deleted_file_fails_in_one_line_and_keeps_the_entry(tmp_path, journal):
+    path = put(tmp_path, simple_wav())
+    riff.write(path, sample_record(), journal=journal)
+    path.unlink()
+    result = journal.undo(path)
+    assert (result.ok, result.status, result.reason) == (False, "failed", "no such file (moved or deleted?)")
+    assert journal.has(path)
+
+
+def _span_that_raises(path):
+    raise ValueError("the span function broke\nwith a second line")
+
+
+def test_any_exception_of_one_entry_is_a_failed_result_and_undo_all_goes_on(tmp_path, journal, monkeypatch):
+    import sidecar.metadata.journal as journal_module
+    from sidecar.library.fingerprint import file_audio_span
+
+    not_audio = put(tmp_path, simple_wav(seed=1), "not audio.wav")
+    journal.record_original(not_audio, file_audio_span)        # as write_embedded journals
+    not_audio.write_bytes(b"not audio any more")               # recognise() raises NotAudioError
+    unknown = put(tmp_path, b"TAGS|audio|end", "unknown.fake")
+    journal.record_original(unknown, _span_of_fake_format)
+    journal._sql("UPDATE journal SET span_fn = ? WHERE path = ?",
+                 ("sidecar.nowhere:span", str(unknown.resolve())))   # a name that no longer resolves
+    raising = put(tmp_path, simple_wav(seed=3), "raising.wav")
+    journal.record_original(raising, riff.audio_span)
+    monkeypatch.setitem(journal_module._KNOWN, "sidecar.metadata.riff.reader:audio_span", _span_that_raises)
+    good = put(tmp_path, b"TAGS|good audio|end", "good.fake")
+    original = good.read_bytes()
+    journal.record_original(good, _span_of_fake_format)
+    good.write_bytes(b"NEW TAGS|good audio|end")
+
+    results = {r.path: r for r in journal.undo_all()}
+    assert results[str(good.resolve())].ok and good.read_bytes() == original
+    for path in (not_audio, unknown, raising):
+        r = results[str(path.resolve())]
+        assert (r.ok, r.status) == (False, "failed") and r.reason and "\n" not in r.reason
+    assert "not an audio file" in results[str(not_audio.resolve())].reason
+    assert results[str(raising.resolve())].reason == "unexpected ValueError: the span function broke"
+
+
+def test_cli_undo_all_with_a_moved_file_stays_one_json_document(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIDECAR_DB", str(tmp_path / "index.db"))
+    monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
+    a, b = put(tmp_path, simple_wav(), "a.wav"), put(tmp_path, simple_wav(seed=2), "b.wav")
+    original_b = b.read_bytes()
+    with Journal() as j:
+        riff.write(a, sample_record(), journal=j)
+        riff.write(b, sample_record(), journal=j)
+    a.rename(tmp_path / "moved.wav")
+    out = CliRunner().invoke(undo_command, ["--all", "--json"])
+    assert out.exit_code == 1
+    doc = json.loads(out.stdout)
+    by_path = {d["path"]: d for d in doc}
+    assert by_path[str(a)] == {"path": str(a), "ok": False, "status": "failed",
+                               "reason": "no such file (moved or deleted?)"}
+    assert by_path[str(b)]["status"] == "restored" and b.read_bytes() == original_b
+    assert f"{a}: undo failed: no such file (moved or deleted?)" in out.stderr
+    single = CliRunner().invoke(undo_command, [str(a)])
+    assert single.exit_code == 1 and "Traceback" not in single.output
+
+
+# -- Journal.rename ---------------------------------------------------------------------------------
+
+def test_rename_moves_the_entry_so_undo_follows_the_file(tmp_path, journal):
+    path = put(tmp_path, simple_wav())
+    original = path.read_bytes()
+    riff.write(path, sample_record(), journal=journal)
+    moved = tmp_path / "sub" / "renamed.wav"
+    moved.parent.mkdir()
+    path.rename(moved)
+    assert journal.rename(path, moved)
+    assert not journal.has(path) and journal.has(moved)
+    assert journal.undo(moved).ok and moved.read_bytes() == original
+
+
+def test_rename_without_an_entry_is_a_no_op(tmp_path, journal):
+    other = put(tmp_path, simple_wav(), "other.wav")
+    journal.record_original(other)
+    assert not journal.rename(tmp_path / "never.wav", tmp_path / "elsewhere.wav")
+    assert [Path(e.path).name for e in journal.entries()] == ["other.wav"]
+
+
+def test_rename_onto_a_journaled_path_keeps_the_new_entry(tmp_path, journal):
+    old = put(tmp_path, simple_wav(seed=1), "old.wav")
+    new = put(tmp_path, simple_wav(seed=2), "new.wav")
+    new_original = new.read_bytes()
+    riff.write(old, sample_record(), journal=journal)
+    riff.write(new, sample_record(), journal=journal)
+    assert not journal.rename(old, new)
+    assert not journal.has(old) and journal.has(new)
+    assert journal.undo(new).ok and new.read_bytes() == new_original

@@ -20,9 +20,9 @@ import click
 
 from sidecar.errors import ConfigError, QueryError, SidecarError
 from sidecar.metadata.record import Record
-from sidecar.metadata.sidecar_xml import keep_human_edits, read, sidecar_path
+from sidecar.metadata.sidecar_xml import Identity, atomic_write, keep_human_edits, read, render, sidecar_path
 from sidecar.metadata.sidecar_xml._files import SUFFIX
-from sidecar.metadata.sidecar_xml.locate import AudioFinder, audio_beside
+from sidecar.metadata.sidecar_xml.locate import AudioFinder, MovedSound, audio_beside, own_sidecars
 
 __all__ = ["import_sidecars", "apply", "export"]
 
@@ -59,6 +59,61 @@ def _open_store():
         return Store.open()
     except Exception as exc:  # sqlite3.Error, OSError: the configured database cannot be used
         raise ConfigProblem(f"cannot open the index ({exc}); set SIDECAR_DB to a writable file") from exc
+
+
+def _open_journal(store):
+    from sidecar.metadata.journal import Journal, JournalError
+    try:
+        return Journal(store.path)
+    except (JournalError, OSError) as exc:
+        raise ConfigProblem(f"cannot open the undo journal ({exc})") from exc
+
+
+class SidecarPlaces:
+    """Where sidecars live: the --mirror given, else the mirrors of the configuration."""
+
+    def __init__(self, mirror):
+        from sidecar.config import load
+        try:
+            config = load()
+        except ConfigError as exc:
+            raise ConfigProblem(str(exc)) from exc
+        self.mirror = mirror
+        self.config = config
+        self.mirrors = ([tuple(mirror)] if mirror else []) + list(config.mirrors.items())
+
+    def mirror_for(self, audio: str):
+        """The mirror a sidecar of audio is written to (None: beside it)."""
+        if self.mirror:
+            root = os.path.abspath(self.mirror[0])
+            real = os.path.abspath(audio)
+            if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+                return self.mirror
+        return self.config.mirror_for(audio)
+
+    def audio_of(self, sidecar: str) -> str:
+        """Where the sound of a sidecar should be (mapped back from the mirror holding it)."""
+        real = os.path.abspath(sidecar)
+        for root, mirror_root in self.mirrors:
+            inside = os.path.abspath(os.path.expanduser(mirror_root)).rstrip(os.sep) + os.sep
+            if real.startswith(inside):
+                return str(audio_beside(real, (os.path.expanduser(root), os.path.expanduser(mirror_root))))
+        return str(audio_beside(real))
+
+    def has_own(self, audio: str) -> bool:
+        """Whether audio has a sidecar of its own (beside it or in a mirror)."""
+        return bool(own_sidecars(audio, self.mirrors))
+
+
+def _not_found(audio: str, found: MovedSound, where: str) -> str:
+    """The one line that says why an orphaned sidecar's sound was not taken."""
+    if found.ambiguous:
+        return (f"ambiguous: {len(found.candidates)} sounds hold its audio and have no sidecar of their own "
+                f"({', '.join(found.candidates)}); none was taken")
+    if found.with_sidecar:
+        return (f"sound not found: no {os.path.basename(audio)} beside it, and every sound with its audio "
+                f"has a sidecar of its own ({', '.join(found.with_sidecar)})")
+    return f"sound not found: no {os.path.basename(audio)} beside it and {where}"
 
 
 def _audio_fingerprint(path: str) -> str:
@@ -114,14 +169,18 @@ def _finish(rows: list[Row], as_json: bool, verb: str) -> None:
         click.get_current_context().exit(1)
 
 
+_UNKNOWN: Any = object()
+
+
 def _indexed_file(store, audio: str, record: Record, human: Iterable[str], sidecar: str,
-                  fingerprint: str | None = None):
-    """An index row for audio with record, keeping what the index already knew."""
+                  fingerprint: str | None = None, existing=_UNKNOWN):
+    """An index row for audio with record, keeping what the index already knew (existing: its row)."""
     from sidecar.index.store import IndexedFile
     from sidecar.library.formats import recognise
     st = os.stat(audio)
     found = recognise(audio)
-    existing = store.get(audio)
+    if existing is _UNKNOWN:
+        existing = store.get(audio)
     written = dict(existing.written) if existing else {}
     written["sidecar"] = sidecar
     human_fields = sorted(set(existing.human_fields if existing else []) | set(human))
@@ -140,29 +199,74 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="Print one J
 
 # -- import-sidecars ------------------------------------------------------------
 
-def _import_one(store, finder: AudioFinder, sidecar: str, mirror) -> Row:
+def _move_sidecar(journal, places: SidecarPlaces, sidecar: str, record: Record, identity: Identity,
+                  human: set[str], audio: str) -> tuple[str, str]:
+    """Put the sidecar of a moved sound beside it (or in its mirror); (where it is now, a note).
+
+    The document is written whole at the new place, with the sound's new name, path and
+    size, then the old one is removed; its undo journal entry moves with it.
+    """
+    try:
+        target = sidecar_path(audio, places.mirror_for(audio))
+    except ConfigError as exc:
+        return sidecar, f"matched by fingerprint; sidecar left where it was: {exc}"
+    if os.path.lexists(target):
+        return sidecar, f"matched by fingerprint; sidecar left where it was: {target} exists"
+    moved_identity = Identity(name=os.path.basename(audio), size=os.stat(audio).st_size,
+                              fingerprint=identity.fingerprint, path=audio)
+    # the journal entry moves with the document: a sidecar the service created and nobody
+    # changed stays the service's own at the new place, a person's edits stay theirs
+    service_bytes = journal is not None and journal.holds_written_bytes(sidecar)
+    if journal is not None:
+        journal.flag_if_changed(sidecar)
+    atomic_write(target, render(record, moved_identity, human=human))
+    if journal is not None:
+        journal.rename(sidecar, target)
+        if service_bytes:
+            from sidecar.pipeline.write import journal_sidecar_written
+            journal_sidecar_written(journal, target)
+    try:
+        os.unlink(sidecar)
+    except OSError as exc:
+        return str(target), (f"matched by fingerprint; sidecar copied to {target}, "
+                             f"the old one could not be removed ({exc.strerror or exc})")
+    return str(target), f"matched by fingerprint; sidecar moved to {target}"
+
+
+def _import_one(store, finder: AudioFinder, places: SidecarPlaces, journal, sidecar: str) -> Row:
     record, identity, human = read(sidecar)
-    audio = str(audio_beside(sidecar, mirror))
+    audio = places.audio_of(sidecar)
+    old_audio = None
     status, reason = "imported", ""
     if not os.path.isfile(audio):
-        moved = next((f.path for f in store.find_by_fingerprint(identity.fingerprint)
-                      if identity.fingerprint and os.path.isfile(f.path)), None)
-        moved = moved or finder.find(identity, hints=[identity.path])
-        if moved is None:
-            return Row(sidecar, "failed", reason=f"sound not found: no {os.path.basename(audio)} beside it "
-                                                 f"and no file with its fingerprint under {', '.join(finder.roots)}")
-        audio, status, reason = moved, "moved", f"matched by fingerprint from {sidecar}"
+        known = [f.path for f in store.find_by_fingerprint(identity.fingerprint)] if identity.fingerprint else []
+        found = finder.moved_sound(identity, known=known, has_sidecar=places.has_own)
+        if found.path is None:
+            where = f"no other file with its fingerprint under {', '.join(finder.roots)}"
+            return Row(sidecar, "failed", reason=_not_found(audio, found, where))
+        old_audio, audio, status = audio, found.path, "moved"
     fingerprint = finder.fingerprint_of(audio)
     if fingerprint is None:
         return Row(sidecar, "failed", audio, reason="the sound cannot be read to fingerprint it")
     if identity.fingerprint and fingerprint != identity.fingerprint:
         reason = "the audio changed since the sidecar was written"
     existing = store.get(audio)
+    if existing is None and old_audio is not None:
+        existing = store.get(old_audio)        # the row of the sound before it moved
+    indexed_record = record
     if existing is not None:
-        merged = keep_human_edits(existing.record, record, human)
-        merged.fill_from(record)
-        record = merged
-    store.upsert(_indexed_file(store, audio, record, human, sidecar, fingerprint))
+        indexed_record = keep_human_edits(existing.record, record, human)
+        indexed_record.fill_from(record)
+    where = sidecar
+    if old_audio is not None:
+        where, reason = _move_sidecar(journal, places, sidecar, record, identity, human, audio)
+        if journal is not None:
+            journal.rename(old_audio, audio)   # undo follows the sound
+    row = _indexed_file(store, audio, indexed_record, human, where, fingerprint, existing)
+    with store.atomic():
+        if old_audio is not None:
+            store.delete(old_audio)            # the index holds the sound once, where it is now
+        store.upsert(row)
     return Row(sidecar, status, audio, sorted(human), reason)
 
 
@@ -177,18 +281,30 @@ def import_sidecars(paths: tuple[str, ...], roots: tuple[str, ...], mirror, as_j
     """Bring existing sidecar documents into the index, without classifying.
 
     PATH is a sidecar, a sound, or a folder searched for sidecars. Fields a
-    person edited become human-made in the index. A sidecar whose sound has
-    moved is matched by the sound's audio fingerprint.
+    person edited become human-made in the index.
+
+    A sidecar whose sound is gone is matched by the sound's audio fingerprint to
+    a sound that has no sidecar of its own (a copy of the same audio with its own
+    sidecar is another sound); several such sounds are ambiguous and reported,
+    never guessed. For a sound that moved, its index row moves with it, and the
+    sidecar is moved beside it (or into its mirror folder): written whole at the
+    new place, with the sound's new name and path, then removed from the old one.
     """
     store = _open_store()
+    places = SidecarPlaces(mirror)
+    journal = _open_journal(store)
     search_roots = list(roots) or [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
     finder = AudioFinder(search_roots, _audio_fingerprint)
     rows = []
-    for sidecar in _sidecars(paths, mirror):
-        try:
-            rows.append(_import_one(store, finder, sidecar, mirror))
-        except (SidecarError, OSError) as exc:
-            rows.append(Row(sidecar, "failed", reason=_reason(exc, sidecar)))
+    try:
+        # listed before any is read: a sidecar moved beside its sound is not met a second time
+        for sidecar in list(_sidecars(paths, mirror)):
+            try:
+                rows.append(_import_one(store, finder, places, journal, sidecar))
+            except (SidecarError, OSError) as exc:
+                rows.append(Row(sidecar, "failed", reason=_reason(exc, sidecar)))
+    finally:
+        journal.close()
     _finish(rows, as_json, "import-sidecars")
 
 
@@ -199,16 +315,18 @@ def _reason(exc: Exception, sidecar: str) -> str:
 
 # -- apply ----------------------------------------------------------------------
 
-def _apply_one(store, write_embedded, sidecar: str, mirror, dry_run: bool) -> Row:
+def _apply_one(store, write_embedded, places: SidecarPlaces, finder: AudioFinder, sidecar: str,
+               dry_run: bool) -> Row:
     record, identity, human = read(sidecar)
-    audio = str(audio_beside(sidecar, mirror))
+    audio = places.audio_of(sidecar)
     if not os.path.isfile(audio):
-        moved = [f.path for f in store.find_by_fingerprint(identity.fingerprint)
-                 if identity.fingerprint and os.path.isfile(f.path)]
-        if not moved:
-            return Row(sidecar, "failed", reason="sound not found beside its sidecar "
-                                                 "(run import-sidecars to match a moved sound)")
-        audio = moved[0]
+        # only a sound the index knows, with its audio and no sidecar of its own, is taken
+        known = [f.path for f in store.find_by_fingerprint(identity.fingerprint)] if identity.fingerprint else []
+        found = finder.moved_sound(identity, known=known, has_sidecar=places.has_own, search=False)
+        if found.path is None:
+            where = "no other indexed file with its fingerprint (run import-sidecars to match a moved sound)"
+            return Row(sidecar, "failed", reason=_not_found(audio, found, where))
+        audio = found.path
     if not human:
         return Row(sidecar, "unchanged", audio, reason="no field edited by a person")
     existing = store.get(audio)
@@ -239,12 +357,14 @@ def apply(paths: tuple[str, ...], mirror, dry_run: bool, as_json: bool) -> None:
     from sidecar.pipeline.write import write_embedded
 
     store = _open_store()
+    places = SidecarPlaces(mirror)
+    finder = AudioFinder([], _audio_fingerprint)
     # every write is journaled first, so `sidecar undo` gives the file back as it was
     journaled_write = partial(write_embedded, journal=Journal(store.path))
     rows = []
     for sidecar in _sidecars(paths, mirror):
         try:
-            rows.append(_apply_one(store, journaled_write, sidecar, mirror, dry_run))
+            rows.append(_apply_one(store, journaled_write, places, finder, sidecar, dry_run))
         except (SidecarError, OSError) as exc:
             rows.append(Row(sidecar, "failed", reason=_reason(exc, sidecar)))
     _finish(rows, as_json, "apply")

@@ -3,11 +3,105 @@
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 from dataclasses import asdict
 
 import click
 
 from ..metadata.journal import Journal, UndoResult
+
+SUFFIX = ".xml"
+
+
+def _is_sidecar(path: str) -> bool:
+    from ..library.formats import AUDIO_EXTENSIONS
+    return path.lower().endswith(SUFFIX) and os.path.splitext(path[: -len(SUFFIX)])[1].lower() in AUDIO_EXTENSIONS
+
+
+def _config():
+    """The configuration (for sidecar mirrors); a broken one is reported and mirrors are left out."""
+    from ..config import Config, load
+    from ..errors import ConfigError
+    try:
+        return load()
+    except ConfigError as exc:
+        click.echo(f"warning: {exc}; sidecars in mirror folders are not looked for", err=True)
+        return Config()
+
+
+def _sidecars_of(audio: str, cfg) -> list[str]:
+    """Where the sidecar of audio may be: beside it, and under its configured mirror."""
+    from ..errors import ConfigError
+    from ..metadata.sidecar_xml import sidecar_path
+    places = [str(sidecar_path(audio))]
+    mirror = cfg.mirror_for(audio)
+    if mirror is not None:
+        try:
+            places.append(str(sidecar_path(audio, mirror)))
+        except ConfigError:
+            pass
+    return list(dict.fromkeys(places))
+
+
+def _audio_of(sidecar: str, cfg) -> str:
+    """The sound a sidecar describes (mapped back from a configured mirror)."""
+    from ..metadata.sidecar_xml.locate import audio_beside
+    real = os.path.abspath(sidecar)
+    for root, mirror in cfg.mirrors.items():
+        mirror = os.path.abspath(os.path.expanduser(mirror))
+        if real.startswith(mirror.rstrip(os.sep) + os.sep):
+            return str(audio_beside(real, (os.path.abspath(os.path.expanduser(root)), mirror)))
+    return str(audio_beside(real))
+
+
+def _undo_file(journal: Journal, path: str, cfg) -> tuple[str, list[UndoResult]]:
+    """Undo one FILE: the sound and its sidecar (beside it or in the mirror); a sidecar alone too."""
+    if _is_sidecar(path):
+        return _audio_of(path, cfg), [journal.undo(path)]
+    results = [journal.undo(path)] if journal.has(path) else []
+    results += [journal.undo(doc) for doc in _sidecars_of(path, cfg) if journal.has(doc)]
+    return path, results or [journal.undo(path)]
+
+
+def _given_back(journal: Journal, groups: dict[str, list[UndoResult]]) -> list[str]:
+    """Sounds now as they were: something of them undone, and the sound itself no longer journaled.
+
+    A sound whose own undo failed is still journaled; a sound only its sidecar was undone
+    for (and that SFX Sidecar wrote into) keeps its index row.
+    """
+    return [audio for audio, results in groups.items()
+            if any(r.ok for r in results) and not journal.has(audio)]
+
+
+def _forget_in_index(db: str | None, paths: list[str]) -> None:
+    """The index follows the files: rows of the sounds given back go."""
+    if not paths:
+        return
+    try:
+        from ..index.store import Store
+        store = Store.open(db)
+        try:
+            for path in paths:
+                store.delete(path)
+        finally:
+            store.close()
+    except Exception as exc:  # the files are back; an index that cannot be updated is only reported
+        click.echo(f"warning: the index still lists {len(paths)} restored file(s): {exc}", err=True)
+
+
+def _open_journal(db: str | None) -> Journal:
+    from ..errors import SidecarError
+    try:
+        return Journal(db)
+    except (SidecarError, OSError, sqlite3.Error) as exc:
+        raise ConfigProblem(f"cannot open the journal: {exc}") from exc
+
+
+class ConfigProblem(click.ClickException):
+    """The journal's database cannot be used (exit status 2)."""
+
+    exit_code = 2
 
 
 @click.command("undo")
@@ -19,19 +113,41 @@ from ..metadata.journal import Journal, UndoResult
 def undo(files: tuple[str, ...], undo_all: bool, as_json: bool, db: str | None) -> None:
     """Restore files byte for byte to what they were before SFX Sidecar first wrote them.
 
-    The audio of each file must still be the audio that was journaled; a file whose
-    audio changed is left alone and reported.
+    FILE's sidecar (beside it, or under the mirror folder configured for its root)
+    is undone with it: a sidecar SFX Sidecar created is removed unless it changed
+    since SFX Sidecar last wrote it, and a sidecar it replaced gets its old bytes
+    back. The audio of each file must still be the audio that was journaled; a file
+    whose audio changed, or that was moved or deleted, is left alone and reported.
+
+    The index forgets every file given back, so a later scan classifies and writes
+    it again, unless its root is read_only.
     """
     if bool(files) == undo_all:
         raise click.UsageError("give one or more FILEs, or --all")
-    with Journal(db) as journal:
-        results: list[UndoResult] = journal.undo_all() if undo_all else [journal.undo(f) for f in files]
+    cfg = _config()
+    groups: dict[str, list[UndoResult]] = {}     # sound -> the results of it and its sidecars
+    results: list[UndoResult] = []
+    with _open_journal(db) as journal:
+        if undo_all:
+            for result in journal.undo_all():
+                audio = _audio_of(result.path, cfg) if _is_sidecar(result.path) else result.path
+                groups.setdefault(os.path.abspath(audio), []).append(result)
+                results.append(result)
+        else:
+            for f in files:
+                audio, found = _undo_file(journal, f, cfg)
+                groups.setdefault(os.path.abspath(audio), []).extend(found)
+                results += found
+        given_back = _given_back(journal, groups)
+    _forget_in_index(db, given_back)
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], ensure_ascii=False))
     for r in results:
         if r.ok:
             if not as_json:
-                click.echo(f"restored {r.path}")
+                click.echo(f"{r.status} {r.path}")
+        elif r.status == "kept":
+            click.echo(f"{r.path}: kept: {r.reason}", err=True)
         else:
             click.echo(f"{r.path}: undo failed: {r.reason}", err=True)
     if any(not r.ok for r in results):

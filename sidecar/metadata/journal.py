@@ -6,6 +6,10 @@ Undo puts head + the file's current audio + tail into a temporary file, checks t
 the result hashes to the original, and renames it over the file. The scheme needs
 only a function that finds the audio span, so it serves every container.
 
+A file the service creates (a sidecar document) gets a marker row instead; after each
+write the service records the sha256 of the bytes it wrote (`mark_written`), and undo
+removes the file only while it still holds exactly those bytes.
+
 Rows live in the index database (`SIDECAR_DB`), table `journal`, blobs zlib-compressed.
 """
 
@@ -30,6 +34,10 @@ SpanFn = Callable[[str | Path], tuple[int, int]]
 BLOCK = 8 * 1024 * 1024
 DEFAULT_DB = "~/.local/share/sidecar/index.db"
 CREATED = "created"     # span_fn marker of a file the service created (undo removes it)
+#: original_sha256 of a created file that someone changed between two writes of the service
+CHANGED = "changed"
+CHANGED_REASON = "changed since SFX Sidecar wrote it"
+MISSING_REASON = "no such file (moved or deleted?)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS journal (
@@ -74,6 +82,28 @@ def _resolve_span_fn(name: str) -> SpanFn:
         return getattr(importlib.import_module(module), qualname)
     except (ImportError, AttributeError) as exc:
         raise JournalError(f"audio-span function {name!r} is not available") from exc
+
+
+def file_sha256(path: str | Path) -> str:
+    """The sha256 (hex) of a whole file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(BLOCK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as the one line a user reads."""
+    if isinstance(exc, FileNotFoundError):
+        return MISSING_REASON
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if isinstance(exc, (SidecarError, zlib.error)):
+        return text or type(exc).__name__
+    return f"unexpected {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 def _hash_range(f, offset: int, length: int, *hashes, out=None) -> None:
@@ -183,8 +213,11 @@ class Journal:
     def record_created(self, path: str | Path, keep_fn: Callable[[str], str | None] | None = None) -> bool:
         """Note a file the service is about to create; undo removes it again.
 
-        keep_fn(path) may return a reason to keep the file at undo time (a sidecar a
-        person has since edited); it is stored by name, like a span function.
+        After writing it, the service calls mark_written with the sha256 of the bytes it
+        wrote; undo then removes the file only while it holds those bytes. keep_fn(path)
+        may return a reason to keep the file (it is stored by name, like a span function):
+        it decides alone for a row without a recorded sha256 (a journal of an older version),
+        and otherwise only adds its words to the reason a changed file is kept.
         """
         key = self._key(path)
         if self.has(key) or os.path.exists(key):
@@ -194,19 +227,66 @@ class Journal:
                   (key, time.time(), -1, 0, 0, "", "", marker, b"", b""))
         return True
 
-    def _undo_created(self, key: str, marker: str) -> UndoResult:
+    def mark_written(self, path: str | Path, sha256_hex: str) -> bool:
+        """Remember the sha256 of the bytes the service just wrote into a file it created.
+
+        Only a created-file row changes (the row of a replaced original keeps the original's
+        hash), and never one flagged as changed by someone else. True when recorded.
+        """
+        with self._lock:
+            try:
+                cur = self._db.execute(
+                    "UPDATE journal SET original_sha256 = ? WHERE path = ? AND span_fn LIKE ? "
+                    "AND original_sha256 != ?", (sha256_hex, self._key(path), CREATED + "%", CHANGED))
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal database {self.db_path}: {exc}") from exc
+            return cur.rowcount > 0
+
+    def holds_written_bytes(self, path: str | Path) -> bool:
+        """Whether a file the service created holds exactly the bytes the service last wrote."""
+        key = self._key(path)
+        rows = self._sql("SELECT span_fn, original_sha256 FROM journal WHERE path = ?", (key,))
+        if not rows or not rows[0][0].startswith(CREATED) or rows[0][1] in ("", CHANGED):
+            return False
+        return os.path.isfile(key) and file_sha256(key) == rows[0][1]
+
+    def flag_if_changed(self, path: str | Path) -> bool:
+        """Before the service writes a file it created again: note whether it changed since.
+
+        A created file whose bytes differ from the ones the service last wrote holds
+        someone's work; its row is flagged, and undo keeps the file from then on.
+        True when the row is (now) flagged.
+        """
+        key = self._key(path)
+        rows = self._sql("SELECT span_fn, original_sha256 FROM journal WHERE path = ?", (key,))
+        if not rows or not rows[0][0].startswith(CREATED):
+            return False
+        written = rows[0][1]
+        if written == CHANGED:
+            return True
+        if not written or not os.path.isfile(key):
+            return False
+        if file_sha256(key) == written:
+            return False
+        self._sql("UPDATE journal SET original_sha256 = ? WHERE path = ?", (CHANGED, key))
+        return True
+
+    def _undo_created(self, key: str, marker: str, written: str) -> UndoResult:
         _, _, keep_name = marker.partition("|")
-        if os.path.exists(key):
-            try:
-                reason = _resolve_span_fn(keep_name)(key) if keep_name else None
-            except (OSError, SidecarError) as exc:
-                reason = f"cannot tell whether a person edited it ({exc})"
-            if reason:
-                return UndoResult(key, False, "kept", reason)
-            try:
-                os.unlink(key)
-            except OSError as exc:
-                return UndoResult(key, False, "failed", exc.strerror or str(exc))
+        if os.path.lexists(key):
+            changed = written == CHANGED or (bool(written) and file_sha256(key) != written)
+            if changed or not written:       # without recorded bytes, keep_fn decides alone
+                try:
+                    words = _resolve_span_fn(keep_name)(key) if keep_name else None
+                except Exception as exc:  # a document that no longer parses is someone's work too
+                    words = f"cannot tell whether a person edited it ({_one_line(exc)})"
+                if changed:
+                    reason = CHANGED_REASON + (f" ({words})" if words else "")
+                else:
+                    reason = f"may hold a person's edits ({words})" if words else None
+                if reason:
+                    return UndoResult(key, False, "kept", reason)
+            os.unlink(key)
         self._sql("DELETE FROM journal WHERE path = ?", (key,))
         return UndoResult(key, True, "removed")
 
@@ -217,6 +297,13 @@ class Journal:
         return [Entry(*row) for row in rows]
 
     def undo(self, path: str | Path) -> UndoResult:
+        """Give one file back; any failure is a result with a one-line reason, never an exception."""
+        try:
+            return self._undo(path)
+        except Exception as exc:
+            return UndoResult(str(path), False, "failed", _one_line(exc))
+
+    def _undo(self, path: str | Path) -> UndoResult:
         key = self._key(path)
         rows = self._sql(
             "SELECT audio_length, audio_sha256, original_sha256, span_fn, head, tail, size "
@@ -226,31 +313,56 @@ class Journal:
             return UndoResult(str(path), False, "not-journaled", "no journal entry for this file")
         length, audio_sha, original_sha, span_name, head, tail, size = row
         if span_name.startswith(CREATED):
-            return self._undo_created(key, span_name)
-        try:
-            span_fn = _resolve_span_fn(span_name)
-            offset, now_length = span_fn(key)
-            if now_length != length:
-                raise JournalError(f"audio is {now_length} bytes now, {length} when journaled")
-            head, tail = zlib.decompress(head), zlib.decompress(tail)
-            with open(key, "rb") as src, atomic_replace(key) as dst:
-                whole = hashlib.sha256(head)
-                audio = hashlib.sha256()
-                dst.write(head)
-                _hash_range(src, offset, length, audio, whole, out=dst)
-                if audio.hexdigest() != audio_sha:
-                    raise JournalError("the audio changed since the file was journaled; not restored")
-                dst.write(tail)
-                whole.update(tail)
-                if whole.hexdigest() != original_sha or dst.tell() != size:
-                    raise JournalError("restored bytes do not match the original; not restored")
-        except (OSError, SidecarError, zlib.error) as exc:
-            return UndoResult(str(path), False, "failed", str(exc))
+            return self._undo_created(key, span_name, original_sha)
+        if not os.path.lexists(key):
+            return UndoResult(str(path), False, "failed", MISSING_REASON)
+        span_fn = _resolve_span_fn(span_name)
+        offset, now_length = span_fn(key)
+        if now_length != length:
+            raise JournalError(f"audio is {now_length} bytes now, {length} when journaled; not restored")
+        head, tail = zlib.decompress(head), zlib.decompress(tail)
+        with open(key, "rb") as src, atomic_replace(key) as dst:
+            whole = hashlib.sha256(head)
+            audio = hashlib.sha256()
+            dst.write(head)
+            _hash_range(src, offset, length, audio, whole, out=dst)
+            if audio.hexdigest() != audio_sha:
+                raise JournalError("the audio changed since the file was journaled; not restored")
+            dst.write(tail)
+            whole.update(tail)
+            if whole.hexdigest() != original_sha or dst.tell() != size:
+                raise JournalError("restored bytes do not match the original; not restored")
         self._sql("DELETE FROM journal WHERE path = ?", (key,))
         return UndoResult(str(path), True, "restored")
 
     def undo_all(self) -> list[UndoResult]:
+        """Every entry, oldest first; one entry that cannot be undone never stops the others."""
         return [self.undo(e.path) for e in self.entries()]
+
+    def rename(self, old_path: str | Path, new_path: str | Path) -> bool:
+        """Move the entry of a file that was renamed or moved; True when an entry moved.
+
+        No entry for old_path: nothing happens. When new_path already has an entry, that
+        one is kept and the entry of old_path (a file no longer there) is dropped.
+        """
+        old, new = self._key(old_path), self._key(new_path)
+        if old == new:
+            return False
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = self._db.execute("UPDATE OR IGNORE journal SET path = ? WHERE path = ?", (new, old))
+                    moved = cur.rowcount > 0
+                    if not moved:
+                        self._db.execute("DELETE FROM journal WHERE path = ?", (old,))
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal database {self.db_path}: {exc}") from exc
+        return moved
 
     def forget(self, path: str | Path) -> None:
         self._sql("DELETE FROM journal WHERE path = ?", (self._key(path),))

@@ -65,23 +65,54 @@ def no_audio(path) -> tuple[int, int]:
 
 
 def sidecar_kept_reason(path: str) -> str | None:
-    """At undo: a sidecar a person has edited since the service wrote it is kept."""
+    """At undo of a sidecar the service created: words on the fields a person made in it.
+
+    The journal decides by the bytes the service last wrote (see journal_sidecar_written)
+    and adds these words to the reason it keeps a changed sidecar. Only for an entry
+    without recorded bytes (a journal of an older version) do they decide alone: fields
+    marked human may come from the sound's own tags, so they tell less than the bytes.
+    """
     from sidecar.metadata import sidecar_xml
 
     _record, _identity, human = sidecar_xml.read(path)
     if human:
-        return f"kept: a person edited {', '.join(sorted(human))} in it"
+        return f"human-made fields in it: {', '.join(sorted(human))}"
     return None
 
 
 def journal_sidecar(journal, doc_path) -> None:
-    """Before writing a sidecar: keep the old one, or note that the service creates it."""
+    """Before writing a sidecar: keep the old one, or note that the service creates it.
+
+    A sidecar the service created and someone changed since is flagged, so that undo
+    keeps it even after the service writes it again (with the person's edits kept).
+    """
     if journal is None:
         return
     if os.path.exists(doc_path):
         journal.record_original(str(doc_path), no_audio)
+        journal.flag_if_changed(str(doc_path))
     else:
         journal.record_created(str(doc_path), sidecar_kept_reason)
+
+
+def journal_sidecar_written(journal, doc_path) -> None:
+    """After writing a sidecar: remember its bytes, so undo removes a created one only unchanged."""
+    if journal is None or not os.path.isfile(doc_path):
+        return
+    from sidecar.metadata.journal import file_sha256
+
+    journal.mark_written(str(doc_path), file_sha256(doc_path))
+
+
+def write_sidecar_journaled(journal, audio_path, record: Record, identity, mirror=None, human=()):
+    """Journal, write and mark one sidecar (sidecar_xml.write between the two journal calls)."""
+    from sidecar.metadata import sidecar_xml
+
+    doc_path = sidecar_xml.sidecar_path(audio_path, mirror)
+    journal_sidecar(journal, doc_path)
+    written = sidecar_xml.write(audio_path, record, identity, mirror=mirror, human=human)
+    journal_sidecar_written(journal, written)
+    return written
 
 
 def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool) -> list[str]:

@@ -1,13 +1,21 @@
-"""Finding the sound a sidecar describes: beside it, under a mirror, or moved elsewhere (by fingerprint)."""
+"""Finding the sound a sidecar describes: beside it, under a mirror, or moved elsewhere (by fingerprint).
+
+A sound that has a sidecar of its own is never taken as the moved sound of another
+sidecar (a copy of the same audio is another sound); of the sounds left, only a
+single one is a match: several are ambiguous, and nothing is guessed.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sidecar.errors import ConfigError
+
 from ._document import Identity
-from ._files import SUFFIX, Mirror
+from ._files import SUFFIX, Mirror, sidecar_path
 
 Fingerprint = Callable[[str], str]
 
@@ -23,6 +31,32 @@ def audio_beside(sidecar_file: str | os.PathLike[str], mirror: Mirror | None = N
         except ValueError:
             pass  # not under the mirror: the sound is beside it
     return sidecar.with_name(name)
+
+
+def own_sidecars(audio: str | os.PathLike[str], mirrors: Iterable[Mirror | None] = ()) -> list[Path]:
+    """The sidecars that exist for audio: beside it, and under each mirror that serves its root."""
+    found: list[Path] = []
+    for mirror in [None, *mirrors]:
+        try:
+            place = sidecar_path(audio, mirror)
+        except ConfigError:
+            continue  # audio is not under this mirror's root
+        if place not in found and os.path.lexists(place):
+            found.append(place)
+    return found
+
+
+@dataclass
+class MovedSound:
+    """Where an orphaned sidecar's sound went: path when exactly one sound can be it."""
+
+    path: str | None
+    candidates: list[str] = field(default_factory=list)     # its audio, no sidecar of their own
+    with_sidecar: list[str] = field(default_factory=list)   # its audio, but a sidecar of their own
+
+    @property
+    def ambiguous(self) -> bool:
+        return len(self.candidates) > 1
 
 
 class AudioFinder:
@@ -61,6 +95,46 @@ class AudioFinder:
                 files.append((os.path.abspath(found.path), os.path.basename(found.path), size))
             self._files = files
         return self._files
+
+    def find_all(self, identity: Identity, hints: Iterable[str] = (),
+                 exclude: Callable[[str], bool] | None = None) -> list[str]:
+        """Every sound under the roots (and among hints) whose fingerprint is identity.fingerprint.
+
+        A path for which exclude(path) is true is passed over before it is fingerprinted.
+        """
+        if not identity.fingerprint:
+            return []
+        paths = [os.path.abspath(h) for h in hints if h and os.path.isfile(h)]
+        paths += [p for p, _, _ in self._library()]
+        matches: list[str] = []
+        for path in dict.fromkeys(paths):
+            if exclude is not None and exclude(path):
+                continue
+            if self.fingerprint_of(path) == identity.fingerprint:
+                matches.append(path)
+        return matches
+
+    def moved_sound(self, identity: Identity, *, known: Iterable[str] = (),
+                    has_sidecar: Callable[[str], bool], search: bool = True) -> MovedSound:
+        """The sound an orphaned sidecar describes, among known paths (the index) and the roots.
+
+        Known paths (the index's rows with identity.fingerprint) are checked by fingerprint;
+        with search, the roots are walked too. Sounds with a sidecar of their own are left out
+        before any hashing (and listed, when known); one sound left is the match, several are
+        ambiguous.
+        """
+        if not identity.fingerprint:
+            return MovedSound(None)
+        known = list(dict.fromkeys(os.path.abspath(p) for p in known if os.path.isfile(p)))
+        with_sidecar = [p for p in known if has_sidecar(p)]        # as the index says: not hashed
+        candidates = [p for p in known if p not in with_sidecar
+                      and self.fingerprint_of(p) == identity.fingerprint]
+        if search:
+            for path in self.find_all(identity, hints=[identity.path],
+                                      exclude=lambda p: p in known or has_sidecar(p)):
+                candidates.append(path)
+        candidates = sorted(dict.fromkeys(candidates))
+        return MovedSound(candidates[0] if len(candidates) == 1 else None, candidates, sorted(with_sidecar))
 
     def find(self, identity: Identity, hints: Iterable[str] = ()) -> str | None:
         """The path of an existing sound whose fingerprint is identity.fingerprint, or None."""
