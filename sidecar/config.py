@@ -33,7 +33,7 @@ CLASSIFIERS = ("embedded", "max")
 
 @dataclass
 class Config:
-    classifier: str = "embedded"
+    classifier: str | None = None      # None: max when a MAX URL is configured, else embedded
     max_urls: list[str] = field(default_factory=list)
     jobs: int = 2
     policy: str = "append"
@@ -47,6 +47,11 @@ class Config:
     db: str | None = None
 
     def check(self) -> "Config":
+        if self.classifier is None:
+            self.classifier = "max" if self.max_urls else "embedded"
+        for url in self.max_urls:
+            if not url.startswith(("http://", "https://")) or len(url) < 10:
+                raise ConfigError(f"not a MAX URL: {url!r} (expected http://host:port)")
         if self.policy not in POLICIES:
             raise ConfigError(f"policy must be one of {', '.join(POLICIES)}, not {self.policy!r}")
         if self.classifier not in CLASSIFIERS:
@@ -98,7 +103,7 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
     scan = doc.get("scan", {})
     write = doc.get("write", {})
     try:
-        cfg.classifier = str(scan.get("classifier", cfg.classifier))
+        cfg.classifier = scan.get("classifier", cfg.classifier)
         urls = scan.get("max_url", [])
         cfg.max_urls = [urls] if isinstance(urls, str) else [str(u) for u in urls]
         cfg.jobs = int(scan.get("jobs", cfg.jobs))

@@ -78,12 +78,19 @@ def test_max_that_cannot_be_reached_is_one_clear_line(tmp_path):
 def test_usage_errors_exit_2(tmp_path):
     assert run_sidecar("scan", str(tmp_path), "--policy", "overwrite-all").returncode == 2
     assert run_sidecar("scan", str(tmp_path), "--classifier", "max").returncode == 2      # no URL
+    result = run_sidecar("search", "door", "--db", str(tmp_path / "i.db"))
+    assert result.returncode == 2 and "no index" in result.stderr     # a typo never creates an index
+    assert not (tmp_path / "i.db").exists()
+    (tmp_path / "empty").mkdir()
+    assert run_sidecar("scan", str(tmp_path / "empty"), "--db", str(tmp_path / "i.db")).returncode == 0
     result = run_sidecar("search", '"unbalanced', "--db", str(tmp_path / "i.db"))
     assert result.returncode == 2 and "quote" in result.stderr
 
 
 def test_search_json_is_one_array_best_first(tmp_path):
     db = str(tmp_path / "i.db")
+    (tmp_path / "empty").mkdir()
+    assert run_sidecar("scan", str(tmp_path / "empty"), "--db", db).returncode == 0
     assert json.loads(run_sidecar("search", "nothing", "--json", "--db", db).stdout) == []
 
 

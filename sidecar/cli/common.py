@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from sidecar import config as config_module
@@ -26,8 +28,17 @@ def load_config(**overrides) -> Config:
         raise click.UsageError(str(exc)) from exc
 
 
-def open_store(db_path: str | None, cfg: Config | None = None) -> Store:
-    return Store.open(db_path or (cfg.db if cfg else None))
+def open_store(db_path: str | None, cfg: Config | None = None, *, in_memory_if_missing: bool = False,
+               must_exist: bool = False) -> Store:
+    """The index; must_exist for commands that only read it (a typo must not create a new one)."""
+    from sidecar.index.store import default_db_path
+    path = db_path or (cfg.db if cfg else None) or default_db_path()
+    if not os.path.exists(path):
+        if must_exist:
+            raise click.UsageError(f"no index at {path}: run `sidecar scan` first, or set SIDECAR_DB / --db")
+        if in_memory_if_missing:
+            return Store.open(":memory:")
+    return Store.open(path)
 
 
 def make_engine(cfg: Config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -24,8 +25,10 @@ STALE_TEMP_SECONDS = 300
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--dry-run", is_flag=True, help="Print the plan (what would be written), touch nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--classifier", type=click.Choice(CLASSIFIERS), help="max, or the embedded engine (default).")
-@click.option("--max-url", "max_urls", multiple=True, help="MAX base URL; repeat to use several containers.")
+@click.option("--classifier", type=click.Choice(CLASSIFIERS),
+              help="max (the default when a MAX URL is configured) or embedded (the default otherwise).")
+@click.option("--max-url", "max_urls", multiple=True,
+              help="MAX base URL (implies --classifier max); repeat to use several containers.")
 @click.option("--jobs", "-j", type=int, help="Files processed at once (default 2).")
 @click.option("--policy", type=click.Choice(POLICIES), help="How machine values meet existing ones (default append).")
 @click.option("--no-synonyms", is_flag=True, help="Do not expand keywords with synonyms.")
@@ -45,7 +48,11 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
     cfg.write_tags &= not no_tags
     cfg.write_riff &= not no_riff
     cfg.write_sidecar &= not no_sidecar
-    store = open_store(db_path, cfg)
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise click.UsageError(f"no such file or folder: {', '.join(missing)}")
+    # a dry run touches nothing, the index included: a missing index is planned against an empty one
+    store = open_store(db_path, cfg, in_memory_if_missing=dry_run)
     try:
         engine = make_engine(cfg)
     except ClassifierError as exc:
@@ -59,7 +66,7 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
             # a crash left these: roll back half-done in-place updates, remove stale temporary files
             for action in cleanup_temp_files(root, older_than=STALE_TEMP_SECONDS):
                 warn(f"{action.path}: {action.what}")
-    ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run)
+    ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run, store)
     progress = _Progress(enabled=is_terminal() and not as_json)
     summary = runner.run(list(paths), ctx, store, jobs=cfg.jobs, on_task=progress)
     progress.close()
@@ -96,6 +103,10 @@ def _print_summary(summary: runner.Summary) -> None:
                f"skipped {doc['skipped']}, failed {doc['failed']} ({doc['seconds']:.1f} s{rate})", err=True)
     for reason, n in doc["skipped_reasons"].items():
         click.echo(f"  skipped {n}: {reason}", err=True)
+    for item in doc["notes"]:
+        click.echo(f"  note: {item['path']}: {item['note']}", err=True)
+    if doc["removed_from_index"]:
+        click.echo(f"  removed from the index {len(doc['removed_from_index'])} files that are gone", err=True)
     for item in doc["failures"]:
         click.echo(f"  failed: {item['path']}: {item['reason']}", err=True)
 

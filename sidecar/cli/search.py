@@ -79,7 +79,7 @@ def search(query, limit, literal, as_json, db_path):
     (`sidecar search '-metal door'`); `--` before the query works as well.
     """
     cfg = load_config()
-    store = open_store(db_path, cfg)
+    store = open_store(db_path, cfg, must_exist=True)
     expand = False if literal else make_vocabulary(cfg, store).expand_term
     try:
         hits = store.search(query, limit=limit, expand=expand)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import asdict
 
 import click
@@ -22,7 +23,10 @@ def gather(path: str, cfg, store) -> dict:
     except NotAudioError as exc:
         doc["error"] = str(exc)
         return doc
-    fmt = found.format if found else ""
+    if found is None:
+        doc["error"] = "not an audio format SFX Sidecar handles"
+        return doc
+    fmt = found.format
     doc["format"] = fmt
     containers: dict = {}
     if fmt:
@@ -30,6 +34,9 @@ def gather(path: str, cfg, store) -> dict:
     if fmt in ("wav", "rf64"):
         from sidecar.metadata import riff
         containers["riff"] = _safe(lambda: riff.read_chunks(path))
+    elif fmt == "aiff":
+        from sidecar.metadata.riff import aiff
+        containers["aiff"] = _safe(lambda: _fields(aiff.read(path)))
     from sidecar.metadata import sidecar_xml
     doc_path = sidecar_xml.sidecar_path(path, cfg.mirror_for(path))
     if doc_path.exists():
@@ -74,13 +81,21 @@ def _safe(fn):
 def show(file, as_json, db_path):
     """Show what FILE carries in every container (tags, bext, iXML, INFO, sidecar) and its index row."""
     cfg = load_config()
-    store = open_store(db_path, cfg)
     if not os.path.exists(file):
-        raise click.ClickException(f"{file}: no such file")
+        raise click.UsageError(f"{file}: no such file")
+    if os.path.isdir(file):
+        raise click.UsageError(f"{file} is a folder: show takes one audio file")
+    store = open_store(db_path, cfg, in_memory_if_missing=True)
     doc = gather(file, cfg, store)
     if as_json:
         emit_json(doc)
-        return
+    else:
+        _print(doc)
+    if doc.get("error"):
+        sys.exit(1)
+
+
+def _print(doc: dict) -> None:
     click.echo(f"{doc['path']}  ({doc.get('format') or 'unknown format'})")
     if doc.get("error"):
         click.echo(f"  error: {doc['error']}")

@@ -13,7 +13,7 @@ from sidecar.cli.output import emit_json
 @db_option
 def status(as_json, db_path):
     """Files indexed, by format and engine, and the work queue."""
-    store = open_store(db_path, load_config())
+    store = open_store(db_path, load_config(), must_exist=True)
     doc = {"db": store.path, "files": store.count(),
            "formats": dict(store.execute("SELECT format, count(*) FROM files GROUP BY format").fetchall()),
            "engines": dict(store.execute("SELECT engine, count(*) FROM files GROUP BY engine").fetchall()),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from sidecar.errors import AudioError
+
 #: format name -> file name extensions that announce it
 EXTENSIONS: dict[str, tuple[str, ...]] = {
     "wav": (".wav", ".bwf", ".wave"),
@@ -21,8 +23,8 @@ AUDIO_EXTENSIONS = frozenset(e for exts in EXTENSIONS.values() for e in exts)
 PCM_FORMATS = frozenset({"wav", "rf64", "aiff"})
 
 
-class NotAudioError(ValueError):
-    """The file's name promises audio its bytes do not hold."""
+class NotAudioError(AudioError, ValueError):
+    """The file's name promises audio its bytes do not hold (or it cannot be opened at all)."""
 
 
 @dataclass(frozen=True)

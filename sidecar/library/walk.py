@@ -48,10 +48,14 @@ def walk(roots: list[str]) -> Iterator[Found]:
                 if name.startswith(TEMP_PREFIX):
                     continue
                 if os.path.islink(path):
+                    # a link is never written through (a rename would replace it with a copy):
+                    # its target inside the library is scanned where it lives
                     target = os.path.realpath(path)
                     if os.path.commonpath([target, real_root]) != real_root:
                         yield Found(printable(path), "symbolic link out of the library root")
-                        continue
+                    else:
+                        yield Found(printable(path), "symbolic link (its target is scanned where it lives)")
+                    continue
                 yield _classify_name(path)
 
 

@@ -30,6 +30,9 @@ class Summary:
     planned: list[Task] = field(default_factory=list)
     seconds: float = 0.0
     audio_seconds: float = 0.0
+    written: int = 0
+    notes: list[tuple[str, str]] = field(default_factory=list)    # (path, note)
+    pruned: list[str] = field(default_factory=list)               # index rows of files that are gone
 
     @property
     def failed(self) -> int:
@@ -40,7 +43,7 @@ class Summary:
         return {
             "seen": self.seen,
             "classified": self.counts[Outcome.CLASSIFIED],
-            "written": self.counts[Outcome.CLASSIFIED],
+            "written": self.written,
             "reindexed": self.counts[Outcome.REINDEXED],
             "unchanged": self.counts[Outcome.UNCHANGED],
             "planned": self.counts[Outcome.PLANNED],
@@ -48,6 +51,8 @@ class Summary:
             "failed": self.counts[Outcome.FAILED],
             "skipped_reasons": dict(skipped),
             "failures": [{"path": p, "reason": r} for o, p, r in self.problems if o == Outcome.FAILED.value],
+            "notes": [{"path": p, "note": n} for p, n in self.notes],
+            "removed_from_index": self.pruned,
             "seconds": round(self.seconds, 3),
             "audio_seconds": round(self.audio_seconds, 3),
         }
@@ -87,9 +92,37 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
             t.indexed = indexed[t.path]
         for task in _process_all(candidates, ctx, jobs):
             _finish(task, summary, store, ctx, on_task)
+    if not ctx.dry_run:
+        summary.pruned = _prune(roots, store)
     summary.seconds = time.perf_counter() - started
     events.send("scan_finished", summary=summary.to_json())
     return summary
+
+
+def _follow_move(task: Task, store: Store, ctx: Context) -> None:
+    """The index row, the undo journal and the sidecar follow a moved file."""
+    from sidecar.metadata import sidecar_xml
+
+    store.delete(task.moved_from)
+    if ctx.journal is not None:
+        ctx.journal.rename(task.moved_from, task.path)
+    if "sidecar" in task.written:
+        old_doc = sidecar_xml.sidecar_path(task.moved_from, ctx.config.mirror_for(task.moved_from))
+        if old_doc.exists():
+            old_doc.unlink()      # its edits were carried into the new sidecar
+        if ctx.journal is not None:
+            ctx.journal.forget(str(old_doc))
+
+
+def _prune(roots: list[str], store: Store) -> list[str]:
+    """Index rows under a scanned folder whose file is gone (deleted, or moved out of reach)."""
+    gone = []
+    for root in roots:
+        if os.path.isdir(root):
+            gone += [p for p in store.paths_under(os.path.abspath(root)) if not os.path.lexists(p)]
+    if gone:
+        store.delete_many(gone)
+    return gone
 
 
 def _process_all(tasks: list[Task], ctx: Context, jobs: int) -> Iterable[Task]:
@@ -115,6 +148,8 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
             on_task: Callable[[Task], None] | None) -> None:
     """The single consumer: index what changed, count, report."""
     outcome = task.outcome or Outcome.FAILED
+    if task.moved_from and outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
+        _follow_move(task, store, ctx)
     if outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED) and task.record is not None:
         if task.record.Duration:
             summary.audio_seconds += task.record.Duration
@@ -136,6 +171,9 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
         events.send("file_failed", path=task.path, stage=task.stage, reason=task.reason)
     if outcome == Outcome.PLANNED:
         summary.planned.append(task)
+    if task.written and outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
+        summary.written += 1
+    summary.notes += [(task.path, note) for note in task.notes]
     if outcome in (Outcome.FAILED, Outcome.SKIPPED):
         summary.problems.append((outcome.value, task.path, task.reason))
     summary.counts[outcome] += 1

@@ -31,6 +31,7 @@ class Context:
     vocabulary: object
     journal: object | None = None
     dry_run: bool = False
+    store: object | None = None     # read only here (moved files); the runner's consumer writes
 
 
 def probe(task: Task, ctx: Context) -> Task:
@@ -48,11 +49,24 @@ def probe(task: Task, ctx: Context) -> Task:
     if found is None:
         return task.done(Outcome.SKIPPED, "not an audio format SFX Sidecar handles")
     task.format = found.format
+    cfg = ctx.config
+    if _writes_into_files(cfg, task.path) and not ctx.dry_run:
+        if not st.st_mode & 0o222:
+            # a rename would replace it all the same: a read-only master is left alone
+            return task.done(Outcome.FAILED, f"file is read-only (mode {st.st_mode & 0o777:04o}); nothing "
+                                             f"written (give its root read_only = true for sidecars only)")
+        if st.st_nlink > 1:
+            task.notes.append(f"{st.st_nlink} hard links: embedded metadata not written (a rewrite would "
+                              f"split them); sidecar and index only")
     try:
-        task.existing = read_existing(task.path, task.format, ctx.config)
+        task.existing = read_existing(task.path, task.format, cfg)
     except ContainerError as exc:
         return task.done(Outcome.FAILED, str(exc))
     return task
+
+
+def _writes_into_files(cfg: Config, path: str) -> bool:
+    return (cfg.write_tags or cfg.write_riff) and not cfg.is_read_only(path)
 
 
 def read_existing(path: str, fmt: str, config: Config) -> Record:
@@ -68,14 +82,17 @@ def read_existing(path: str, fmt: str, config: Config) -> Record:
     return record
 
 
-def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str]]:
-    """Fields a person edited in the sidecar document beside the file (they win)."""
+def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str], dict]:
+    """The sidecar beside the file: its record, the fields a person edited there (they win),
+    and the values the service wrote (its machine marks)."""
     from sidecar.metadata import sidecar_xml
     doc = sidecar_xml.sidecar_path(path, config.mirror_for(path))
     if not doc.exists():
-        return Record(), set()
+        return Record(), set(), {}
     record, _identity, human = sidecar_xml.read(doc)
-    return record, set(human)
+    machine = {name: getattr(record, name) for name in record.provenance.machine_fields
+               if name not in human}
+    return record, set(human), machine
 
 
 def fingerprint(task: Task, ctx: Context) -> Task:
@@ -90,27 +107,54 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     rec.SampleRate = task.audio.samplerate
     rec.BitDepth = task.audio.bit_depth or rec.BitDepth   # the container's fmt says, when the decoder cannot
     rec.Channels = task.audio.channels
-    indexed = task.indexed
-    written = (indexed.written.get("fields", {}) if indexed else {})
     try:
-        edits, edited = read_sidecar_edits(task.path, ctx.config)
+        edits, edited, sidecar_machine = read_sidecar_edits(task.path, ctx.config)
     except ContainerError as exc:
         return task.done(Outcome.FAILED, str(exc))
+    if task.indexed is None and ctx.store is not None and _find_move(task, ctx):
+        # the sidecar left at the old place carries a person's edits along
+        old, old_edited, _ = read_sidecar_edits(task.moved_from, ctx.config)
+        for name in old_edited - edited:
+            setattr(edits, name, getattr(old, name))
+        edited |= old_edited
+    indexed = task.indexed
+    if indexed is not None:
+        written = indexed.written.get("fields", {})
+    elif sidecar_machine:
+        written = sidecar_machine       # a new index: the sidecar's machine marks say what was ours
+    else:
+        # nor a sidecar: the file's own provenance names the fields the service wrote
+        written = {name: getattr(rec, name) for name in rec.provenance.machine_fields}
     for name in edited:
         setattr(task.existing, name, getattr(edits, name))
     task.human = ownership.human_fields(task.existing, written) | edited
     if indexed is not None and indexed.fingerprint == task.fingerprint:
-        # the audio did not change: never classify again, only refresh what the index knows
+        # the audio did not change: never classify again, only refresh what is known of it
         keep = indexed.record
         rec.provenance = keep.provenance
         rec.Loudness, rec.TruePeak = keep.Loudness, keep.TruePeak
         task.record = rec
         task.audio = None
-        return task.done(Outcome.REINDEXED, "audio unchanged; metadata re-read")
+        task.unchanged_audio = True
+        if ctx.dry_run:
+            return task.done(Outcome.UNCHANGED, "audio unchanged")
     return task
 
 
+def _find_move(task: Task, ctx: Context) -> bool:
+    """A new path whose audio an index row holds under a path that is gone: a moved file."""
+    gone = [row for row in ctx.store.find_by_fingerprint(task.fingerprint) if not os.path.exists(row.path)]
+    if len(gone) != 1:
+        return False
+    task.indexed = gone[0]
+    task.moved_from = gone[0].path
+    task.notes.append(f"moved from {gone[0].path}")
+    return True
+
+
 def classify(task: Task, ctx: Context) -> Task:
+    if task.unchanged_audio:
+        return task
     task.stage = "classify"
     try:
         task.classification = ctx.engine.classify(task.audio)
@@ -120,6 +164,8 @@ def classify(task: Task, ctx: Context) -> Task:
 
 
 def describe_and_merge(task: Task, ctx: Context) -> Task:
+    if task.unchanged_audio:
+        return task
     task.stage = "describe"
     c = task.classification
     vocab = ctx.vocabulary
@@ -129,14 +175,19 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
                      Category=desc.Category, SubCategory=desc.SubCategory)
     ucs = vocab.parse_ucs_filename(os.path.basename(task.path))
     if ucs is not None:
-        # a UCS name is a person's decision: its CatID wins over any classifier
-        info = vocab.cat_info(ucs.CatID)
-        machine.CatID, machine.Category, machine.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
-        for name, value in (("FXName", ucs.FXName), ("Designer", ucs.CreatorID), ("Library", ucs.SourceID)):
+        # a UCS name is a person's decision: it wins over any classifier, but not over a
+        # CatID a person wrote into the file; CatID, Category and SubCategory go together
+        if "CatID" not in task.human:
+            info = vocab.cat_info(ucs.CatID)
+            machine.CatID, machine.Category, machine.SubCategory = (
+                info["CatID"], info["Category"], info["SubCategory"])
+            for name in ("CatID", "Category", "SubCategory"):
+                task.human.discard(name)
+                setattr(task.existing, name, "")
+        for name, value in (("FXName", ucs.FXName), ("ShortID", ucs.CreatorID),
+                            ("Designer", ucs.CreatorID), ("Library", ucs.SourceID)):
             if value and task.existing.is_empty(name):
                 setattr(machine, name, value)
-        task.human.discard("CatID")
-        task.existing.CatID = ""
     audio = task.audio
     machine.Duration = round(audio.duration, 6)
     machine.SampleRate, machine.Channels = audio.samplerate, audio.channels
@@ -163,27 +214,40 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
 def write(task: Task, ctx: Context) -> Task:
     task.stage = "write"
     cfg = ctx.config
+    hardlinked = any("hard links" in n for n in task.notes)
     try:
-        if (cfg.write_tags or cfg.write_riff) and not cfg.is_read_only(task.path):
+        if not task.unchanged_audio and _writes_into_files(cfg, task.path) and not hardlinked:
             task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
                                            riff=cfg.write_riff, embedded_tags=cfg.write_tags)
         if cfg.write_sidecar:
-            from sidecar.metadata import sidecar_xml
-            from sidecar.pipeline.write import journal_sidecar
-            identity = sidecar_xml.Identity(name=os.path.basename(task.path), size=os.stat(task.path).st_size,
-                                            fingerprint=task.fingerprint, path=os.path.abspath(task.path))
-            mirror = cfg.mirror_for(task.path)
-            journal_sidecar(ctx.journal, sidecar_xml.sidecar_path(task.path, mirror))
-            sidecar_xml.write(task.path, task.record, identity, mirror=mirror)
-            task.written.append("sidecar")
+            _write_sidecar(task, ctx)
     except FileError as exc:
         return task.done(Outcome.FAILED, exc.reason)
     except (SidecarError, OSError) as exc:
         return task.done(Outcome.FAILED, str(exc))
     st = os.stat(task.path)
     task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
+    if task.unchanged_audio:
+        return task.done(Outcome.REINDEXED, "audio unchanged; metadata re-read")
     events.send("file_written", path=task.path, containers=list(task.written))
     return task.done(Outcome.CLASSIFIED)
+
+
+def _write_sidecar(task: Task, ctx: Context) -> None:
+    """The sidecar beside the file (or in the mirror), journaled; a person's edits in it are kept."""
+    from sidecar.metadata import sidecar_xml
+    from sidecar.pipeline.write import write_sidecar_journaled
+    cfg = ctx.config
+    identity = sidecar_xml.Identity(name=os.path.basename(task.path), size=os.stat(task.path).st_size,
+                                    fingerprint=task.fingerprint, path=os.path.abspath(task.path))
+    mirror = cfg.mirror_for(task.path)
+    doc = sidecar_xml.sidecar_path(task.path, mirror)
+    if task.unchanged_audio and doc.exists():
+        old = doc.read_bytes()
+        if old == sidecar_xml.render(task.record, identity, human=task.human):
+            return
+    write_sidecar_journaled(ctx.journal, task.path, task.record, identity, mirror=mirror, human=task.human)
+    task.written.append("sidecar")
 
 
 STAGES = (probe, fingerprint, classify, describe_and_merge, write)

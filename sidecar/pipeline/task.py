@@ -34,6 +34,9 @@ class Task:
     classification: Classification | None = None
     record: Record | None = None
     written: list[str] = field(default_factory=list)    # containers written
+    unchanged_audio: bool = False    # known audio: refresh metadata, never classify again
+    moved_from: str = ""             # the indexed path this file was found moved from
+    notes: list[str] = field(default_factory=list)      # what a person should know (not failures)
     outcome: Outcome | None = None
     reason: str = ""
     stage: str = ""
