@@ -110,11 +110,20 @@ class Query:
             terms = []
             for t in g.terms:
                 if t.kind == "word":
-                    alts = tuple(s for s in synonyms(t.text) if s.lower() != t.text.lower())
+                    alts = tuple(s for s in synonyms(t.text) if not _same_stem(s, t.text))
                     t = replace(t, alternatives=alts)
                 terms.append(t)
             groups.append(Group(terms))
         return Query(groups)
+
+
+def _same_stem(a: str, b: str) -> bool:
+    """Words the porter tokenizer folds together anyway ("door", "doors"): one lookup is enough."""
+    a, b = a.lower().strip(), b.lower().strip()
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return long in (short + "s", short + "es") and " " not in long
 
 
 def _quote(text: str) -> str:
