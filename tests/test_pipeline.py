@@ -56,3 +56,14 @@ def test_job_queue_claims_each_job_once(tmp_path):
     store.finish_job("/lib/a.wav", ok=True)
     store.enqueue(["/lib/a.wav"])                    # done work can be queued again
     assert store.claim_next_job("w1") == "/lib/a.wav"
+
+
+def test_many_copies_of_one_sound_are_all_indexed_in_parallel(tmp_path):
+    # workers look rows up by fingerprint while the consumer writes: they share one connection
+    root = tmp_path / "copies"
+    first = audiogen.write(str(root / "take 0"), "wav16", audiogen.tone(440, 0.05))
+    for i in range(1, 80):
+        (root / f"take {i}.wav").write_bytes(open(first, "rb").read())
+    summary = _run(root, tmp_path / "i.db", jobs=2).to_json()
+    assert summary["failed"] == 0, summary["failures"][:3]
+    assert summary["classified"] == 80

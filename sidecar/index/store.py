@@ -151,6 +151,20 @@ def _text_columns(path: str, rec: Record) -> dict[str, str]:
     return {k: cjk_split(v) for k, v in text.items()}
 
 
+class _Result:
+    """A statement's rows, already fetched, with the cursor's reading methods."""
+
+    def __init__(self, rows: list, rowcount: int):
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchall(self) -> list:
+        return self._rows
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+
 class Store:
     """The SQLite index. Thread-safe: one connection guarded by a lock (WAL lets readers in)."""
 
@@ -213,11 +227,14 @@ class Store:
         self.conn.close()
 
     # -- plumbing ---------------------------------------------------------
-    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, params: tuple | dict = ()) -> "_Result":
         if self.tracer:
             self.tracer(sql, params)
+        # rows are fetched under the lock: a cursor read later from another thread would
+        # interleave with a transaction under way on this shared connection
         with self._lock:
-            return self.conn.execute(sql, params)
+            cur = self.conn.execute(sql, params)
+            return _Result(cur.fetchall(), cur.rowcount)
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
