@@ -86,7 +86,7 @@ def load(path: str | None = None) -> Config:
             with open(os.path.expanduser(path), "rb") as f:
                 doc = tomllib.load(f)
         except OSError as exc:
-            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from exc
+            raise ConfigError(f"{path}: cannot read configuration: {exc.strerror or exc}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         _apply(cfg, doc, path)
@@ -95,30 +95,61 @@ def load(path: str | None = None) -> Config:
     if os.environ.get("SIDECAR_DB"):
         cfg.db = os.environ["SIDECAR_DB"]
     if os.environ.get("SIDECAR_VOCAB"):
-        cfg.vocabulary = os.environ["SIDECAR_VOCAB"]
+        cfg.vocabulary = os.path.expanduser(os.environ["SIDECAR_VOCAB"])
     return cfg
 
 
+#: every key the file may hold, with its type: a typo or a wrong type is an error, never ignored
+_SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": str,
+              "expand_synonyms": bool, "vocabulary": str}
+_WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
+_ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool}
+_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str}
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table",
+               list: "a list"}
+
+
+def _checked(table: dict, keys: dict, where: str, path: str) -> dict:
+    for key, value in table.items():
+        if key not in keys:
+            raise ConfigError(f"{path}: unknown key {where}{key!r} (known: {', '.join(sorted(keys))})")
+        want = keys[key]
+        kinds = want if isinstance(want, tuple) else (want,)
+        # bool is an int in Python: an integer key must not take true/false, nor a string key 5
+        if not any(isinstance(value, k) and not (k is int and isinstance(value, bool)) for k in kinds):
+            names = " or ".join(_TYPE_NAMES[k] for k in kinds)
+            raise ConfigError(f"{path}: {where}{key} must be {names}, not {value!r}")
+    return table
+
+
 def _apply(cfg: Config, doc: dict, path: str) -> None:
-    scan = doc.get("scan", {})
-    write = doc.get("write", {})
-    try:
-        cfg.classifier = scan.get("classifier", cfg.classifier)
-        urls = scan.get("max_url", [])
-        cfg.max_urls = [urls] if isinstance(urls, str) else [str(u) for u in urls]
-        cfg.jobs = int(scan.get("jobs", cfg.jobs))
-        cfg.policy = str(scan.get("policy", cfg.policy))
-        cfg.expand_synonyms = bool(scan.get("expand_synonyms", cfg.expand_synonyms))
-        cfg.vocabulary = scan.get("vocabulary", cfg.vocabulary)
-        cfg.write_tags = bool(write.get("tags", True))
-        cfg.write_riff = bool(write.get("riff", True))
-        cfg.write_sidecar = bool(write.get("sidecar", True))
-        for root in doc.get("roots", []):
-            if root.get("sidecar_mirror"):
-                cfg.mirrors[os.path.expanduser(root["path"])] = os.path.expanduser(root["sidecar_mirror"])
-            if root.get("read_only"):
-                cfg.read_only_roots.append(os.path.expanduser(root["path"]))
-        if doc.get("db"):
-            cfg.db = os.path.expanduser(doc["db"])
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    _checked(doc, _TOP_KEYS, "", path)
+    scan = _checked(doc.get("scan", {}), _SCAN_KEYS, "scan.", path)
+    write = _checked(doc.get("write", {}), _WRITE_KEYS, "write.", path)
+    if "classifier" in scan:
+        cfg.classifier = scan["classifier"]
+    urls = scan.get("max_url", [])
+    if isinstance(urls, list) and not all(isinstance(u, str) for u in urls):
+        raise ConfigError(f"{path}: scan.max_url must be a string or a list of strings")
+    cfg.max_urls = [urls] if isinstance(urls, str) else list(urls)
+    cfg.jobs = scan.get("jobs", cfg.jobs)
+    cfg.policy = scan.get("policy", cfg.policy)
+    cfg.expand_synonyms = scan.get("expand_synonyms", cfg.expand_synonyms)
+    if "vocabulary" in scan:
+        cfg.vocabulary = os.path.expanduser(scan["vocabulary"])
+    cfg.write_tags = write.get("tags", True)
+    cfg.write_riff = write.get("riff", True)
+    cfg.write_sidecar = write.get("sidecar", True)
+    for i, root in enumerate(doc.get("roots", [])):
+        if not isinstance(root, dict):
+            raise ConfigError(f"{path}: each [[roots]] entry must be a table")
+        _checked(root, _ROOT_KEYS, f"roots[{i}].", path)
+        if "path" not in root:
+            raise ConfigError(f"{path}: roots[{i}] needs a path")
+        root_path = os.path.expanduser(root["path"])
+        if root.get("sidecar_mirror"):
+            cfg.mirrors[root_path] = os.path.expanduser(root["sidecar_mirror"])
+        if root.get("read_only"):
+            cfg.read_only_roots.append(root_path)
+    if doc.get("db"):
+        cfg.db = os.path.expanduser(doc["db"])

@@ -122,3 +122,28 @@ def test_max_url_alone_selects_max(tmp_path, serve_max):
     assert doc["classified"] == 1
     row = json.loads(run_sidecar("show", str(lib / "a.wav"), "--json", "--db", str(tmp_path / "i.db")).stdout)
     assert row["index"]["provenance"]["engine"] == "max"
+
+
+def test_a_persons_catid_brings_its_own_category(tmp_path):
+    lib = tmp_path / "lib"
+    path = audiogen.write(str(lib / "x"), "flac", audiogen.noise(0.5))
+    f = FLAC(path)
+    f["CATID"] = "DOORWood"
+    f.save()
+    _scan(lib, str(tmp_path / "i.db"))
+    f = FLAC(path)
+    assert (f["CATID"], f["CATEGORY"], f["SUBCATEGORY"]) == (["DOORWood"], ["DOORS"], ["WOOD"])
+
+
+def test_replace_marks_what_it_replaced_as_the_services(tmp_path):
+    lib = tmp_path / "lib"
+    path = audiogen.write(str(lib / "gate"), "flac", audiogen.noise(0.5))
+    f = FLAC(path)
+    f["DESCRIPTION"] = "A person's words"
+    f.save()
+    db = str(tmp_path / "i.db")
+    _scan(lib, db, "--policy", "replace")
+    row = json.loads(run_sidecar("show", path, "--json", "--db", db).stdout)["index"]
+    assert "Description" not in row["human_fields"]
+    doc = (lib / "gate.flac.xml").read_text(encoding="utf-8")
+    assert '<Description source="machine"' in doc

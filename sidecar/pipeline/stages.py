@@ -188,6 +188,7 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
                             ("Designer", ucs.CreatorID), ("Library", ucs.SourceID)):
             if value and task.existing.is_empty(name):
                 setattr(machine, name, value)
+    _keep_category_whole(task, machine, vocab)
     audio = task.audio
     machine.Duration = round(audio.duration, 6)
     machine.SampleRate, machine.Channels = audio.samplerate, audio.channels
@@ -205,10 +206,32 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
         labels=c.labels, windows=c.windows, synonyms_added=desc.synonyms_added)
     task.stage = "merge"
     task.record = ownership.merge(task.existing, machine, task.human, ctx.config.policy)
+    if ctx.config.policy == "replace":
+        # what `replace` overwrote is the service's now, and is marked so (appended keywords
+        # stay a person's list: the person's words are in it)
+        task.human -= set(task.record.provenance.machine_fields)
     task.audio = None   # release the samples before the write
     if ctx.dry_run:
         return task.done(Outcome.PLANNED)
     return task
+
+
+def _keep_category_whole(task: Task, machine: Record, vocab) -> None:
+    """CatID, Category and SubCategory go together: a person's choice of any is never mixed
+    with the classifier's other two."""
+    fields = ("CatID", "Category", "SubCategory")
+    mine = [f for f in fields if f in task.human]
+    if not mine:
+        return
+    if "CatID" in mine:
+        info = vocab.cat_info(task.existing.CatID)
+        derived = {"Category": info["Category"], "SubCategory": info["SubCategory"]}
+    else:
+        derived = {"Category": "", "SubCategory": ""}
+    machine.CatID = ""
+    for name in ("Category", "SubCategory"):
+        if name not in task.human:
+            setattr(machine, name, derived[name])
 
 
 def write(task: Task, ctx: Context) -> Task:
