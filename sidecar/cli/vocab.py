@@ -6,6 +6,8 @@ import json
 
 import click
 
+from sidecar import config as config_module
+from sidecar.errors import ConfigError
 from sidecar.vocabulary import UcsList, Vocabulary, VocabularyError, default_db_path
 
 
@@ -28,6 +30,8 @@ def _text(result: dict) -> list[str]:
     if kind == "label":
         lines.append(f"label     {result['label']}  [{result['mid']}]")
         lines.append(f"CatID     {_cat(result)}")
+        if result.get("UserCategory"):
+            lines.append(f"user cat  {result['UserCategory']}")
         if result.get("note"):
             lines.append(f"note      {result['note']}")
         if result["alternatives"]:
@@ -39,6 +43,8 @@ def _text(result: dict) -> list[str]:
         lines.append(f"CatID     {_cat(result)}")
         if result.get("explanation"):
             lines.append(f"explains  {result['explanation']}")
+        if "ucs_synonyms" in result:
+            lines.append("synonyms  " + (", ".join(result["ucs_synonyms"]) or "-") + "  (UCS list)")
         lines.append("labels    " + (", ".join(result["labels"]) or "-"))
         if result["alternative_for"]:
             lines.append("also for  " + ", ".join(result["alternative_for"]))
@@ -57,8 +63,8 @@ def _text(result: dict) -> list[str]:
 @click.command("vocab")
 @click.argument("text")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-@click.option("--vocab", "vocab_file", envvar="SIDECAR_VOCAB", type=click.Path(dir_okay=False),
-              help="The user's vocabulary TOML (default: SIDECAR_VOCAB).")
+@click.option("--vocab", "vocab_file", type=click.Path(dir_okay=False),
+              help="The user's vocabulary TOML (default: SIDECAR_VOCAB, then [scan] vocabulary in SIDECAR_CONFIG).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False),
               help="Index holding the official UCS list (default: SIDECAR_DB or ~/.local/share/sidecar/index.db).")
 def vocab(text: str, as_json: bool, vocab_file: str | None, db_path: str | None) -> None:
@@ -66,9 +72,10 @@ def vocab(text: str, as_json: bool, vocab_file: str | None, db_path: str | None)
     alternatives, broader terms and synonyms; for a CatID the labels that give it;
     for a word its synonyms and the labels that use it."""
     try:
-        ucs_list = UcsList.load_from_db(db_path or default_db_path())
-        vocabulary = Vocabulary.load(vocab_file or None, ucs_list)
-    except VocabularyError as exc:
+        cfg = config_module.load()
+        ucs_list = UcsList.load_from_db(db_path or cfg.db or default_db_path())
+        vocabulary = Vocabulary.load(vocab_file or cfg.vocabulary or None, ucs_list)
+    except (ConfigError, VocabularyError) as exc:
         raise ConfigurationError(str(exc)) from exc
     result = vocabulary.lookup(text)
     if as_json:

@@ -8,11 +8,11 @@ from functools import lru_cache
 
 from sidecar.metadata.record import Label
 from sidecar.vocabulary import tables
-from sidecar.vocabulary.errors import VocabularyError
+from sidecar.vocabulary.errors import UserVocabularyError
 from sidecar.vocabulary.synonyms import SynonymGroups
 from sidecar.vocabulary.ucs_list import UcsList
 from sidecar.vocabulary.ucs_name import UcsName, parse_ucs_filename
-from sidecar.vocabulary.user import UserVocabulary, load_user_vocabulary
+from sidecar.vocabulary.user import UserVocabulary, load_user_vocabulary, normalise
 
 #: Below this a label is a guess: it gives keywords only when no label is surer, and never a CatID.
 MIN_PROBABILITY = 0.1
@@ -25,6 +25,7 @@ class Description:
     CatID: str = ""
     Category: str = ""
     SubCategory: str = ""
+    UserCategory: str = ""   # a "-UserCategory" suffix the user's [catid] gave with the CatID
     keywords: list[str] = field(default_factory=list)        # best first, existing keywords first
     synonyms_added: list[str] = field(default_factory=list)  # which keywords came from synonym expansion
     description: str = ""                                    # short machine text, e.g. "Dog bark"
@@ -84,11 +85,13 @@ class Vocabulary:
         for group in self.user.synonyms:
             self.synonym_groups.add(group)
         for key, catid in self.user.catid.items():
-            if catid and self._known_catid(catid.partition("-")[0]) is None:
-                raise VocabularyError(f"{self.user.path}: catid.{key}: {catid} is not a UCS CatID")
+            if catid and self._known_catid(catid) is None:
+                written = self.user.written.get(key, key)
+                raise UserVocabularyError(f"{self.user.path}: catid.{written}: {catid} is not a UCS CatID")
 
     @classmethod
     def load(cls, user_file: str | None = None, ucs_list: UcsList | None = None) -> "Vocabulary":
+        """The project's vocabulary with the user's file (``~`` expanded) and the official list."""
         user = load_user_vocabulary(user_file) if user_file else None
         return cls(user=user, ucs_list=ucs_list)
 
@@ -98,11 +101,18 @@ class Vocabulary:
         return self._by_mid.get(mid) if mid in self._by_mid else self._by_name.get(label.strip().lower())
 
     def catid_of(self, entry: tables.LabelEntry) -> str:
-        """The label's CatID after the user's overrides; "" when none."""
+        """The label's CatID after the user's overrides; "" when none. Always a plain UCS CatID."""
         for key in (entry.mid, entry.label.lower()):
             if key in self.user.catid:
                 return self.user.catid[key]
         return entry.catid
+
+    def user_category_of(self, entry: tables.LabelEntry) -> str:
+        """The "-UserCategory" suffix the user's [catid] override gave the label; "" when none."""
+        for key in (entry.mid, entry.label.lower()):
+            if key in self.user.catid:
+                return self.user.user_category.get(key, "")
+        return ""
 
     def _known_catid(self, catid: str) -> tables.CatInfo | None:
         if self.ucs_list and catid in self.ucs_list:
@@ -146,6 +156,7 @@ class Vocabulary:
             if catid:
                 info = self.cat_info(catid)
                 out.CatID, out.Category, out.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
+                out.UserCategory = self.user_category_of(entry)
                 break
 
         kw = _Keywords(self.user.ban, max_keywords)
@@ -158,7 +169,7 @@ class Vocabulary:
         if expand:
             for lb, entry in entries:
                 for term in self._terms(lb):
-                    for word in self.synonym_groups.expand(term):
+                    for word in self.expand_term(term):
                         kw.add(word, synonym=True)
         for _, entry in entries:
             if entry:
@@ -166,7 +177,7 @@ class Vocabulary:
                     kw.add(term)
         if expand:
             for word in existing_keywords:
-                for other in self.synonym_groups.expand(word):
+                for other in self.expand_term(word):
                     kw.add(other, synonym=True)
         out.keywords = kw.words
         out.synonyms_added = kw.synonyms
@@ -201,7 +212,13 @@ class Vocabulary:
     # -- search and lookup ----------------------------------------------------
 
     def expand_term(self, word: str) -> list[str]:
-        return [w for w in self.synonym_groups.expand(word) if w.lower() not in self.user.ban]
+        """The word's synonyms for search-time expansion; banned terms are neither given nor expanded."""
+        ban = self.user.ban
+        if not ban:
+            return self.synonym_groups.expand(word)
+        if normalise(word) in ban:
+            return []
+        return [w for w in self.synonym_groups.expand(word) if normalise(w) not in ban]
 
     def parse_ucs_filename(self, filename: str) -> UcsName | None:
         known = self.ucs_list.entries if self.ucs_list else self._catids
@@ -239,6 +256,8 @@ class Vocabulary:
                   "alternatives": [self.cat_info(a) for a in entry.alternatives if a != catid],
                   "broader": list(entry.broader), "terms": list(entry.terms),
                   "synonyms": self._label_synonyms(entry)}
+        if self.user_category_of(entry):
+            result["UserCategory"] = self.user_category_of(entry)
         if not catid:
             result["note"] = entry.note or "none: the user's vocabulary gives this label no CatID"
         elif catid != entry.catid:
@@ -269,7 +288,7 @@ class Vocabulary:
         result = {"query": query, "kind": "word", "word": query, "synonyms": self.expand_term(query),
                   "labels": [e.label for e in labels],
                   "CatIDs": list(dict.fromkeys(c for c in (self.catid_of(e) for e in labels) if c)),
-                  "banned": key in self.user.ban}
+                  "banned": normalise(key) in self.user.ban}
         if self.ucs_list:
             result["ucs_CatIDs"] = [c for c, e in self.ucs_list.entries.items()
                                     if key in (s.lower() for s in e.Synonyms)]
