@@ -115,3 +115,24 @@ def test_undo_removes_the_sidecars_it_created_but_keeps_a_persons_edits(tmp_path
     assert outcome[str(doc_two)]["status"] == "kept" and "Description" in outcome[str(doc_two)]["reason"]
     assert doc_two.exists()
     assert outcome[first]["status"] == "restored" and outcome[second]["status"] == "restored"
+
+
+def test_each_container_keeps_the_words_a_person_wrote_there(tmp_path):
+    """bext says one thing, INFO another, both a person's: neither overwrites the other."""
+    import shutil
+    import subprocess
+
+    from sidecar.metadata import riff
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    path = str(lib / "gate.wav")
+    subprocess.run([shutil.which("ffmpeg"), "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=1",
+                    "-c:a", "pcm_s24le", "-write_bext", "1", "-metadata", "comment=Person comment",
+                    "-metadata", "description=Person description", path], check=True)
+    before = riff.read_chunks(path)
+    assert before["bext"]["Description"] == "Person description" and before["INFO"]["ICMT"] == "Person comment"
+    _scan(lib, str(tmp_path / "i.db"))
+    after = riff.read_chunks(path)
+    assert after["bext"]["Description"] == "Person description"
+    assert after["INFO"]["ICMT"] == "Person comment"
+    assert after["iXML"]["USER/DESCRIPTION"] == "Person description"   # an empty container is filled

@@ -65,35 +65,45 @@ def _provenance_json(record: Record) -> str:
 
 
 # -- ID3 -----------------------------------------------------------------------
-def id3_from_record(record: Record, tags: ID3 | None = None) -> ID3:
-    """The record in ID3v2.4 frames, added to (and replacing ours in) existing tags."""
+def _id3_has(tags: ID3, key: str) -> bool:
+    return any(str(t).strip() for frame in tags.getall(key) for t in getattr(frame, "text", []))
+
+
+def id3_from_record(record: Record, tags: ID3 | None = None, keep: frozenset[str] = frozenset()) -> ID3:
+    """The record in ID3v2.4 frames, added to (and replacing ours in) existing tags.
+
+    keep: fields a person wrote; a frame that already holds a value for one stays as it is.
+    """
     tags = tags if tags is not None else ID3()
     for name in DESCRIPTIVE_FIELDS:
         text = _value(record, name)
-        tags.delall(f"TXXX:{name}")
-        if text:
-            tags.add(TXXX(encoding=3, desc=name, text=[text]))
+        held = name in keep
+        if not (held and _id3_has(tags, f"TXXX:{name}")):
+            tags.delall(f"TXXX:{name}")
+            if text:
+                tags.add(TXXX(encoding=3, desc=name, text=[text]))
         frame = ID3_STANDARD.get(name)
-        if frame:
+        if frame and not (held and _id3_has(tags, frame)):
             tags.delall(frame)
             if text:
                 tags.add(Frames[frame](encoding=3, text=[text]))
-    tags.delall("COMM::eng")
-    if record.Description:
-        tags.add(COMM(encoding=3, lang="eng", desc="", text=[record.Description]))
+    if not ("Description" in keep and _id3_has(tags, "COMM::eng")):
+        tags.delall("COMM::eng")
+        if record.Description:
+            tags.add(COMM(encoding=3, lang="eng", desc="", text=[record.Description]))
     tags.delall(f"TXXX:{PROVENANCE_KEY}")
     if not record.provenance.is_empty():
         tags.add(TXXX(encoding=3, desc=PROVENANCE_KEY, text=[_provenance_json(record)]))
     return tags
 
 
-def id3_bytes(record: Record, existing: ID3 | None = None) -> bytes:
+def id3_bytes(record: Record, existing: ID3 | None = None, keep: frozenset[str] = frozenset()) -> bytes:
     """A complete ID3v2.4 tag, for containers that hold one in a chunk (RIFF `id3 `)."""
     # a tag mutagen read from a WAV or AIFF saves only into such a file: copy its frames
     fresh = ID3()
     for frame in (existing.values() if existing is not None else []):
         fresh.add(frame)
-    tags = id3_from_record(record, fresh)
+    tags = id3_from_record(record, fresh, keep)
     data = b""
     for pad in (0, 1):
         buf = io.BytesIO()
@@ -130,10 +140,12 @@ def _vorbis_key(name: str) -> str:
     return name.upper()
 
 
-def write_vorbis(tags, record: Record) -> None:
+def write_vorbis(tags, record: Record, keep: frozenset[str] = frozenset()) -> None:
     for name in DESCRIPTIVE_FIELDS:
         text = _value(record, name)
         for key in {_vorbis_key(name), VORBIS_STANDARD.get(name, _vorbis_key(name))}:
+            if name in keep and key in tags and any(v.strip() for v in tags[key]):
+                continue        # a person's value in this field stays
             if key in tags:
                 del tags[key]
             if text:
@@ -157,16 +169,18 @@ def record_from_vorbis(tags) -> Record:
 
 
 # -- MP4 -------------------------------------------------------------------------
-def write_mp4(tags, record: Record) -> None:
+def write_mp4(tags, record: Record, keep: frozenset[str] = frozenset()) -> None:
     for name in DESCRIPTIVE_FIELDS:
         text = _value(record, name)
         key = MP4_FREEFORM + name
-        if key in tags:
-            del tags[key]
-        if text:
-            tags[key] = [MP4FreeForm(text.encode("utf-8"))]
+        held = name in keep
+        if not (held and tags.get(key)):
+            if key in tags:
+                del tags[key]
+            if text:
+                tags[key] = [MP4FreeForm(text.encode("utf-8"))]
         atom = MP4_STANDARD.get(name)
-        if atom:
+        if atom and not (held and tags.get(atom)):
             if atom in tags:
                 del tags[atom]
             if text:
@@ -224,20 +238,23 @@ def read(path: str, fmt: str) -> Record:
     return record_from_mp4(f.tags)
 
 
-def write(path: str, fmt: str, record: Record) -> None:
-    """Write the record into the file's tags in place; callers hand in a temporary copy."""
+def write(path: str, fmt: str, record: Record, keep: frozenset[str] = frozenset()) -> None:
+    """Write the record into the file's tags in place; callers hand in a temporary copy.
+
+    keep: fields a person wrote; a tag that already holds its own value for one stays.
+    """
     f = open_file(path, fmt)
     try:
         if f.tags is None:
             f.add_tags()
         if fmt in ("mp3", "wav", "aiff"):
-            id3_from_record(record, f.tags)
+            id3_from_record(record, f.tags, keep)
             f.save(v2_version=4)
         elif fmt in ("flac", "ogg", "opus"):
-            write_vorbis(f.tags, record)
+            write_vorbis(f.tags, record, keep)
             f.save()
         else:
-            write_mp4(f.tags, record)
+            write_mp4(f.tags, record, keep)
             f.save()
     except mutagen.MutagenError as exc:
         raise TagError(f"cannot write tags: {exc}") from exc

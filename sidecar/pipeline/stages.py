@@ -240,8 +240,11 @@ def write(task: Task, ctx: Context) -> Task:
     hardlinked = any("hard links" in n for n in task.notes)
     try:
         if not task.unchanged_audio and _writes_into_files(cfg, task.path) and not hardlinked:
+            # a person's text stays in each container that holds it; keywords are the merged
+            # list, which starts with the person's own words
+            keep = task.human - {"Keywords"} if cfg.policy != "replace" else set()
             task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
-                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags)
+                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags, keep=keep)
         if cfg.write_sidecar:
             _write_sidecar(task, ctx)
     except FileError as exc:

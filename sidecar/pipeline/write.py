@@ -30,8 +30,13 @@ def audio_identity(path: str, fmt: str) -> str:
 
 
 def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal=None,
-                   riff: bool = True, embedded_tags: bool = True) -> list[str]:
-    """Write the record into the file itself; returns the containers written. Raises FileError."""
+                   riff: bool = True, embedded_tags: bool = True, keep=frozenset()) -> list[str]:
+    """Write the record into the file itself; returns the containers written. Raises FileError.
+
+    keep: fields a person wrote. Each container that already holds its own value for one keeps
+    it (a file may carry different words in its bext and its INFO comment, both a person's).
+    """
+    keep = frozenset(keep)
     path = str(path)
     try:
         if fmt is None:
@@ -44,12 +49,12 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
         # the project's RIFF and AIFF writers compare the audio themselves (byte for byte on a
         # rewrite; an in-place update never touches it), so a 2 GB master is not hashed twice more
         if fmt in RIFF_FORMATS and riff:
-            return _write_riff(path, fmt, record, embedded_tags)
+            return _write_riff(path, fmt, record, embedded_tags, keep)
         if fmt == "aiff" and riff:
-            return _write_aiff(path, record, embedded_tags)
+            return _write_aiff(path, record, embedded_tags, keep)
         if not embedded_tags or fmt == "rf64":
             return []
-        _write_tags_atomic(path, fmt, record, audio_identity(path, fmt))
+        _write_tags_atomic(path, fmt, record, audio_identity(path, fmt), keep)
         return ["tags"]
     except FileError:
         raise
@@ -115,27 +120,27 @@ def write_sidecar_journaled(journal, audio_path, record: Record, identity, mirro
     return written
 
 
-def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool) -> list[str]:
+def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool, keep: frozenset) -> list[str]:
     from sidecar.metadata import riff as riff_module
 
-    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt)) if embedded_tags else None
-    result = riff_module.write(path, record, id3=id3)
+    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt), keep) if embedded_tags else None
+    result = riff_module.write(path, record, id3=id3, keep=keep)
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
-def _write_aiff(path: str, record: Record, embedded_tags: bool) -> list[str]:
+def _write_aiff(path: str, record: Record, embedded_tags: bool, keep: frozenset) -> list[str]:
     from sidecar.metadata.riff import aiff
 
-    id3 = tags.id3_bytes(record, tags.existing_id3(path, "aiff")) if embedded_tags else None
-    result = aiff.write(path, record, id3=id3)
+    id3 = tags.id3_bytes(record, tags.existing_id3(path, "aiff"), keep) if embedded_tags else None
+    result = aiff.write(path, record, id3=id3, keep=keep)
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
-def _write_tags_atomic(path: str, fmt: str, record: Record, before: str) -> None:
+def _write_tags_atomic(path: str, fmt: str, record: Record, before: str, keep: frozenset = frozenset()) -> None:
     tmp = str(temp_path(path))
     try:
         shutil.copy2(path, tmp)
-        tags.write(tmp, fmt, record)
+        tags.write(tmp, fmt, record, keep)
         if audio_identity(tmp, fmt) != before:
             raise VerifyError("the audio of the tagged copy differs from the original; nothing was replaced")
         with open(tmp, "rb+") as f:

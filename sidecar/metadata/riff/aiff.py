@@ -144,10 +144,23 @@ def _text_chunk(cid: str, text: str) -> bytes:
     return cid.encode() + struct.pack(">I", len(data)) + data + (b"\0" if len(data) % 2 else b"")
 
 
-def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal=None) -> WriteResult:
-    """Set NAME/AUTH/ANNO (and the ID3 chunk) by one atomic rewrite; the audio is compared after."""
+#: which canonical field each text chunk carries (for fields a person wrote)
+_FIELD_OF = {"NAME": "TrackTitle", "AUTH": "Designer", "ANNO": "Description"}
+
+
+def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal=None,
+          keep: frozenset[str] = frozenset()) -> WriteResult:
+    """Set NAME/AUTH/ANNO (and the ID3 chunk) by one atomic rewrite; the audio is compared after.
+
+    keep: fields a person wrote; a text chunk that already holds a value for one stays.
+    """
     path = Path(path)
     values = _values(record)
+    if keep:
+        with open(path, "rb") as f:
+            held = read_text(f, walk(f)[1])
+        values = {cid: text for cid, text in values.items()
+                  if not (_FIELD_OF.get(cid) in keep and held.get(cid, "").strip())}
     new: dict[str, bytes] = {cid: _text_chunk(cid, text) for cid, text in values.items()}
     if id3 is not None:
         if not id3.startswith(b"ID3"):

@@ -136,11 +136,14 @@ class Bext:
         }
 
 
-def merge(old: Bext | None, record: Record) -> Bext:
-    """The bext to write: the record's text, and everything a person or recorder set kept."""
+def merge(old: Bext | None, record: Record, keep: frozenset[str] = frozenset()) -> Bext:
+    """The bext to write: the record's text, and everything a person or recorder set kept.
+
+    keep: fields a person wrote; where this chunk already holds a value for one, it stays.
+    """
     base = old or Bext()
     changes: dict[str, object] = {}
-    if record.Description:
+    if record.Description and not ("Description" in keep and base.description.strip()):
         changes["description"] = record.Description.replace("\r\n", "\n").replace("\n", "\r\n")
     if not base.originator and record.Designer:
         changes["originator"] = record.Designer       # the UCS tools' convention

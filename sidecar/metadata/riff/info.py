@@ -70,8 +70,14 @@ class Info:
         return Info(tuple(items))
 
 
-def values_for(record: Record, old: Info | None) -> dict[str, str]:
-    """The INFO subchunks the record sets (empty fields leave the old value alone)."""
+#: which canonical field each INFO subchunk carries (for fields a person wrote)
+FIELD_OF = {"INAM": "TrackTitle", "ICMT": "Description", "IKEY": "Keywords", "IGNR": "Category",
+            "IART": "Designer", "IPRD": "Library", "IMED": "RecMedium"}
+
+
+def values_for(record: Record, old: Info | None, keep: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The INFO subchunks the record sets (empty fields leave the old value alone; a value
+    already here for a field a person wrote, named in keep, stays)."""
     one_line = " ".join(record.Description.split())
     values = {
         "INAM": record.TrackTitle or record.FXName,
@@ -84,11 +90,13 @@ def values_for(record: Record, old: Info | None) -> dict[str, str]:
     }
     if old is None or not old.as_dict().get("ISFT"):
         values["ISFT"] = SOFTWARE
-    return {k: v for k, v in values.items() if v}
+    held = old.as_dict() if old is not None else {}
+    return {k: v for k, v in values.items()
+            if v and not (FIELD_OF.get(k) in keep and held.get(k, "").strip())}
 
 
-def merge(old: Info | None, record: Record) -> Info:
-    return (old or Info()).with_values(values_for(record, old))
+def merge(old: Info | None, record: Record, keep: frozenset[str] = frozenset()) -> Info:
+    return (old or Info()).with_values(values_for(record, old, keep))
 
 
 def to_record(info: Info) -> Record:

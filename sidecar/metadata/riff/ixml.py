@@ -103,6 +103,11 @@ def _ensure(parent: etree._Element, name: str) -> etree._Element:
     return el if el is not None else etree.SubElement(parent, name)
 
 
+def _has_text(parent: etree._Element, name: str) -> bool:
+    el = _child(parent, name)
+    return el is not None and bool((el.text or "").strip())
+
+
 def _set(parent: etree._Element, name: str, value: str) -> None:
     _ensure(parent, name).text = value
 
@@ -134,8 +139,12 @@ def _bext_mirror(bext: Bext) -> dict[str, str]:
     }
 
 
-def merge(old: IXML | None, record: Record, bext: Bext | None = None) -> IXML:
-    """The document to write: the old one with the record's fields set (empty ones left alone)."""
+def merge(old: IXML | None, record: Record, bext: Bext | None = None,
+          keep: frozenset[str] = frozenset()) -> IXML:
+    """The document to write: the old one with the record's fields set (empty ones left alone).
+
+    keep: fields a person wrote; an element that already holds a value for one stays as it is.
+    """
     root = old.root() if old is not None else etree.Element("BWFXML")
     root.tag = "BWFXML"
     for attr in list(root.attrib):
@@ -147,14 +156,16 @@ def merge(old: IXML | None, record: Record, bext: Bext | None = None) -> IXML:
     values = {name: getattr(record, name) for name in USER_FIELDS}
     values["Keywords"] = join_keywords(record.Keywords)
     for name, tag in USER_FIELDS.items():
-        if values[name]:
+        if values[name] and not (name in keep and _has_text(user, tag)):
             _set(user, tag, values[name])
     if record.Category and record.SubCategory:
         _set(user, "CATEGORYFULL", f"{record.Category}-{record.SubCategory}")
     if any(values.values()):
         _set(user, "EMBEDDER", EMBEDDER)
+    old_aswg = _child(root, "ASWG")
     aswg_values = {tag: _aswg_text(tag, getattr(record, name))
-                   for name, tag in ASWG_FIELDS.items() if getattr(record, name)}
+                   for name, tag in ASWG_FIELDS.items() if getattr(record, name)
+                   and not (name in keep and old_aswg is not None and _has_text(old_aswg, tag))}
     if record.Loudness is not None:
         aswg_values["loudness"] = f"{record.Loudness:.2f}"
     if aswg_values:

@@ -43,15 +43,20 @@ class WriteResult:
     chunks: list[str] = field(default_factory=list)
 
 
-def new_chunks(contents: Contents, record: Record, id3: bytes | None) -> list[tuple[str, bytes]]:
-    """The payloads to write, each merged with what the file already holds."""
+def new_chunks(contents: Contents, record: Record, id3: bytes | None,
+               keep: frozenset[str] = frozenset()) -> list[tuple[str, bytes]]:
+    """The payloads to write, each merged with what the file already holds.
+
+    keep: fields a person wrote: a chunk that already holds its own value for one keeps it
+    (bext and INFO may carry different words a person chose for each).
+    """
     record = cleaned(record)
-    bext = bext_mod.merge(contents.bext, record)
-    xml = ixml_mod.merge(contents.ixml, record, bext).to_bytes()
+    bext = bext_mod.merge(contents.bext, record, keep)
+    xml = ixml_mod.merge(contents.ixml, record, bext, keep).to_bytes()
     if len(xml) % 2:
         xml += b"\n"            # even payloads keep every slot's arithmetic in whole pairs
     items = [("bext", bext.to_bytes()), ("iXML", xml),
-             ("LIST", info_mod.merge(contents.info, record).to_bytes())]
+             ("LIST", info_mod.merge(contents.info, record, keep).to_bytes())]
     if id3 is not None:
         if not id3.startswith(b"ID3"):
             raise RiffError("id3 payload is not an ID3v2 tag")
@@ -60,11 +65,11 @@ def new_chunks(contents: Contents, record: Record, id3: bytes | None) -> list[tu
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None,
-          journal: "Journal | None" = None) -> WriteResult:
+          journal: "Journal | None" = None, keep: frozenset[str] = frozenset()) -> WriteResult:
     path = Path(path)
     with open(path, "rb") as f:
         contents = load(f)
-    items = new_chunks(contents, record, id3)
+    items = new_chunks(contents, record, id3, frozenset(keep))
     if journal is not None:
         from .reader import audio_span
         journal.record_original(path, audio_span)
