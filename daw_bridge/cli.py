@@ -11,7 +11,7 @@ import click
 from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
-from daw_bridge.server import DEFAULT_PORT, Bridge
+from daw_bridge.server import DEFAULT_PORT, MAX_LIMIT, Bridge
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,7 +36,13 @@ def serve(host, port, db_path):
         pass
 
 
+def hit_error(msg: OscMessage) -> bool:
+    """An /sfx/error about one hit (`result N: ...`): the answer goes on and ends with /sfx/done."""
+    return msg.address == "/sfx/error" and str(msg.params[-1]).startswith("result ")
+
+
 def _ask(host: str, port: int, dgram: bytes, until: str, timeout: float) -> list[OscMessage]:
+    """Send one request; collect replies up to `until` or an /sfx/error that ends the request."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(timeout)
     sock.sendto(dgram, (host, port))
@@ -47,8 +53,10 @@ def _ask(host: str, port: int, dgram: bytes, until: str, timeout: float) -> list
             data, _ = sock.recvfrom(8192)
             msg = OscMessage(data)
             out.append(msg)
-            if msg.address in (until, "/sfx/error"):
+            if msg.address == until or (msg.address == "/sfx/error" and not hit_error(msg)):
                 break
+        else:
+            raise socket.timeout
     except socket.timeout:
         raise click.ClickException(f"no answer from daw-bridge at {host}:{port} within {timeout:g} s "
                                    f"(start it with `daw-bridge serve`)")
@@ -59,17 +67,29 @@ def _ask(host: str, port: int, dgram: bytes, until: str, timeout: float) -> list
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", "-n", default=20, show_default=True, type=int)
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT),
+              help=f"Most results to show (1..{MAX_LIMIT}).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--timeout", default=5.0, show_default=True, type=float)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
 def search(query, limit, host, port, timeout, as_json):
     """Search through a running bridge; prints one path per line (or JSON)."""
-    replies = _ask(host, port, messages.message("/sfx/search", 1, query, limit), "/sfx/done", timeout)
-    errors = [m for m in replies if m.address == "/sfx/error"]
-    if errors:
-        raise click.ClickException(str(errors[0].params[-1]))
+    try:
+        request = messages.message("/sfx/search", 1, query, limit)
+    except ValueError:
+        raise click.UsageError(f"the query is too long for one OSC datagram ({messages.MAX_DATAGRAM} bytes)")
+    replies = _ask(host, port, request, "/sfx/done", timeout)
+    for m in replies:
+        if m.address != "/sfx/error":
+            continue
+        reason = str(m.params[-1])
+        if hit_error(m):
+            click.echo(f"daw-bridge: {reason}", err=True)
+        elif m.params[0] == 1:                  # the bridge refused this search: the query is at fault
+            raise click.UsageError(reason)
+        else:
+            raise click.ClickException(reason)
     rows = [dict(zip(("id", "rank", "path", "CatID", "Description", "Keywords", "Duration"), m.params))
             for m in replies if m.address == "/sfx/result"]
     if as_json:
@@ -85,7 +105,9 @@ def search(query, limit, host, port, timeout, as_json):
 @click.option("--timeout", default=2.0, show_default=True, type=float)
 def ping(host, port, timeout):
     """Check that a bridge answers."""
-    _ask(host, port, messages.message("/sfx/ping", 1), "/sfx/pong", timeout)
+    replies = _ask(host, port, messages.message("/sfx/ping", 1), "/sfx/pong", timeout)
+    if replies[-1].address != "/sfx/pong":
+        raise click.ClickException(f"daw-bridge answered {replies[-1].address} {replies[-1].params}")
     click.echo("pong")
 
 

@@ -9,15 +9,20 @@ MAX_DATAGRAM = 4096
 MAX_TEXT_BYTES = 1024
 
 
+class PathTooLong(ValueError):
+    """A hit whose path alone fills a datagram: it cannot be sent, since a cut path points nowhere."""
+
+
 def cut_utf8(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     """Cut text to at most `limit` UTF-8 bytes without splitting a character."""
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text
-    return data[:limit].decode("utf-8", "ignore")
+    return data[:max(limit, 0)].decode("utf-8", "ignore")
 
 
 def message(address: str, *args) -> bytes:
+    """One OSC message; strings go as given (cut text with cut_utf8 first). ValueError past MAX_DATAGRAM."""
     builder = OscMessageBuilder(address=address)
     for arg in args:
         if isinstance(arg, bool):
@@ -27,15 +32,45 @@ def message(address: str, *args) -> bytes:
         elif isinstance(arg, float):
             builder.add_arg(arg, "f")
         else:
-            builder.add_arg(cut_utf8(str(arg)), "s")
+            builder.add_arg(str(arg), "s")
     dgram = builder.build().dgram
     if len(dgram) > MAX_DATAGRAM:
-        raise ValueError(f"{address} reply of {len(dgram)} bytes exceeds {MAX_DATAGRAM}")
+        raise ValueError(f"{address} message of {len(dgram)} bytes exceeds {MAX_DATAGRAM}")
     return dgram
 
 
+def error(request_id: int, reason: str) -> bytes:
+    """/sfx/error id reason (the reason cut to MAX_TEXT_BYTES)"""
+    return message("/sfx/error", request_id, cut_utf8(reason))
+
+
+def _share(sizes: list[int], budget: int) -> list[int]:
+    """Byte caps for texts of these sizes summing to at most `budget`: short texts whole, long ones alike."""
+    caps = [0] * len(sizes)
+    order = sorted(range(len(sizes)), key=lambda i: sizes[i])
+    left = budget
+    for n, i in enumerate(order):
+        caps[i] = min(sizes[i], left // (len(order) - n))
+        left -= caps[i]
+    return caps
+
+
 def result(request_id: int, rank: int, hit) -> bytes:
-    """/sfx/result id rank path CatID Description Keywords duration"""
+    """/sfx/result id rank path CatID Description Keywords duration, within MAX_DATAGRAM.
+
+    The path goes whole; CatID, Description and Keywords are cut (each to MAX_TEXT_BYTES at most, then
+    to what the path leaves). PathTooLong when the path alone does not fit.
+    """
     rec = hit.record
-    return message("/sfx/result", request_id, rank, hit.path, rec.CatID or "", rec.Description or "",
-                   ", ".join(rec.Keywords)[:MAX_TEXT_BYTES], float(rec.Duration or 0.0))
+    duration = float(rec.Duration or 0.0)
+    texts = [rec.CatID or "", rec.Description or "", ", ".join(rec.Keywords or ())]
+    texts = [cut_utf8(t) for t in texts]
+    try:
+        bare = message("/sfx/result", request_id, rank, hit.path, "", "", "", duration)
+    except ValueError:
+        raise PathTooLong(f"result {rank}: path too long for one datagram") from None
+    # an empty string takes 4 bytes; n bytes take 4 * (n // 4 + 1) <= n + 4, so n bytes of text per
+    # field within MAX_DATAGRAM - len(bare) always fit
+    caps = _share([len(t.encode("utf-8")) for t in texts], MAX_DATAGRAM - len(bare))
+    cat_id, description, keywords = (cut_utf8(t, cap) for t, cap in zip(texts, caps))
+    return message("/sfx/result", request_id, rank, hit.path, cat_id, description, keywords, duration)
