@@ -23,6 +23,14 @@ DEFAULT_PORT = 9310
 MAX_LIMIT = 200
 
 
+def _port_ok(ports) -> bool:
+    return all(_is_int(p) and 0 < p < 65536 for p in ports)
+
+
+def _reply_to(client: tuple[str, int], ports) -> tuple[str, int]:
+    return (client[0], ports[0]) if ports else client
+
+
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)    # OSC T/F arrive as bool
 
@@ -58,11 +66,11 @@ class Bridge:
         self.server.socket.sendto(dgram, (client[0], client[1]))
 
     def on_ping(self, client, address, *args):
-        """/sfx/ping [id:i] -> /sfx/pong id"""
-        if len(args) > 1 or (args and not _is_int(args[0])):
-            self._send(client, messages.error(0, "usage: /sfx/ping [id:i]"))
+        """/sfx/ping [id:i] [reply_port:i] -> /sfx/pong id"""
+        if len(args) > 2 or not all(_is_int(a) for a in args) or not _port_ok(args[1:]):
+            self._send(client, messages.error(0, "usage: /sfx/ping [id:i] [reply_port:i]"))
             return
-        self._send(client, messages.message("/sfx/pong", args[0] if args else 0))
+        self._send(_reply_to(client, args[1:]), messages.message("/sfx/pong", args[0] if args else 0))
 
     def on_reply_port(self, client, address, *args):
         """/sfx/reply_port port:i -> /sfx/ok; later replies to this (host, port) go to `port`; 0 resets"""
@@ -84,9 +92,15 @@ class Bridge:
             self._send(client, messages.error(0, "usage: /sfx/search id:i query:s [limit:i]"))
             return
         request_id = args[0]
-        if len(args) < 2 or len(args) > 3:
-            self._send(client, messages.error(request_id, "usage: /sfx/search id:i query:s [limit:i]"))
+        if len(args) < 2 or len(args) > 4:
+            self._send(client, messages.error(request_id, "usage: /sfx/search id:i query:s [limit:i] [reply_port:i]"))
             return
+        if len(args) == 4:
+            # a reply port named in the request itself: for senders that cannot listen (oscsend)
+            if not _is_int(args[3]) or not _port_ok(args[3:]):
+                self._send(client, messages.error(request_id, "reply_port must be an int in 1..65535"))
+                return
+            client = _reply_to(client, args[3:])
         if not isinstance(args[1], str):
             self._send(client, messages.error(request_id, "query must be a string"))
             return

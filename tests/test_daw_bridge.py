@@ -227,7 +227,8 @@ def test_wrong_argument_types_are_errors_not_defaults(bridge):
     assert error_to(22, "door", 5.0) == [22, "limit must be an int"]
     assert error_to(23, "door", True) == [23, "limit must be an int"]
     assert error_to(24, 7) == [24, "query must be a string"]
-    assert error_to(25, "door", 5, 6)[0] == 25
+    assert error_to(25, "door", 5, 6, 7)[0] == 25
+    assert error_to(26, "door", 5, "x")[0] == 26        # a reply port that is not an int
     assert error_to(26)[0] == 26
     assert error_to(2.0, "door")[0] == 0
     err = ask(bridge, messages.message("/sfx/ping", "x"), {"/sfx/error", "/sfx/pong"})[-1]
@@ -266,3 +267,20 @@ def test_cli_reports_a_hit_it_cannot_get_and_prints_the_rest(tmp_path):
     assert "path too long for one datagram" in out.stderr
     import json
     assert len(json.loads(out.stdout)) == 3
+
+
+def test_a_reply_port_in_the_request_serves_senders_that_cannot_listen(bridge):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(5)
+    port = listener.getsockname()[1]
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)     # sends, never reads (like oscsend)
+    sender.sendto(messages.message("/sfx/search", 9, "door", 5, port), (bridge.host, bridge.port))
+    got = []
+    while not got or got[-1].address != "/sfx/done":
+        got.append(OscMessage(listener.recvfrom(8192)[0]))
+    assert [m.address for m in got] == ["/sfx/result", "/sfx/done"] and got[-1].params == [9, 1]
+    sender.sendto(messages.message("/sfx/ping", 4, port), (bridge.host, bridge.port))
+    assert OscMessage(listener.recvfrom(8192)[0]).params == [4]
+    # the redirect was for those requests only: the sender's next ping comes back to the sender
+    assert ask(bridge, messages.message("/sfx/ping", 5), {"/sfx/pong"})[-1].params == [5]
