@@ -1,8 +1,9 @@
 """The write and verify stages: every enabled container, atomically, with the audio proven unchanged.
 
 WAV and RF64 go through the project's RIFF writer (bext, iXML, INFO and the ID3
-chunk, in place when there is room); the other formats through mutagen on a
-temporary copy that replaces the original only after its audio is compared.
+chunk, in place when there is room), AIFF through its chunk writer; the other
+formats through mutagen on a temporary copy that replaces the original only after
+its audio fingerprint is compared.
 """
 
 from __future__ import annotations
@@ -11,22 +12,15 @@ import contextlib
 import os
 import shutil
 
-from sidecar.audio.decode import decode
 from sidecar.errors import AudioError, ContainerError, FileError, VerifyError
-from sidecar.library.fingerprint import audio_span, file_audio_span, hash_span, samples_fingerprint
-from sidecar.library.formats import PCM_FORMATS, recognise
+from sidecar.library.fingerprint import audio_fingerprint, file_audio_span
+from sidecar.library.formats import recognise
 from sidecar.metadata import tags
 from sidecar.metadata.record import Record
 from sidecar.metadata.safe_write import fsync_dir, temp_path
 
 RIFF_FORMATS = ("wav", "rf64")
-
-
-def audio_identity(path: str, fmt: str) -> str:
-    """What must not change: PCM payload bytes, or decoded samples for compressed formats."""
-    if fmt in PCM_FORMATS:
-        return hash_span(path, *audio_span(path, fmt))
-    return samples_fingerprint(decode(path, fmt))
+CHUNK_FORMATS = RIFF_FORMATS + ("aiff",)     # written through the project's own chunk writers
 
 
 def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal=None,
@@ -48,13 +42,11 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
             journal.record_original(path, file_audio_span)
         # the project's RIFF and AIFF writers compare the audio themselves (byte for byte on a
         # rewrite; an in-place update never touches it), so a 2 GB master is not hashed twice more
-        if fmt in RIFF_FORMATS and riff:
-            return _write_riff(path, fmt, record, embedded_tags, keep)
-        if fmt == "aiff" and riff:
-            return _write_aiff(path, record, embedded_tags, keep)
+        if riff and fmt in CHUNK_FORMATS:
+            return _write_chunks(path, fmt, record, embedded_tags, keep)
         if not embedded_tags or fmt == "rf64":
             return []
-        _write_tags_atomic(path, fmt, record, audio_identity(path, fmt), keep)
+        _write_tags_atomic(path, fmt, record, audio_fingerprint(path, fmt), keep)
         return ["tags"]
     except FileError:
         raise
@@ -120,19 +112,14 @@ def write_sidecar_journaled(journal, audio_path, record: Record, identity, mirro
     return written
 
 
-def _write_riff(path: str, fmt: str, record: Record, embedded_tags: bool, keep: frozenset) -> list[str]:
-    from sidecar.metadata import riff as riff_module
-
-    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt), keep) if embedded_tags else None
-    result = riff_module.write(path, record, id3=id3, keep=keep)
-    return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
-
-
-def _write_aiff(path: str, record: Record, embedded_tags: bool, keep: frozenset) -> list[str]:
+def _write_chunks(path: str, fmt: str, record: Record, embedded_tags: bool, keep: frozenset) -> list[str]:
+    """WAV, RF64 and AIFF: the project's chunk writer, with the ID3 tag as one of its chunks."""
+    from sidecar.metadata import riff
     from sidecar.metadata.riff import aiff
 
-    id3 = tags.id3_bytes(record, tags.existing_id3(path, "aiff"), keep) if embedded_tags else None
-    result = aiff.write(path, record, id3=id3, keep=keep)
+    writer = aiff if fmt == "aiff" else riff
+    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt), keep) if embedded_tags else None
+    result = writer.write(path, record, id3=id3, keep=keep)
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
@@ -141,7 +128,7 @@ def _write_tags_atomic(path: str, fmt: str, record: Record, before: str, keep: f
     try:
         shutil.copy2(path, tmp)
         tags.write(tmp, fmt, record, keep)
-        if audio_identity(tmp, fmt) != before:
+        if audio_fingerprint(tmp, fmt) != before:   # PCM bytes, or decoded samples
             raise VerifyError("the audio of the tagged copy differs from the original; nothing was replaced")
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
