@@ -14,10 +14,10 @@ from sidecar.audio.decode import decode
 from sidecar.config import Config
 from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, SidecarError
 from sidecar.library.fingerprint import audio_fingerprint
-from sidecar.library.formats import NotAudioError, recognise
+from sidecar.library.formats import PCM_FORMATS, NotAudioError, recognise
 from sidecar.metadata import merge as ownership
 from sidecar.metadata import tags
-from sidecar.metadata.record import Provenance, Record
+from sidecar.metadata.record import TECHNICAL_FIELDS, Provenance, Record
 from sidecar.pipeline.task import Outcome, Task
 from sidecar.pipeline.write import RIFF_FORMATS, write_embedded
 
@@ -98,15 +98,15 @@ def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str], dic
 def fingerprint(task: Task, ctx: Context) -> Task:
     task.stage = "fingerprint"
     try:
-        task.audio = decode(task.path, task.format)
-        task.fingerprint = audio_fingerprint(task.path, task.format, task.audio)
+        if task.format in PCM_FORMATS:
+            # the payload bytes are the fingerprint: a file whose audio is known is never decoded
+            task.fingerprint = audio_fingerprint(task.path, task.format)
+        else:
+            task.audio = decode(task.path, task.format)
+            task.fingerprint = audio_fingerprint(task.path, task.format, task.audio)
     except AudioError as exc:
         return task.done(Outcome.FAILED, str(exc))
     rec = task.existing
-    rec.Duration = round(task.audio.duration, 6)
-    rec.SampleRate = task.audio.samplerate
-    rec.BitDepth = task.audio.bit_depth or rec.BitDepth   # the container's fmt says, when the decoder cannot
-    rec.Channels = task.audio.channels
     try:
         edits, edited, sidecar_machine = read_sidecar_edits(task.path, ctx.config)
     except ContainerError as exc:
@@ -132,12 +132,24 @@ def fingerprint(task: Task, ctx: Context) -> Task:
         # the audio did not change: never classify again, only refresh what is known of it
         keep = indexed.record
         rec.provenance = keep.provenance
-        rec.Loudness, rec.TruePeak = keep.Loudness, keep.TruePeak
+        for name in TECHNICAL_FIELDS:
+            if getattr(keep, name) is not None:
+                setattr(rec, name, getattr(keep, name))
         task.record = rec
         task.audio = None
         task.unchanged_audio = True
         if ctx.dry_run:
             return task.done(Outcome.UNCHANGED, "audio unchanged")
+        return task
+    if task.audio is None:
+        try:
+            task.audio = decode(task.path, task.format)
+        except AudioError as exc:
+            return task.done(Outcome.FAILED, str(exc))
+    rec.Duration = round(task.audio.duration, 6)
+    rec.SampleRate = task.audio.samplerate
+    rec.BitDepth = task.audio.bit_depth or rec.BitDepth   # the container's fmt says, when the decoder cannot
+    rec.Channels = task.audio.channels
     return task
 
 
