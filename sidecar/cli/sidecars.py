@@ -51,12 +51,12 @@ class Row:
 # -- shared plumbing -----------------------------------------------------------
 
 def _open_store():
+    from sidecar.cli.common import open_store
+    from sidecar.config import load
+
+    config = load()     # the index the configuration names (its `db` key), as every command uses
     try:
-        from sidecar.index.store import Store
-    except ImportError as exc:
-        raise ConfigProblem(f"the index is not available ({exc})") from exc
-    try:
-        return Store.open()
+        return open_store(None, config)
     except Exception as exc:  # sqlite3.Error, OSError: the configured database cannot be used
         raise ConfigProblem(f"cannot open the index ({exc}); set SIDECAR_DB to a writable file") from exc
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sidecar.library.formats import AUDIO_EXTENSIONS
+from sidecar.metadata.safe_write import TEMP_PREFIX
 
-TEMP_PREFIX = ".sidecar-tmp-"
 
 
 @dataclass(frozen=True)

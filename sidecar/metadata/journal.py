@@ -32,7 +32,6 @@ from .safe_write import atomic_replace
 
 SpanFn = Callable[[str | Path], tuple[int, int]]
 BLOCK = 8 * 1024 * 1024
-DEFAULT_DB = "~/.local/share/sidecar/index.db"
 CREATED = "created"     # span_fn marker of a file the service created (undo removes it)
 #: original_sha256 of a created file that someone changed between two writes of the service
 CHANGED = "changed"
@@ -60,7 +59,9 @@ class JournalError(SidecarError):
 
 
 def default_db_path() -> Path:
-    return Path(os.environ.get("SIDECAR_DB") or DEFAULT_DB).expanduser()
+    """The journal lives in the index database: one default for both, kept by the store."""
+    from sidecar.index.store import default_db_path as index_path
+    return Path(index_path()).expanduser()
 
 
 def _span_fn_name(fn: SpanFn) -> str:

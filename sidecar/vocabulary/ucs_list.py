@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS ucs_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 def default_db_path() -> str:
-    return os.environ.get("SIDECAR_DB") or str(Path.home() / ".local/share/sidecar/index.db")
+    """The official list lives in the index database, whose default the store keeps."""
+    from sidecar.index.store import default_db_path as index_path
+    return index_path()
 
 
 @dataclass
