@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 
 from mutagen.flac import FLAC
 
@@ -88,15 +87,27 @@ def test_a_read_only_file_is_refused_with_one_line(tmp_path):
     assert open(path, "rb").read() == before
 
 
+def _flac_tagged(path: str, **fields) -> str:
+    """A FLAC with Vorbis comments a person wrote."""
+    audiogen.write(path, "flac", audiogen.noise(0.5))
+    f = FLAC(path + ".flac")
+    for key, value in fields.items():
+        f[key] = value
+    f.save()
+    return path + ".flac"
+
+
+def _category(path: str) -> tuple:
+    f = FLAC(path)
+    return f["CATID"], f["CATEGORY"], f["SUBCATEGORY"]
+
+
 def test_a_ucs_name_does_not_override_a_persons_catid(tmp_path):
     lib = tmp_path / "lib"
-    path = audiogen.write(str(lib / "DOORWood_Renamed Pump_JD_Lib"), "flac")
-    f = FLAC(path)
-    f["CATID"], f["CATEGORY"], f["SUBCATEGORY"] = "MACHPump", "MACHINES", "PUMP"
-    f.save()
+    path = _flac_tagged(str(lib / "DOORWood_Renamed Pump_JD_Lib"),
+                        CATID="MACHPump", CATEGORY="MACHINES", SUBCATEGORY="PUMP")
     _scan(lib, str(tmp_path / "i.db"))
-    f = FLAC(path)
-    assert (f["CATID"], f["CATEGORY"], f["SUBCATEGORY"]) == (["MACHPump"], ["MACHINES"], ["PUMP"])
+    assert _category(path) == (["MACHPump"], ["MACHINES"], ["PUMP"])
 
 
 def test_exit_codes_and_untouched_indexes(tmp_path):
@@ -126,21 +137,14 @@ def test_max_url_alone_selects_max(tmp_path, serve_max):
 
 def test_a_persons_catid_brings_its_own_category(tmp_path):
     lib = tmp_path / "lib"
-    path = audiogen.write(str(lib / "x"), "flac", audiogen.noise(0.5))
-    f = FLAC(path)
-    f["CATID"] = "DOORWood"
-    f.save()
+    path = _flac_tagged(str(lib / "x"), CATID="DOORWood")
     _scan(lib, str(tmp_path / "i.db"))
-    f = FLAC(path)
-    assert (f["CATID"], f["CATEGORY"], f["SUBCATEGORY"]) == (["DOORWood"], ["DOORS"], ["WOOD"])
+    assert _category(path) == (["DOORWood"], ["DOORS"], ["WOOD"])
 
 
 def test_replace_marks_what_it_replaced_as_the_services(tmp_path):
     lib = tmp_path / "lib"
-    path = audiogen.write(str(lib / "gate"), "flac", audiogen.noise(0.5))
-    f = FLAC(path)
-    f["DESCRIPTION"] = "A person's words"
-    f.save()
+    path = _flac_tagged(str(lib / "gate"), DESCRIPTION="A person's words")
     db = str(tmp_path / "i.db")
     _scan(lib, db, "--policy", "replace")
     row = json.loads(run_sidecar("show", path, "--json", "--db", db).stdout)["index"]
