@@ -6,6 +6,7 @@ and MP3; ffmpeg reads the rest (M4A/AAC).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -119,11 +120,12 @@ def _ffprobe_stream(path: str) -> tuple[int, int]:
         raise AudioError("decoding this format needs ffprobe (ffmpeg), which is not installed")
     proc = subprocess.run(
         [ffprobe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-         "stream=channels,sample_rate", "-of", "csv=p=0", str(path)],
+         "stream=channels,sample_rate", "-of", "json", str(path)],
         capture_output=True, text=True, timeout=60,
     )
     try:
-        rate, channels = proc.stdout.strip().splitlines()[0].split(",")[:2]
-        return int(channels), int(rate)
-    except (ValueError, IndexError) as exc:
+        # named fields: csv output would depend on ffprobe's own field order
+        stream = json.loads(proc.stdout)["streams"][0]
+        return int(stream["channels"]), int(stream["sample_rate"])
+    except (ValueError, IndexError, KeyError, TypeError) as exc:
         raise AudioError("no audio stream found") from exc
