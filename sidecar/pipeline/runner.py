@@ -71,7 +71,10 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
             continue
         if found.skip_reason:
             if found.skip_reason != "sidecar document":
-                _finish(Task(printable(found.path)).done(Outcome.SKIPPED, found.skip_reason), summary, store, ctx, on_task)
+                task = Task(printable(found.path)).done(Outcome.SKIPPED, found.skip_reason)
+                if found.named:
+                    task.notes.append(f"skipped: {found.skip_reason}")
+                _finish(task, summary, store, ctx, on_task)
             else:
                 summary.seen -= 1
             continue

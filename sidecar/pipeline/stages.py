@@ -6,6 +6,7 @@ Only the runner's consumer touches the index, so SQLite has one writer.
 from __future__ import annotations
 
 import os
+import stat
 import time
 from dataclasses import dataclass
 
@@ -39,6 +40,9 @@ def probe(task: Task, ctx: Context) -> Task:
     try:
         st = os.stat(task.path)
         task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
+        if not stat.S_ISREG(st.st_mode):
+            # a FIFO would block the worker that opened it; a device is no sound file
+            return task.done(Outcome.SKIPPED, "not a regular file: never opened")
         if not os.access(task.path, os.R_OK):
             return task.done(Outcome.FAILED, "no read permission")
         found = recognise(task.path)

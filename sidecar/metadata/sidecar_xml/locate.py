@@ -86,7 +86,7 @@ class AudioFinder:
 
             files = []
             for found in walk(self.roots):
-                if found.skip_reason:
+                if found.skip_reason or found.error:
                     continue
                 try:
                     size = os.stat(found.path).st_size

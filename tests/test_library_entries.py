@@ -1,0 +1,82 @@
+"""Unusual entries in a library: FIFOs, sockets, unreadable folders. The scan finishes and names each."""
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+
+import pytest
+
+import audiogen
+from conftest import SIDECAR, run_sidecar
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def library(monkeypatch):
+    """A library any user can enter (the scan runs as nobody when the tests run as root,
+    since root reads a mode-000 folder all the same)."""
+    root = tempfile.mkdtemp(prefix="sidecar-entries-")
+    os.chmod(root, 0o777)
+    yield root
+    for dirpath, dirnames, _ in os.walk(root):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o755)
+    shutil.rmtree(root)
+
+
+def _scan_as_user(root: str, *args: str):
+    import subprocess
+    as_root = os.geteuid() == 0
+    if as_root:
+        for dirpath, dirnames, filenames in os.walk(root):
+            for name in dirnames + filenames:
+                os.chown(os.path.join(dirpath, name), NOBODY, NOBODY, follow_symlinks=False)
+    env = {**os.environ, "HOME": root}
+    env.pop("SIDECAR_CONFIG", None)
+    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if as_root else []
+    return subprocess.run([*prefix, SIDECAR, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_fifo_socket_and_unreadable_folder_are_named_and_nothing_hangs(library, monkeypatch):
+    lib = os.path.join(library, "lib")
+    os.mkdir(lib)
+    good = audiogen.write(os.path.join(lib, "good"), "wav16", audiogen.noise(0.5))
+    os.mkfifo(os.path.join(lib, "pipe.wav"))
+    monkeypatch.chdir(lib)                       # a socket path must stay under 108 bytes
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind("socket.wav")
+    closed = os.path.join(lib, "closed")
+    os.mkdir(closed)
+    audiogen.write(os.path.join(closed, "hidden"), "wav16", audiogen.noise(0.5))
+    os.chmod(closed, 0o000)
+    db = os.path.join(library, "i.db")
+    try:
+        result = _scan_as_user(library, "scan", lib, "--json", "--db", db)
+        again = _scan_as_user(library, "scan", lib, "--db", db)     # the summary a person reads
+    finally:
+        sock.close()
+    assert result.returncode == 1, result.stderr          # the closed folder is a failure; the run finished
+    doc = json.loads(result.stdout)
+    assert doc["classified"] == 1
+    notes = {os.path.basename(n["path"]): n["note"] for n in doc["notes"]}
+    assert "FIFO" in notes["pipe.wav"] and "never opened" in notes["pipe.wav"]
+    assert "socket" in notes["socket.wav"] and "never opened" in notes["socket.wav"]
+    failures = {f["path"]: f["reason"] for f in doc["failures"]}
+    assert list(failures) == [closed]
+    assert "not readable" in failures[closed] and "Permission denied" in failures[closed]
+    assert os.path.exists(good + ".xml")
+    # each one named in the summary a person reads too
+    for name in ("pipe.wav", "socket.wav", "closed"):
+        assert any(name in line for line in again.stderr.splitlines()), (name, again.stderr)
+
+
+def test_a_fifo_given_as_the_path_is_skipped_not_opened(tmp_path):
+    fifo = tmp_path / "take.wav"
+    os.mkfifo(fifo)
+    result = run_sidecar("scan", str(fifo), "--json", "--db", str(tmp_path / "i.db"), timeout=60)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["skipped"] == 1 and "FIFO" in doc["notes"][0]["note"]
