@@ -4,8 +4,11 @@ PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 LIBRARY ?=
 JOBS    ?= 2
-# System tools the project and its tests use (decoding M4A, independent readers of what it writes).
-SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainfo sox:sox
+# System tools the project and its tests use (decoding M4A, independent readers of what it writes;
+# Lua 5.4 with LuaSocket runs the REAPER scripts' core, liblo's oscsend/oscdump speak OSC to the bridge).
+# A tool is a command name, or a file path when the package installs no command.
+SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainfo sox:sox \
+	lua5.4:lua5.4 luac5.4:lua5.4 /usr/share/lua/5.4/socket.lua:lua-socket oscsend:liblo-tools
 
 .PHONY: install system-tools run test demo bench clean
 
@@ -19,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; pkg=$${pair##*:}; \
-	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	  command -v $$tool >/dev/null 2>&1 || [ -e "$$tool" ] || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    SUDO=$$( [ "$$(id -u)" = 0 ] && echo "" || echo sudo ); \

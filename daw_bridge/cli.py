@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import time
@@ -11,7 +12,7 @@ import click
 from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
-from daw_bridge.server import DEFAULT_PORT, MAX_LIMIT, Bridge
+from daw_bridge.server import DEFAULT_PORT, MAX_LIMIT
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,20 +21,39 @@ def cli():
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--host", default=None, help="Address to bind (default: [osc] host, else 127.0.0.1; another "
+                                            "address needs [osc] allow in the configuration).")
+@click.option("--port", default=None, type=int, help=f"UDP port (default: [osc] port, else {DEFAULT_PORT}).")
+@click.option("--root", "roots", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Library root that /sfx/info and /sfx/tag may name (repeatable; default: [[roots]]).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Index (default: SIDECAR_DB).")
-def serve(host, port, db_path):
-    """Answer /sfx/ping and /sfx/search over UDP."""
+def serve(host, port, roots, db_path):
+    """Answer DAW scripts over UDP: search, info, tag (schemas/osc-address-space.md)."""
+    import logging
+
     from sidecar.cli.common import load_config, make_vocabulary, open_store
+    from sidecar.errors import ConfigError
+    from daw_bridge.server import bridge_from_config
+    logging.basicConfig(level=logging.INFO, format="daw-bridge: %(message)s", stream=sys.stderr)
     cfg = load_config()
     store = open_store(db_path, cfg)
-    bridge = Bridge(store, host, port, expand=make_vocabulary(cfg, store).expand_term)
-    click.echo(f"daw-bridge listening on {bridge.host}:{bridge.port}", err=True)
+    vocabulary = make_vocabulary(cfg, store)
+    try:
+        bridge = bridge_from_config(store, cfg, host=host, port=port, roots=list(roots) or None,
+                                    expand=vocabulary.expand_term, cat_info=vocabulary.cat_info)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host or cfg.osc_host}:{cfg.osc_port if port is None else port}: "
+                                   f"{exc.strerror or exc}") from exc
+    where = ", ".join(bridge.roots.written) or "none (info and tag refused)"
+    click.echo(f"daw-bridge listening on {bridge.host}:{bridge.port}; library roots: {where}", err=True)
     try:
         bridge.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        bridge.shutdown()
 
 
 def hit_error(msg: OscMessage) -> bool:
@@ -65,38 +85,109 @@ def _ask(host: str, port: int, dgram: bytes, until: str, timeout: float) -> list
     return out
 
 
-@cli.command()
-@click.argument("query")
-@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT),
-              help=f"Most results to show (1..{MAX_LIMIT}).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
-@click.option("--timeout", default=5.0, show_default=True, type=float)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
-def search(query, limit, host, port, timeout, as_json):
-    """Search through a running bridge; prints one path per line (or JSON)."""
+_RESULT_KEYS = ("id", "rank", "path", "CatID", "Description", "Keywords", "Duration")
+
+
+def _client_options(f):
+    f = click.option("--timeout", default=5.0, show_default=True, type=float)(f)
+    f = click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)(f)
+    return click.option("--host", default="127.0.0.1", show_default=True)(f)
+
+
+def _request(address: str, *args) -> bytes:
     try:
-        request = messages.message("/sfx/search", 1, query, limit)
+        return messages.message(address, 1, *args)
     except ValueError:
-        raise click.UsageError(f"the query is too long for one OSC datagram ({messages.MAX_DATAGRAM} bytes)")
-    replies = _ask(host, port, request, "/sfx/done", timeout)
+        raise click.UsageError(f"the request is too long for one OSC datagram ({messages.MAX_DATAGRAM} bytes)")
+
+
+def _refused(replies: list[OscMessage]) -> None:
+    """Report per-hit errors on stderr; an error that ends the request exits (2: the request's fault)."""
     for m in replies:
         if m.address != "/sfx/error":
             continue
         reason = str(m.params[-1])
         if hit_error(m):
             click.echo(f"daw-bridge: {reason}", err=True)
-        elif m.params[0] == 1:                  # the bridge refused this search: the query is at fault
+        elif m.params[0] == 1:                  # the bridge refused this request: the request is at fault
             raise click.UsageError(reason)
         else:
             raise click.ClickException(reason)
-    rows = [dict(zip(("id", "rank", "path", "CatID", "Description", "Keywords", "Duration"), m.params))
-            for m in replies if m.address == "/sfx/result"]
+
+
+def _print_results(replies: list[OscMessage], as_json: bool) -> None:
+    rows = [dict(zip(_RESULT_KEYS, m.params)) for m in replies if m.address == "/sfx/result"]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
     else:
         for row in rows:
             click.echo(row["path"])
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT),
+              help=f"Most results to show (1..{MAX_LIMIT}).")
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
+def search(query, limit, host, port, timeout, as_json):
+    """Search through a running bridge; prints one path per line (or JSON)."""
+    replies = _ask(host, port, _request("/sfx/search", query, limit), "/sfx/done", timeout)
+    _refused(replies)
+    _print_results(replies, as_json)
+
+
+@cli.command()
+@click.argument("path")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT))
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
+def similar(path, limit, host, port, timeout, as_json):
+    """Files that sound like PATH, through a running bridge that answers /sfx/similar."""
+    replies = _ask(host, port, _request("/sfx/similar", os.path.abspath(path), limit), "/sfx/done", timeout)
+    _refused(replies)
+    _print_results(replies, as_json)
+
+
+@cli.command()
+@click.argument("path")
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def info(path, host, port, timeout, as_json):
+    """What the index knows of PATH, field by field, with where each value came from."""
+    replies = _ask(host, port, _request("/sfx/info", os.path.abspath(path)), "/sfx/done", timeout)
+    _refused(replies)
+    fields = [m.params[1:] for m in replies if m.address == "/sfx/field"]
+    if as_json:
+        click.echo(json.dumps({"path": os.path.abspath(path),
+                               "fields": [dict(zip(("name", "value", "source"), f)) for f in fields]},
+                              ensure_ascii=False))
+    else:
+        for name, value, source in fields:
+            click.echo(f"{name}: {value}  [{source}]")
+
+
+@cli.command()
+@click.argument("path")
+@click.argument("field")
+@click.argument("value")
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def tag(path, field, value, host, port, timeout, as_json):
+    """Write a person's VALUE of FIELD into PATH (its tags, sidecar and index) through a running bridge.
+
+    FIELD is a descriptive field (Description, CatID, FXName, Notes...), Keywords (the whole list),
+    Keywords+ (add words) or Keywords- (remove words).
+    """
+    replies = _ask(host, port, _request("/sfx/tag", os.path.abspath(path), field, value), "/sfx/tagged",
+                   timeout)
+    _refused(replies)
+    name, now = replies[-1].params[1:3]
+    if as_json:
+        click.echo(json.dumps({"path": os.path.abspath(path), "field": name, "value": now, "source": "person"},
+                              ensure_ascii=False))
+    else:
+        click.echo(f"{name}: {now}")
 
 
 @cli.command()
@@ -112,4 +203,12 @@ def ping(host, port, timeout):
 
 
 def main() -> None:
-    sys.exit(cli.main(standalone_mode=True))
+    from sidecar.errors import ConfigError, SidecarError
+    try:
+        sys.exit(cli.main(standalone_mode=True))
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except SidecarError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

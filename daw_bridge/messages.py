@@ -74,3 +74,44 @@ def result(request_id: int, rank: int, hit) -> bytes:
     caps = _share([len(t.encode("utf-8")) for t in texts], MAX_DATAGRAM - len(bare))
     cat_id, description, keywords = (cut_utf8(t, cap) for t, cap in zip(texts, caps))
     return message("/sfx/result", request_id, rank, hit.path, cat_id, description, keywords, duration)
+
+
+#: a field's value is cut to this many bytes so that its message stays within MAX_DATAGRAM
+MAX_VALUE_BYTES = 3072
+TECHNICAL = ("Duration", "SampleRate", "BitDepth", "Channels", "Loudness", "TruePeak")
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def info_fields(row) -> list[tuple[str, str, str]]:
+    """(name, value, source) of every field an index row holds, descriptive first.
+
+    source: person (a person's, or another tool's, never replaced by the service), machine (the
+    service wrote it and may refresh it), measured (a fact of the audio), file (read from the file).
+    """
+    from sidecar.metadata.record import DESCRIPTIVE_FIELDS
+    rec = row.record
+    human, machine = set(row.human_fields), set(rec.provenance.machine_fields)
+    out = [("Format", row.format, "measured")] if row.format else []
+    for name in DESCRIPTIVE_FIELDS:
+        if rec.is_empty(name):
+            continue
+        source = "person" if name in human else "machine" if name in machine else "file"
+        out.append((name, _text(getattr(rec, name)), source))
+    for name in TECHNICAL:
+        if not rec.is_empty(name):
+            out.append((name, _text(getattr(rec, name)), "measured"))
+    if rec.provenance.engine:
+        out.append(("Engine", " ".join(p for p in (rec.provenance.engine, rec.provenance.model) if p), "machine"))
+    return out
+
+
+def field(request_id: int, name: str, value: str, source: str, address: str = "/sfx/field") -> bytes:
+    """/sfx/field id name value source (or /sfx/tagged), the value cut at a character boundary."""
+    return message(address, request_id, name, cut_utf8(value, MAX_VALUE_BYTES), source)

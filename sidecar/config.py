@@ -17,6 +17,11 @@
     path = "/mnt/library"
     sidecar_mirror = "/srv/sidecars/library"
     read_only = true   # never write into these files: sidecars and the index only
+
+    [osc]              # the OSC bridge for DAW scripts (daw-bridge serve, sidecar daemon)
+    host = "127.0.0.1" # another address needs `allow`
+    port = 9310
+    allow = ["192.168.10.0/24"]   # client networks answered besides loopback
 """
 
 from __future__ import annotations
@@ -45,6 +50,10 @@ class Config:
     mirrors: dict[str, str] = field(default_factory=dict)   # library root -> sidecar mirror root
     read_only_roots: list[str] = field(default_factory=list)
     db: str | None = None
+    roots: list[str] = field(default_factory=list)         # every [[roots]] path
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9310
+    osc_allow: list[str] = field(default_factory=list)     # client networks besides loopback
 
     def check(self) -> "Config":
         if self.classifier is None:
@@ -104,7 +113,8 @@ _SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": 
               "expand_synonyms": bool, "vocabulary": str}
 _WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
 _ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool}
-_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str}
+_OSC_KEYS = {"host": str, "port": int, "allow": list}
+_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict}
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table",
                list: "a list"}
 
@@ -147,9 +157,17 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
         if "path" not in root:
             raise ConfigError(f"{path}: roots[{i}] needs a path")
         root_path = os.path.expanduser(root["path"])
+        cfg.roots.append(root_path)
         if root.get("sidecar_mirror"):
             cfg.mirrors[root_path] = os.path.expanduser(root["sidecar_mirror"])
         if root.get("read_only"):
             cfg.read_only_roots.append(root_path)
     if doc.get("db"):
         cfg.db = os.path.expanduser(doc["db"])
+    osc = _checked(doc.get("osc", {}), _OSC_KEYS, "osc.", path)
+    cfg.osc_host = osc.get("host", cfg.osc_host)
+    cfg.osc_port = osc.get("port", cfg.osc_port)
+    allow = osc.get("allow", [])
+    if not all(isinstance(a, str) for a in allow):
+        raise ConfigError(f"{path}: osc.allow must be a list of networks (\"192.168.1.0/24\")")
+    cfg.osc_allow = list(allow)
