@@ -22,7 +22,9 @@ def test_read_each_version(version):
     assert (b.description, b.originator, b.originator_reference) == ("desc", "orig", "ref")
     assert (b.origination_date, b.origination_time, b.time_reference) == ("2024-01-02", "03:04:05", 123456789012)
     assert b.coding_history == "A=PCM\r\n"
-    assert b.umid == (b"\x01" * 32 + bytes(32) if version >= 1 else bytes(64))
+    assert b.umid == b"\x01" * 32 + bytes(32)       # kept as read, whatever the version
+    assert b.fields()["UMID"] == ("" if version == 0 else (b"\x01" * 32 + bytes(32)).hex())
+    assert b.to_bytes() == data                      # a v0/v1 chunk's UMID and loudness bytes survive
     if version == 2:
         assert (b.loudness_value, b.loudness_range, b.max_true_peak_level) == (-23.0, 5.0, -1.0)
         assert (b.max_momentary_loudness, b.max_short_term_loudness) == (-15.0, -18.0)
@@ -103,7 +105,7 @@ def test_file_with_recorder_bext_keeps_it_after_write(tmp_path):
     assert fields["TimeReference"] == 172800000 and fields["Version"] == 1
     assert fields["UMID"] == bytes(range(32)).hex() + "00" * 32
     assert fields["CodingHistory"] == "A=PCM,F=48000,W=24,M=stereo,T=MixPre-6\r\n"
-    assert fields["Description"] == sample_record().Description
+    assert fields["Description"] == "sTAKE=3\r\nsSCENE=12A\r\n"   # a recorder's key lines are never replaced
 
 
 def test_description_newlines_become_crlf(tmp_path):

@@ -10,7 +10,11 @@ own and is refreshed by a new classification.
 
 from __future__ import annotations
 
-from sidecar.metadata.record import DESCRIPTIVE_FIELDS, TECHNICAL_FIELDS, Record
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sidecar.metadata.record import DESCRIPTIVE_FIELDS, TECHNICAL_FIELDS, Record, split_keywords
 
 
 def human_fields(existing: Record, machine_values: dict) -> set[str]:
@@ -77,3 +81,66 @@ def _union(first: list[str], second: list[str]) -> list[str]:
 def machine_values(record: Record) -> dict:
     """What the service wrote, field by field, to recognise a later human edit."""
     return {name: getattr(record, name) for name in record.provenance.machine_fields}
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """Which values already in a container the service may replace when it writes into it.
+
+    Decided container by container, field by field: a value is replaced only when it is
+    empty or is what the service itself last wrote (`ours`); a value another tool or a
+    person wrote there stays, whatever the other containers say. `replace` (never the
+    default) overwrites a person's values too. `everything` is for callers that own every
+    field they hand in (the chunk writers' own tests, `sidecar apply` of a person's sidecar).
+    """
+
+    ours: Mapping[str, object] = field(default_factory=dict)   # field -> value the service last wrote
+    policy: str = "append"
+    everything: bool = False
+
+    def may_replace(self, name: str, held) -> bool:
+        if _is_empty(held) or self.everything or self.policy == "replace":
+            return True
+        return self.wrote(self.ours.get(name), held)
+
+    def wrote(self, mine, held) -> bool:
+        """Is `held` what the service wrote as `mine` (as a container stores it: joined, cut, respaced)?"""
+        if _is_empty(mine):
+            return False
+        if isinstance(mine, list) or isinstance(held, list):
+            return _words(mine) == _words(held)
+        a, b = _squeeze(str(mine)), _squeeze(str(held))
+        # a container with a byte limit (bext Description: 256) holds the start of a longer text
+        return a == b or (len(str(held).encode("utf-8")) >= 200 and a.startswith(b))
+
+    def keywords(self, held, new: list[str]) -> list[str]:
+        """The keywords a container gets: the record's where the old list was ours (or none),
+        otherwise the old list kept whole, with the new words appended unless fill-empty."""
+        held_words = held if isinstance(held, list) else split_keywords(held or "")
+        if self.may_replace("Keywords", held_words):
+            return list(new)
+        if self.policy == "fill-empty":
+            return held_words
+        return _union(held_words, new)
+
+
+#: the owner of every field handed in (the writers' default)
+OWN_ALL = Ownership(everything=True)
+
+
+def _is_empty(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return not any(str(v).strip() for v in value)
+    return not str(value).strip()
+
+
+def _squeeze(text: str) -> str:
+    """Text compared as containers keep it: case, spacing, line ends and "_"/"-" aside."""
+    return re.sub(r"[\W_]+", " ", text.casefold()).strip()
+
+
+def _words(value) -> list[str]:
+    words = value if isinstance(value, list) else split_keywords(str(value))
+    return [_squeeze(str(w)) for w in words]

@@ -22,6 +22,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from sidecar.errors import ContainerError
+from sidecar.metadata.merge import OWN_ALL, Ownership
 from sidecar.metadata.record import (
     DESCRIPTIVE_FIELDS, Provenance, Record, join_keywords, split_keywords,
 )
@@ -65,45 +66,55 @@ def _provenance_json(record: Record) -> str:
 
 
 # -- ID3 -----------------------------------------------------------------------
-def _id3_has(tags: ID3, key: str) -> bool:
-    return any(str(t).strip() for frame in tags.getall(key) for t in getattr(frame, "text", []))
+def _id3_text(tags: ID3, key: str) -> str:
+    return "; ".join(str(t) for frame in tags.getall(key) for t in getattr(frame, "text", []) if str(t).strip())
 
 
-def id3_from_record(record: Record, tags: ID3 | None = None, keep: frozenset[str] = frozenset()) -> ID3:
-    """The record in ID3v2.4 frames, added to (and replacing ours in) existing tags.
+def _put(owner: Ownership, name: str, held: str, text: str, replace_with) -> None:
+    """Write one tag: a held value stays unless owner allows; keywords are merged, not replaced."""
+    if name == "Keywords":
+        text = join_keywords(owner.keywords(held, split_keywords(text)))
+    elif held and not owner.may_replace(name, held):
+        return
+    if text != held:
+        replace_with(text)
 
-    keep: fields a person wrote; a frame that already holds a value for one stays as it is.
-    """
+
+def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = OWN_ALL) -> ID3:
+    """The record in ID3v2.4 frames, added to existing tags; a frame another tool or a person
+    filled stays unless owner allows (see merge.Ownership)."""
     tags = tags if tags is not None else ID3()
+
+    def replacer(key: str, make):
+        def put(text: str) -> None:
+            tags.delall(key)
+            if text:
+                tags.add(make(text))
+        return put
+
     for name in DESCRIPTIVE_FIELDS:
         text = _value(record, name)
-        held = name in keep
-        if not (held and _id3_has(tags, f"TXXX:{name}")):
-            tags.delall(f"TXXX:{name}")
-            if text:
-                tags.add(TXXX(encoding=3, desc=name, text=[text]))
+        _put(owner, name, _id3_text(tags, f"TXXX:{name}"), text,
+             replacer(f"TXXX:{name}", lambda t, n=name: TXXX(encoding=3, desc=n, text=[t])))
         frame = ID3_STANDARD.get(name)
-        if frame and not (held and _id3_has(tags, frame)):
-            tags.delall(frame)
-            if text:
-                tags.add(Frames[frame](encoding=3, text=[text]))
-    if not ("Description" in keep and _id3_has(tags, "COMM::eng")):
-        tags.delall("COMM::eng")
-        if record.Description:
-            tags.add(COMM(encoding=3, lang="eng", desc="", text=[record.Description]))
+        if frame:
+            _put(owner, name, _id3_text(tags, frame), text,
+                 replacer(frame, lambda t, f=frame: Frames[f](encoding=3, text=[t])))
+    _put(owner, "Description", _id3_text(tags, "COMM::eng"), record.Description,
+         replacer("COMM::eng", lambda t: COMM(encoding=3, lang="eng", desc="", text=[t])))
     tags.delall(f"TXXX:{PROVENANCE_KEY}")
     if not record.provenance.is_empty():
         tags.add(TXXX(encoding=3, desc=PROVENANCE_KEY, text=[_provenance_json(record)]))
     return tags
 
 
-def id3_bytes(record: Record, existing: ID3 | None = None, keep: frozenset[str] = frozenset()) -> bytes:
+def id3_bytes(record: Record, existing: ID3 | None = None, owner: Ownership = OWN_ALL) -> bytes:
     """A complete ID3v2.4 tag, for containers that hold one in a chunk (RIFF `id3 `)."""
     # a tag mutagen read from a WAV or AIFF saves only into such a file: copy its frames
     fresh = ID3()
     for frame in (existing.values() if existing is not None else []):
         fresh.add(frame)
-    tags = id3_from_record(record, fresh, keep)
+    tags = id3_from_record(record, fresh, owner)
     data = b""
     for pad in (0, 1):
         buf = io.BytesIO()
@@ -140,16 +151,18 @@ def _vorbis_key(name: str) -> str:
     return name.upper()
 
 
-def write_vorbis(tags, record: Record, keep: frozenset[str] = frozenset()) -> None:
+def write_vorbis(tags, record: Record, owner: Ownership = OWN_ALL) -> None:
     for name in DESCRIPTIVE_FIELDS:
         text = _value(record, name)
         for key in {_vorbis_key(name), VORBIS_STANDARD.get(name, _vorbis_key(name))}:
-            if name in keep and key in tags and any(v.strip() for v in tags[key]):
-                continue        # a person's value in this field stays
-            if key in tags:
-                del tags[key]
-            if text:
-                tags[key] = [text]
+            held = "; ".join(v for v in (tags[key] if key in tags else []) if v.strip())
+
+            def put(value: str, key=key) -> None:
+                if key in tags:
+                    del tags[key]
+                if value:
+                    tags[key] = [value]
+            _put(owner, name, held, text, put)
     if PROVENANCE_KEY in tags:
         del tags[PROVENANCE_KEY]
     if not record.provenance.is_empty():
@@ -169,22 +182,26 @@ def record_from_vorbis(tags) -> Record:
 
 
 # -- MP4 -------------------------------------------------------------------------
-def write_mp4(tags, record: Record, keep: frozenset[str] = frozenset()) -> None:
+def write_mp4(tags, record: Record, owner: Ownership = OWN_ALL) -> None:
     for name in DESCRIPTIVE_FIELDS:
         text = _value(record, name)
         key = MP4_FREEFORM + name
-        held = name in keep
-        if not (held and tags.get(key)):
+        held = "; ".join(bytes(v).decode("utf-8", "replace") for v in tags.get(key, []))
+
+        def put_freeform(value: str, key=key) -> None:
             if key in tags:
                 del tags[key]
-            if text:
-                tags[key] = [MP4FreeForm(text.encode("utf-8"))]
+            if value:
+                tags[key] = [MP4FreeForm(value.encode("utf-8"))]
+        _put(owner, name, held, text, put_freeform)
         atom = MP4_STANDARD.get(name)
-        if atom and not (held and tags.get(atom)):
-            if atom in tags:
-                del tags[atom]
-            if text:
-                tags[atom] = [text]
+        if atom:
+            def put_atom(value: str, atom=atom) -> None:
+                if atom in tags:
+                    del tags[atom]
+                if value:
+                    tags[atom] = [value]
+            _put(owner, name, "; ".join(str(v) for v in tags.get(atom, [])), text, put_atom)
     key = MP4_FREEFORM + PROVENANCE_KEY
     if key in tags:
         del tags[key]
@@ -238,23 +255,23 @@ def read(path: str, fmt: str) -> Record:
     return record_from_mp4(f.tags)
 
 
-def write(path: str, fmt: str, record: Record, keep: frozenset[str] = frozenset()) -> None:
+def write(path: str, fmt: str, record: Record, owner: Ownership = OWN_ALL) -> None:
     """Write the record into the file's tags in place; callers hand in a temporary copy.
 
-    keep: fields a person wrote; a tag that already holds its own value for one stays.
+    owner: which values already in the tags the service may replace (see merge.Ownership).
     """
     f = open_file(path, fmt)
     try:
         if f.tags is None:
             f.add_tags()
         if fmt in ("mp3", "wav", "aiff"):
-            id3_from_record(record, f.tags, keep)
+            id3_from_record(record, f.tags, owner)
             f.save(v2_version=4)
         elif fmt in ("flac", "ogg", "opus"):
-            write_vorbis(f.tags, record, keep)
+            write_vorbis(f.tags, record, owner)
             f.save()
         else:
-            write_mp4(f.tags, record, keep)
+            write_mp4(f.tags, record, owner)
             f.save()
     except mutagen.MutagenError as exc:
         raise TagError(f"cannot write tags: {exc}") from exc

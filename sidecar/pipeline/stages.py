@@ -132,6 +132,9 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     for name in edited:
         setattr(task.existing, name, getattr(edits, name))
     task.human = ownership.human_fields(task.existing, written) | edited
+    task.ours = dict(written)
+    if indexed is not None and indexed.record.Loudness is not None:
+        task.ours["Loudness"] = f"{indexed.record.Loudness:.2f}"
     if indexed is not None and indexed.fingerprint == task.fingerprint:
         # the audio did not change: never classify again, only refresh what is known of it
         keep = indexed.record
@@ -256,11 +259,11 @@ def write(task: Task, ctx: Context) -> Task:
     hardlinked = any("hard links" in n for n in task.notes)
     try:
         if not task.unchanged_audio and _writes_into_files(cfg, task.path) and not hardlinked:
-            # a person's text stays in each container that holds it; keywords are the merged
-            # list, which starts with the person's own words
-            keep = task.human - {"Keywords"} if cfg.policy != "replace" else set()
+            # container by container, what another tool or a person wrote stays; the service
+            # replaces only its own earlier values and fills what is empty
+            owner = ownership.Ownership(ours=task.ours, policy=cfg.policy)
             task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
-                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags, keep=keep)
+                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags, owner=owner)
         if cfg.write_sidecar:
             _write_sidecar(task, ctx)
     except FileError as exc:

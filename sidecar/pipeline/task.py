@@ -29,6 +29,7 @@ class Task:
     indexed: IndexedFile | None = None
     existing: Record = field(default_factory=Record)
     human: set[str] = field(default_factory=set)
+    ours: dict = field(default_factory=dict)            # field -> value the service last wrote
     audio: Audio | None = None
     fingerprint: str = ""
     classification: Classification | None = None

@@ -16,6 +16,7 @@ from sidecar.errors import AudioError, ContainerError, FileError, VerifyError
 from sidecar.library.fingerprint import audio_fingerprint, file_audio_span
 from sidecar.library.formats import recognise
 from sidecar.metadata import tags
+from sidecar.metadata.merge import OWN_ALL, Ownership
 from sidecar.metadata.record import Record
 from sidecar.metadata.safe_write import fsync_dir, temp_path
 
@@ -24,13 +25,15 @@ CHUNK_FORMATS = RIFF_FORMATS + ("aiff",)     # written through the project's own
 
 
 def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal=None,
-                   riff: bool = True, embedded_tags: bool = True, keep=frozenset()) -> list[str]:
+                   riff: bool = True, embedded_tags: bool = True, owner: Ownership = OWN_ALL,
+                   repair: bool = False) -> list[str]:
     """Write the record into the file itself; returns the containers written. Raises FileError.
 
-    keep: fields a person wrote. Each container that already holds its own value for one keeps
-    it (a file may carry different words in its bext and its INFO comment, both a person's).
+    owner: which values already in each container the service may replace. A value another
+    tool or a person wrote stays in its container (a file may carry a recorder's key lines in
+    its bext and a person's words in its INFO comment). repair: a RIFF file is rewritten whole,
+    so that the framing a damaged header got wrong is made right.
     """
-    keep = frozenset(keep)
     path = str(path)
     try:
         if fmt is None:
@@ -43,10 +46,10 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
         # the project's RIFF and AIFF writers compare the audio themselves (byte for byte on a
         # rewrite; an in-place update never touches it), so a 2 GB master is not hashed twice more
         if riff and fmt in CHUNK_FORMATS:
-            return _write_chunks(path, fmt, record, embedded_tags, keep)
+            return _write_chunks(path, fmt, record, embedded_tags, owner, repair)
         if not embedded_tags or fmt == "rf64":
             return []
-        _write_tags_atomic(path, fmt, record, audio_fingerprint(path, fmt), keep)
+        _write_tags_atomic(path, fmt, record, audio_fingerprint(path, fmt), owner)
         return ["tags"]
     except FileError:
         raise
@@ -112,22 +115,23 @@ def write_sidecar_journaled(journal, audio_path, record: Record, identity, mirro
     return written
 
 
-def _write_chunks(path: str, fmt: str, record: Record, embedded_tags: bool, keep: frozenset) -> list[str]:
+def _write_chunks(path: str, fmt: str, record: Record, embedded_tags: bool, owner: Ownership,
+                  repair: bool) -> list[str]:
     """WAV, RF64 and AIFF: the project's chunk writer, with the ID3 tag as one of its chunks."""
     from sidecar.metadata import riff
     from sidecar.metadata.riff import aiff
 
     writer = aiff if fmt == "aiff" else riff
-    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt), keep) if embedded_tags else None
-    result = writer.write(path, record, id3=id3, keep=keep)
+    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt), owner) if embedded_tags else None
+    result = writer.write(path, record, id3=id3, owner=owner, repair=repair)
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 
-def _write_tags_atomic(path: str, fmt: str, record: Record, before: str, keep: frozenset = frozenset()) -> None:
+def _write_tags_atomic(path: str, fmt: str, record: Record, before: str, owner: Ownership = OWN_ALL) -> None:
     tmp = str(temp_path(path))
     try:
         shutil.copy2(path, tmp)
-        tags.write(tmp, fmt, record, keep)
+        tags.write(tmp, fmt, record, owner)
         if audio_fingerprint(tmp, fmt) != before:   # PCM bytes, or decoded samples
             raise VerifyError("the audio of the tagged copy differs from the original; nothing was replaced")
         with open(tmp, "rb+") as f:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..merge import OWN_ALL, Ownership
 from ..record import Record
 from ..safe_write import atomic_replace
 from .errors import RiffError, RiffWriteError
@@ -149,18 +150,19 @@ _FIELD_OF = {"NAME": "TrackTitle", "AUTH": "Designer", "ANNO": "Description"}
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal=None,
-          keep: frozenset[str] = frozenset()) -> WriteResult:
+          owner: Ownership = OWN_ALL, repair: bool = False) -> WriteResult:
     """Set NAME/AUTH/ANNO (and the ID3 chunk) by one atomic rewrite; the audio is compared after.
 
-    keep: fields a person wrote; a text chunk that already holds a value for one stays.
+    owner: which values already in the text chunks the service may replace (another tool's
+    or a person's stay). Every update is a rewrite, so `repair` changes nothing here.
     """
     path = Path(path)
     values = _values(record)
-    if keep:
-        with open(path, "rb") as f:
-            held = read_text(f, walk(f)[1])
-        values = {cid: text for cid, text in values.items()
-                  if not (_FIELD_OF.get(cid) in keep and held.get(cid, "").strip())}
+    with open(path, "rb") as f:
+        held = read_text(f, walk(f)[1])
+    values = {cid: text for cid, text in values.items()
+              if owner.may_replace(_FIELD_OF[cid], held.get(cid, ""))
+              or (cid == "NAME" and owner.may_replace("FXName", held.get(cid, "")))}
     new: dict[str, bytes] = {cid: _text_chunk(cid, text) for cid, text in values.items()}
     if id3 is not None:
         if not id3.startswith(b"ID3"):

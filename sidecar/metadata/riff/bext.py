@@ -11,6 +11,7 @@ import re
 import struct
 from dataclasses import dataclass, replace
 
+from ..merge import OWN_ALL, Ownership
 from ..record import Record
 from .errors import BextError
 
@@ -73,6 +74,7 @@ class Bext:
     max_short_term_loudness: float | None = None
     coding_history: str = ""
     size: int = 0           # size of the chunk it was read from (0 for a new one)
+    tail: bytes = b""       # bytes 412-601 as read (loudness and reserved): kept, never zeroed
 
     @classmethod
     def read(cls, data: bytes) -> "Bext":
@@ -80,6 +82,8 @@ class Bext:
             raise BextError(f"bext chunk is {len(data)} bytes, shorter than the {FIXED_SIZE}-byte fixed part")
         (desc, orig, ref, date, time, tref, version, umid,
          lv, lr, tp, mm, ms, _reserved) = struct.unpack_from(_LAYOUT, data, 0)
+        # a version 0 chunk's UMID bytes and a version 0/1 chunk's loudness bytes are kept as
+        # they are: a writer that set them without raising the version still owns them
         if version > 2:
             raise BextError(f"bext version {version} is not 0, 1 or 2")
         history = data[FIXED_SIZE:].rstrip(b"\0")
@@ -90,13 +94,13 @@ class Bext:
             origination_date=_decode(date, "OriginationDate"),
             origination_time=_decode(time, "OriginationTime"),
             time_reference=tref, version=version,
-            umid=umid if version >= 1 else b"\0" * 64,
+            umid=umid,
             loudness_value=_loudness(lv, version), loudness_range=_loudness(lr, version),
             max_true_peak_level=_loudness(tp, version),
             max_momentary_loudness=_loudness(mm, version),
             max_short_term_loudness=_loudness(ms, version),
             coding_history=_decode(history, "CodingHistory"),
-            size=len(data),
+            size=len(data), tail=data[412:FIXED_SIZE],
         )
 
     def to_bytes(self) -> bytes:
@@ -109,12 +113,14 @@ class Bext:
             self.origination_date.encode("ascii", "replace")[:10],
             self.origination_time.encode("ascii", "replace")[:8],
             self.time_reference & 0xFFFFFFFFFFFFFFFF, self.version,
-            self.umid if self.version >= 1 else b"",
+            self.umid,
             *(_raw_loudness(v) if self.version >= 2 else 0 for v in (
                 self.loudness_value, self.loudness_range, self.max_true_peak_level,
                 self.max_momentary_loudness, self.max_short_term_loudness)),
-            b"",
+            self.tail[10:],
         )
+        if self.version < 2 and self.tail:
+            fixed = fixed[:412] + self.tail[:10] + fixed[422:]
         body = fixed + history
         size = max(self.size, len(body))
         size += size % 2
@@ -127,7 +133,7 @@ class Bext:
             "OriginatorReference": self.originator_reference,
             "OriginationDate": self.origination_date, "OriginationTime": self.origination_time,
             "TimeReference": self.time_reference, "Version": self.version,
-            "UMID": self.umid.hex() if any(self.umid) else "",
+            "UMID": self.umid.hex() if self.version >= 1 and any(self.umid) else "",
             "LoudnessValue": self.loudness_value, "LoudnessRange": self.loudness_range,
             "MaxTruePeakLevel": self.max_true_peak_level,
             "MaxMomentaryLoudness": self.max_momentary_loudness,
@@ -136,26 +142,74 @@ class Bext:
         }
 
 
-def merge(old: Bext | None, record: Record, keep: frozenset[str] = frozenset()) -> Bext:
-    """The bext to write: the record's text, and everything a person or recorder set kept.
+def merge(old: Bext | None, record: Record, owner: Ownership = OWN_ALL,
+          mirror: dict[str, str] | None = None) -> Bext:
+    """The bext to write: empty fields filled from the record, every value another tool set kept.
 
-    keep: fields a person wrote; where this chunk already holds a value for one, it stays.
+    owner: which held values the service may replace (see merge.Ownership). mirror: the
+    iXML BEXT block's values; a field whose mirror holds another value than the chunk is
+    left alone, so that the two keep agreeing. A recorder's key lines are never replaced.
     """
     base = old or Bext()
+    mirror = mirror or {}
     changes: dict[str, object] = {}
-    if record.Description and not ("Description" in keep and base.description.strip()):
+
+    def free(name: str, held: str, tag: str) -> bool:
+        shadow = mirror.get(tag, "")
+        agrees = shadow.replace("\r\n", "\n").strip() == held.replace("\r\n", "\n").strip()
+        return owner.may_replace(name, held) and (not shadow.strip() or agrees or owner.may_replace(name, shadow))
+
+    if (record.Description and not recorder_text(base.description)
+            and free("Description", base.description, "BWF_DESCRIPTION")):
         changes["description"] = record.Description.replace("\r\n", "\n").replace("\n", "\r\n")
-    if not base.originator and record.Designer:
+    if not base.originator and record.Designer and not mirror.get("BWF_ORIGINATOR", "").strip():
         changes["originator"] = record.Designer       # the UCS tools' convention
     version = base.version
-    if base.loudness_value is None and record.Loudness is not None:
+    # loudness needs version 2; another tool's older chunk keeps its version (and so has none)
+    loudness_room = old is None or base.version >= 2 or owner.everything
+    if (loudness_room and base.loudness_value is None and record.Loudness is not None
+            and not mirror.get("BWF_LOUDNESS_VALUE")):
         changes["loudness_value"] = record.Loudness
         version = 2
-    if base.max_true_peak_level is None and record.TruePeak is not None:
+    if (loudness_room and base.max_true_peak_level is None and record.TruePeak is not None
+            and not mirror.get("BWF_MAX_TRUE_PEAK_LEVEL")):
         changes["max_true_peak_level"] = record.TruePeak
         version = 2
     changes["version"] = version
     return replace(base, **changes)
+
+
+def from_mirror(mirror: dict[str, str]) -> Bext:
+    """A new bext chunk that agrees with the iXML BEXT block a file already carries."""
+    def number(tag: str) -> int:
+        try:
+            return int(mirror.get(tag, "0") or 0)
+        except ValueError:
+            return 0
+
+    def loud(tag: str) -> float | None:
+        try:
+            return float(mirror[tag]) if mirror.get(tag, "").strip() else None
+        except ValueError:
+            return None
+
+    try:
+        umid = bytes.fromhex(mirror.get("BWF_UMID", "").strip())[:64].ljust(64, b"\0")
+    except ValueError:
+        umid = b"\0" * 64
+    return Bext(
+        description=mirror.get("BWF_DESCRIPTION", ""), originator=mirror.get("BWF_ORIGINATOR", ""),
+        originator_reference=mirror.get("BWF_ORIGINATOR_REFERENCE", ""),
+        origination_date=mirror.get("BWF_ORIGINATION_DATE", ""),
+        origination_time=mirror.get("BWF_ORIGINATION_TIME", ""),
+        time_reference=(number("BWF_TIME_REFERENCE_HIGH") << 32) | number("BWF_TIME_REFERENCE_LOW"),
+        version=min(max(number("BWF_VERSION"), 1 if any(umid) else 0), 2), umid=umid,
+        loudness_value=loud("BWF_LOUDNESS_VALUE"), loudness_range=loud("BWF_LOUDNESS_RANGE"),
+        max_true_peak_level=loud("BWF_MAX_TRUE_PEAK_LEVEL"),
+        max_momentary_loudness=loud("BWF_MAX_MOMENTARY_LOUDNESS"),
+        max_short_term_loudness=loud("BWF_MAX_SHORT_TERM_LOUDNESS"),
+        coding_history=mirror.get("BWF_CODING_HISTORY", ""),
+    )
 
 
 #: a recorder's key lines (Sound Devices "sTAKE=3", "zSPEED=...") rather than a description

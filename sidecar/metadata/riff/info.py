@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from ..merge import OWN_ALL, Ownership
 from ..record import Record, split_keywords
 from .errors import InfoError
 
@@ -70,33 +71,37 @@ class Info:
         return Info(tuple(items))
 
 
-#: which canonical field each INFO subchunk carries (for fields a person wrote)
+#: which canonical field each INFO subchunk carries
 FIELD_OF = {"INAM": "TrackTitle", "ICMT": "Description", "IKEY": "Keywords", "IGNR": "Category",
             "IART": "Designer", "IPRD": "Library", "IMED": "RecMedium"}
 
 
-def values_for(record: Record, old: Info | None, keep: frozenset[str] = frozenset()) -> dict[str, str]:
-    """The INFO subchunks the record sets (empty fields leave the old value alone; a value
-    already here for a field a person wrote, named in keep, stays)."""
+def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL) -> dict[str, str]:
+    """The INFO subchunks the record sets: empty fields leave the old value alone, and a
+    subchunk another tool or a person filled stays unless owner allows (see merge.Ownership)."""
+    held = old.as_dict() if old is not None else {}
     one_line = " ".join(record.Description.split())
     values = {
         "INAM": record.TrackTitle or record.FXName,
         "ICMT": one_line,
-        "IKEY": "; ".join(record.Keywords),
         "IGNR": record.Category,
         "IART": record.Designer,
         "IPRD": record.Library,
         "IMED": record.RecMedium,
     }
-    if old is None or not old.as_dict().get("ISFT"):
-        values["ISFT"] = SOFTWARE
-    held = old.as_dict() if old is not None else {}
-    return {k: v for k, v in values.items()
-            if v and not (FIELD_OF.get(k) in keep and held.get(k, "").strip())}
+    out = {k: v for k, v in values.items() if v and owner.may_replace(FIELD_OF[k], held.get(k, ""))}
+    if "INAM" in values and "INAM" not in out and values["INAM"] and owner.may_replace("FXName", held.get("INAM", "")):
+        out["INAM"] = values["INAM"]      # INAM holds FXName when there is no title
+    words = owner.keywords(held.get("IKEY", ""), record.Keywords)
+    if words:
+        out["IKEY"] = "; ".join(words)
+    if not held.get("ISFT"):
+        out["ISFT"] = SOFTWARE
+    return out
 
 
-def merge(old: Info | None, record: Record, keep: frozenset[str] = frozenset()) -> Info:
-    return (old or Info()).with_values(values_for(record, old, keep))
+def merge(old: Info | None, record: Record, owner: Ownership = OWN_ALL) -> Info:
+    return (old or Info()).with_values(values_for(record, old, owner))
 
 
 def to_record(info: Info) -> Record:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from lxml import etree
 
+from ..merge import OWN_ALL, Ownership
 from ..record import Provenance, Record, join_keywords, split_keywords
 from .bext import Bext, fit_utf8
 from .errors import IXMLError
@@ -129,7 +130,7 @@ def _bext_mirror(bext: Bext) -> dict[str, str]:
         "BWF_TIME_REFERENCE_LOW": str(bext.time_reference & 0xFFFFFFFF),
         "BWF_TIME_REFERENCE_HIGH": str(bext.time_reference >> 32),
         "BWF_VERSION": str(bext.version),
-        "BWF_UMID": bext.umid.hex().upper() if any(bext.umid) else "",
+        "BWF_UMID": bext.umid.hex().upper() if bext.version >= 1 and any(bext.umid) else "",
         "BWF_CODING_HISTORY": bext.coding_history,
         "BWF_LOUDNESS_VALUE": loud(bext.loudness_value),
         "BWF_LOUDNESS_RANGE": loud(bext.loudness_range),
@@ -139,11 +140,34 @@ def _bext_mirror(bext: Bext) -> dict[str, str]:
     }
 
 
-def merge(old: IXML | None, record: Record, bext: Bext | None = None,
-          keep: frozenset[str] = frozenset()) -> IXML:
-    """The document to write: the old one with the record's fields set (empty ones left alone).
+def bext_block(doc: IXML | None) -> dict[str, str] | None:
+    """The values of the document's BEXT block (the mirror of the bext chunk), None without one."""
+    if doc is None:
+        return None
+    block = _child(doc.root(), "BEXT")
+    if block is None:
+        return None
+    return {el.tag.upper(): (el.text or "").strip() for el in block if isinstance(el.tag, str)}
 
-    keep: fields a person wrote; an element that already holds a value for one stays as it is.
+
+def _lines(text: str) -> str:
+    """Text as XML keeps it: a parser turns CR/LF into LF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def _text_of(parent: etree._Element | None, name: str) -> str:
+    el = _child(parent, name) if parent is not None else None
+    return (el.text or "").strip() if el is not None else ""
+
+
+def merge(old: IXML | None, record: Record, bext: Bext | None = None, owner: Ownership = OWN_ALL,
+          old_bext: Bext | None = None) -> IXML:
+    """The document to write: the old one, element by element, with empty elements filled.
+
+    Every element another tool wrote (PROJECT, SPEED, TRACK_LIST, vendor blocks, a USER
+    value) stays; an element is replaced only where owner allows (empty, or the service's
+    own earlier value). The BEXT block follows the bext chunk where it agreed with it
+    (old_bext -> bext), and is made whole from the chunk when the document has none.
     """
     root = old.root() if old is not None else etree.Element("BWFXML")
     root.tag = "BWFXML"
@@ -154,29 +178,35 @@ def merge(old: IXML | None, record: Record, bext: Bext | None = None,
         root[0].text = IXML_VERSION
     user = _ensure(root, "USER")
     values = {name: getattr(record, name) for name in USER_FIELDS}
-    values["Keywords"] = join_keywords(record.Keywords)
     for name, tag in USER_FIELDS.items():
-        if values[name] and not (name in keep and _has_text(user, tag)):
+        held = _text_of(user, tag)
+        if name == "Keywords":
+            words = owner.keywords(held, record.Keywords)
+            if words and join_keywords(words) != held:
+                _set(user, tag, join_keywords(words))
+        elif values[name] and owner.may_replace(name, held):
             _set(user, tag, values[name])
     if record.Category and record.SubCategory:
-        _set(user, "CATEGORYFULL", f"{record.Category}-{record.SubCategory}")
-    if any(values.values()):
+        held = _text_of(user, "CATEGORYFULL")
+        ours = f"{owner.ours.get('Category', '')}-{owner.ours.get('SubCategory', '')}"
+        if owner.may_replace("", held) or owner.wrote(ours, held):
+            _set(user, "CATEGORYFULL", f"{record.Category}-{record.SubCategory}")
+    if any(values.values()) and _text_of(user, "EMBEDDER") in ("", EMBEDDER):
         _set(user, "EMBEDDER", EMBEDDER)
     old_aswg = _child(root, "ASWG")
     aswg_values = {tag: _aswg_text(tag, getattr(record, name))
-                   for name, tag in ASWG_FIELDS.items() if getattr(record, name)
-                   and not (name in keep and old_aswg is not None and _has_text(old_aswg, tag))}
-    if record.Loudness is not None:
+                   for name, tag in ASWG_FIELDS.items()
+                   if getattr(record, name) and owner.may_replace(name, _text_of(old_aswg, tag))}
+    held_loudness = _text_of(old_aswg, "loudness")
+    if record.Loudness is not None and (owner.may_replace("", held_loudness)
+                                        or owner.wrote(owner.ours.get("Loudness"), held_loudness)):
         aswg_values["loudness"] = f"{record.Loudness:.2f}"
     if aswg_values:
         aswg = _ensure(root, "ASWG")
         for tag, value in aswg_values.items():
             _set(aswg, tag, value)
     if bext is not None:
-        mirror = _ensure(root, "BEXT")
-        for tag, value in _bext_mirror(bext).items():
-            if value or _child(mirror, tag) is not None:
-                _set(mirror, tag, value)
+        _follow_bext(root, bext, old_bext)
     if not record.provenance.is_empty():
         block = _ensure(root, PROVENANCE_BLOCK)
         prov = record.provenance
@@ -187,6 +217,29 @@ def merge(old: IXML | None, record: Record, bext: Bext | None = None,
         _set(block, "PROVENANCE_JSON", json.dumps(asdict(prov), separators=(",", ":")))
     body = etree.tostring(root, encoding="UTF-8")
     return IXML(b'<?xml version="1.0" encoding="UTF-8"?>\n' + body)
+
+
+def _follow_bext(root: etree._Element, bext: Bext, old_bext: Bext | None) -> None:
+    """Keep the BEXT block agreeing with the chunk: a new block mirrors it whole; in an old
+    one, an element changes only with its chunk field, and only where it mirrored the old
+    value or was empty (an element that disagreed was another tool's word, and stays)."""
+    new = _bext_mirror(bext)
+    mirror = _child(root, "BEXT")
+    if mirror is None:
+        mirror = etree.SubElement(root, "BEXT")
+        for tag, value in new.items():
+            if value:
+                _set(mirror, tag, value)
+        return
+    before = _bext_mirror(old_bext) if old_bext is not None else {}
+    for tag, value in new.items():
+        was = before.get(tag, "")
+        if value == was:
+            continue
+        held = _text_of(mirror, tag)
+        if not held or _lines(held) == _lines(was):
+            if value or _child(mirror, tag) is not None:
+                _set(mirror, tag, value)
 
 
 def to_record(doc: IXML) -> Record:

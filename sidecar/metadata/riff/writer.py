@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ...errors import VerifyError
+from ..merge import OWN_ALL, Ownership
 from ..record import Record
 from ..safe_write import Region, Rollback, atomic_replace
 from . import bext as bext_mod
@@ -44,19 +45,22 @@ class WriteResult:
 
 
 def new_chunks(contents: Contents, record: Record, id3: bytes | None,
-               keep: frozenset[str] = frozenset()) -> list[tuple[str, bytes]]:
+               owner: Ownership = OWN_ALL) -> list[tuple[str, bytes]]:
     """The payloads to write, each merged with what the file already holds.
 
-    keep: fields a person wrote: a chunk that already holds its own value for one keeps it
-    (bext and INFO may carry different words a person chose for each).
+    owner: which values already in each chunk the service may replace; every other value
+    (a recorder's, another tool's, a person's) stays where it is, chunk by chunk.
     """
     record = cleaned(record)
-    bext = bext_mod.merge(contents.bext, record, keep)
-    xml = ixml_mod.merge(contents.ixml, record, bext, keep).to_bytes()
+    mirror = ixml_mod.bext_block(contents.ixml)
+    # a file whose iXML mirrors a bext it lacks gets a bext chunk that agrees with the mirror
+    old_bext = contents.bext or (bext_mod.from_mirror(mirror) if mirror else None)
+    bext = bext_mod.merge(old_bext, record, owner, mirror)
+    xml = ixml_mod.merge(contents.ixml, record, bext, owner, old_bext).to_bytes()
     if len(xml) % 2:
         xml += b"\n"            # even payloads keep every slot's arithmetic in whole pairs
     items = [("bext", bext.to_bytes()), ("iXML", xml),
-             ("LIST", info_mod.merge(contents.info, record, keep).to_bytes())]
+             ("LIST", info_mod.merge(contents.info, record, owner).to_bytes())]
     if id3 is not None:
         if not id3.startswith(b"ID3"):
             raise RiffError("id3 payload is not an ID3v2 tag")
@@ -65,15 +69,17 @@ def new_chunks(contents: Contents, record: Record, id3: bytes | None,
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None,
-          journal: "Journal | None" = None, keep: frozenset[str] = frozenset()) -> WriteResult:
+          journal: "Journal | None" = None, owner: Ownership = OWN_ALL, repair: bool = False) -> WriteResult:
+    """Write the record's chunks; repair: rewrite the whole file so its framing is made right
+    (sizes, pad bytes) even when the chunks would fit in place."""
     path = Path(path)
     with open(path, "rb") as f:
         contents = load(f)
-    items = new_chunks(contents, record, id3, frozenset(keep))
+    items = new_chunks(contents, record, id3, owner)
     if journal is not None:
         from .reader import audio_span
         journal.record_original(path, audio_span)
-    patches = plan_in_place(contents.layout, items, id3 is not None)
+    patches = None if repair else plan_in_place(contents.layout, items, id3 is not None)
     names = [cid for cid, _ in items]
     if patches is not None:
         try:
