@@ -91,15 +91,17 @@ class Ownership:
     empty or is what the service itself last wrote (`ours`); a value another tool or a
     person wrote there stays, whatever the other containers say. `replace` (never the
     default) overwrites a person's values too. `everything` is for callers that own every
-    field they hand in (the chunk writers' own tests, `sidecar apply` of a person's sidecar).
+    field they hand in (the chunk writers' own tests, `sidecar apply` of a person's sidecar);
+    `mine` names the fields a person just edited, which change in every container.
     """
 
     ours: Mapping[str, object] = field(default_factory=dict)   # field -> value the service last wrote
     policy: str = "append"
     everything: bool = False
+    mine: frozenset[str] = frozenset()      # fields the caller sets everywhere (a person's edit)
 
     def may_replace(self, name: str, held) -> bool:
-        if _is_empty(held) or self.everything or self.policy == "replace":
+        if _is_empty(held) or self.everything or self.policy == "replace" or name in self.mine:
             return True
         return self.wrote(self.ours.get(name), held)
 

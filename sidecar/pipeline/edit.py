@@ -15,6 +15,7 @@ from collections.abc import Callable
 from sidecar.config import Config
 from sidecar.errors import FileError, SidecarError
 from sidecar.index.store import IndexedFile, Store
+from sidecar.metadata.merge import Ownership
 from sidecar.metadata.record import TEXT_FIELDS, Record, join_keywords, split_keywords
 
 #: what an edit may name: every descriptive field; Keywords+ adds words, Keywords- removes them
@@ -95,10 +96,11 @@ def person_edit(store: Store, config: Config, path: str, field: str, value: str,
     written["fields"] = {k: v for k, v in written.get("fields", {}).items() if k not in changed}
     containers: list[str] = []
     if _writes_into(config, path, st):
-        # each container keeps its own value of the person's other fields; the edited ones change
-        keep = human - set(changed) - {"Keywords"}
+        # the edited fields change in every container; each container keeps its own value of the
+        # other fields (another tool's or the person's), the service's own values excepted
+        owner = Ownership(ours=written["fields"], policy=config.policy, mine=frozenset(changed))
         containers += write_embedded(path, record, row.format or None, journal=journal,
-                                     riff=config.write_riff, embedded_tags=config.write_tags, keep=keep)
+                                     riff=config.write_riff, embedded_tags=config.write_tags, owner=owner)
     if config.write_sidecar:
         identity = sidecar_xml.Identity(name=os.path.basename(path), size=os.stat(path).st_size,
                                         fingerprint=row.fingerprint, path=path)
