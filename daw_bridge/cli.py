@@ -44,7 +44,7 @@ def serve(host, port, roots, db_path):
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host or cfg.osc_host}:{cfg.osc_port if port is None else port}: "
+        raise click.ClickException(f"cannot listen on {host or cfg.osc.host}:{cfg.osc.port if port is None else port}: "
                                    f"{exc.strerror or exc}") from exc
     where = ", ".join(bridge.roots.written) or "none (info and tag refused)"
     click.echo(f"daw-bridge listening on {bridge.host}:{bridge.port}; library roots: {where}", err=True)
@@ -188,6 +188,17 @@ def tag(path, field, value, host, port, timeout, as_json):
                               ensure_ascii=False))
     else:
         click.echo(f"{name}: {now}")
+
+
+@cli.command()
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
+def addresses(host, port, timeout, as_json):
+    """The OSC addresses a running bridge answers (/sfx/similar only where similarity search is present)."""
+    replies = _ask(host, port, _request("/sfx/addresses"), "/sfx/addresses", timeout)
+    _refused(replies)
+    names = str(replies[-1].params[1]).split()
+    click.echo(json.dumps(names) if as_json else "\n".join(names))
 
 
 @cli.command()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from pythonosc.osc_message_builder import OscMessageBuilder
+import struct
 
 #: every datagram stays at or under this size; python-osc and LuaSocket read 8192 at most
 MAX_DATAGRAM = 4096
 MAX_TEXT_BYTES = 1024
+_INT, _FLOAT = struct.Struct(">i"), struct.Struct(">f")
 
 
 class PathTooLong(ValueError):
@@ -21,19 +22,35 @@ def cut_utf8(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     return data[:max(limit, 0)].decode("utf-8", "ignore")
 
 
+def _osc_string(text: str) -> bytes:
+    data = text.encode("utf-8")
+    return data + b"\x00" * (4 - len(data) % 4)        # at least one NUL, to a multiple of 4
+
+
 def message(address: str, *args) -> bytes:
-    """One OSC message; strings go as given (cut text with cut_utf8 first). ValueError past MAX_DATAGRAM."""
-    builder = OscMessageBuilder(address=address)
+    """One OSC message of i, f, s (and T/F) arguments; strings go as given (cut text with cut_utf8
+    first). ValueError past MAX_DATAGRAM, or for an int outside int32.
+
+    Built here rather than with python-osc's builder, which takes about 50 us a message: a top-20
+    answer is 40 of them. The bytes are the same (a test compares them).
+    """
+    tags, body = [","], []
     for arg in args:
         if isinstance(arg, bool):
-            builder.add_arg(arg, "T" if arg else "F")
+            tags.append("T" if arg else "F")
         elif isinstance(arg, int):
-            builder.add_arg(arg, "i")
+            tags.append("i")
+            try:
+                body.append(_INT.pack(arg))
+            except struct.error:
+                raise ValueError(f"{address}: {arg} is not an int32") from None
         elif isinstance(arg, float):
-            builder.add_arg(arg, "f")
+            tags.append("f")
+            body.append(_FLOAT.pack(arg))
         else:
-            builder.add_arg(str(arg), "s")
-    dgram = builder.build().dgram
+            tags.append("s")
+            body.append(_osc_string(str(arg)))
+    dgram = _osc_string(address) + _osc_string("".join(tags)) + b"".join(body)
     if len(dgram) > MAX_DATAGRAM:
         raise ValueError(f"{address} message of {len(dgram)} bytes exceeds {MAX_DATAGRAM}")
     return dgram

@@ -174,6 +174,7 @@ class Bridge:
         self.host, self.port = self.socket.getsockname()[:2]
         self._jobs: queue.Queue = queue.Queue(MAX_PENDING_JOBS)
         self._stop = threading.Event()
+        self._serving, self._stopped = threading.Event(), threading.Event()
         self._threads: list[threading.Thread] = []
 
     # -- running ------------------------------------------------------------
@@ -182,6 +183,7 @@ class Bridge:
         """Answer until shutdown(); the worker for edits runs beside this thread."""
         worker = threading.Thread(target=self._work, name="daw-bridge-worker", daemon=True)
         worker.start()
+        self._serving.set()
         try:
             while not self._stop.is_set():
                 try:
@@ -189,14 +191,16 @@ class Bridge:
                     if not ready:
                         continue
                     data, client = self.socket.recvfrom(65536)
-                except OSError:
-                    if self._stop.is_set():
+                except (OSError, ValueError):       # ValueError: the socket was closed meanwhile
+                    if self._stop.is_set() or self.socket.fileno() < 0:
                         break
                     continue
                 self.handle_datagram(data, client)
         finally:
             self._stop.set()
             worker.join(timeout=5)
+            self._serving.clear()
+            self._stopped.set()
 
     def start(self) -> "Bridge":
         """Serve on a background thread (for a program that hosts the bridge, like the daemon)."""
@@ -206,9 +210,12 @@ class Bridge:
         return self
 
     def shutdown(self) -> None:
+        """Stop serving (whichever thread runs serve_forever) and close the socket."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._serving.is_set():
+            self._stopped.wait(timeout=5)
         self.socket.close()
         if self._journal is not None and getattr(self, "_own_journal", False):
             self._journal.close()
@@ -464,7 +471,9 @@ class Bridge:
 def bridge_from_config(store: Store, config, *, host: str | None = None, port: int | None = None,
                        roots=None, expand=None, **kwargs) -> Bridge:
     """A bridge as the configuration describes it ([osc] host, port, allow; [[roots]]); host, port and
-    roots given here win. ConfigError (exit 2) for an address off loopback without an allow-list."""
-    return Bridge(store, host or config.osc_host, config.osc_port if port is None else port, expand,
-                  roots=list(config.roots if roots is None else roots), allow=config.osc_allow,
+    roots given here win. ConfigError (exit 2) for an address off loopback without an allow-list.
+    The daemon hosts it so: `bridge_from_config(store, cfg, expand=...).start()`, then `shutdown()`."""
+    osc = config.osc
+    return Bridge(store, host or osc.host, osc.port if port is None else port, expand,
+                  roots=[r.path for r in config.roots] if roots is None else list(roots), allow=osc.allow,
                   config=config, **kwargs)

@@ -37,6 +37,23 @@ CLASSIFIERS = ("embedded", "max")
 
 
 @dataclass
+class RootOptions:
+    """One library root."""
+
+    path: str
+
+
+@dataclass
+class OscOptions:
+    """The OSC bridge for DAW scripts."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 9310
+    allow: list[str] = field(default_factory=list)     # client networks answered besides loopback
+
+
+@dataclass
 class Config:
     classifier: str | None = None      # None: max when a MAX URL is configured, else embedded
     max_urls: list[str] = field(default_factory=list)
@@ -50,10 +67,8 @@ class Config:
     mirrors: dict[str, str] = field(default_factory=dict)   # library root -> sidecar mirror root
     read_only_roots: list[str] = field(default_factory=list)
     db: str | None = None
-    roots: list[str] = field(default_factory=list)         # every [[roots]] path
-    osc_host: str = "127.0.0.1"
-    osc_port: int = 9310
-    osc_allow: list[str] = field(default_factory=list)     # client networks besides loopback
+    roots: list[RootOptions] = field(default_factory=list)     # every [[roots]] entry
+    osc: OscOptions = field(default_factory=OscOptions)
 
     def check(self) -> "Config":
         if self.classifier is None:
@@ -113,7 +128,7 @@ _SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": 
               "expand_synonyms": bool, "vocabulary": str}
 _WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
 _ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool}
-_OSC_KEYS = {"host": str, "port": int, "allow": list}
+_OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
 _TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict}
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table",
                list: "a list"}
@@ -157,17 +172,14 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
         if "path" not in root:
             raise ConfigError(f"{path}: roots[{i}] needs a path")
         root_path = os.path.expanduser(root["path"])
-        cfg.roots.append(root_path)
+        cfg.roots.append(RootOptions(os.path.abspath(root_path)))
         if root.get("sidecar_mirror"):
             cfg.mirrors[root_path] = os.path.expanduser(root["sidecar_mirror"])
         if root.get("read_only"):
             cfg.read_only_roots.append(root_path)
     if doc.get("db"):
         cfg.db = os.path.expanduser(doc["db"])
-    osc = _checked(doc.get("osc", {}), _OSC_KEYS, "osc.", path)
-    cfg.osc_host = osc.get("host", cfg.osc_host)
-    cfg.osc_port = osc.get("port", cfg.osc_port)
-    allow = osc.get("allow", [])
-    if not all(isinstance(a, str) for a in allow):
-        raise ConfigError(f"{path}: osc.allow must be a list of networks (\"192.168.1.0/24\")")
-    cfg.osc_allow = list(allow)
+    for key, value in _checked(doc.get("osc", {}), _OSC_KEYS, "osc.", path).items():
+        if key == "allow" and not all(isinstance(a, str) for a in value):
+            raise ConfigError(f"{path}: osc.allow must be a list of networks (\"192.168.1.0/24\")")
+        setattr(cfg.osc, key, value)

@@ -284,3 +284,18 @@ def test_a_reply_port_in_the_request_serves_senders_that_cannot_listen(bridge):
     assert OscMessage(listener.recvfrom(8192)[0]).params == [4]
     # the redirect was for those requests only: the sender's next ping comes back to the sender
     assert ask(bridge, messages.message("/sfx/ping", 5), {"/sfx/pong"})[-1].params == [5]
+
+
+def test_the_bridge_encodes_as_python_osc_does():
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    cases = [("/sfx/result", 3, 1, "/lib/door é.wav", "DOORWood", "", "door, 門", 2.5),
+             ("/sfx/done", -7, 0), ("/sfx/ok", "/sfx/reply_port"), ("/sfx/x", True, False, "abc", "abcd"),
+             ("/a",)]
+    for address, *args in cases:
+        builder = OscMessageBuilder(address=address)
+        for a in args:
+            builder.add_arg(a, "T" if a is True else "F" if a is False else None)
+        assert messages.message(address, *args) == builder.build().dgram
+    with pytest.raises(ValueError):
+        messages.message("/sfx/done", 1 << 31)

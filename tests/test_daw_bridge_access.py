@@ -77,10 +77,11 @@ def test_a_datagram_from_outside_the_allow_list_is_dropped_unanswered(tmp_path, 
 def test_the_configuration_names_host_port_allow_and_roots(env, tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
-    env.write_text(f'[osc]\nport = 0\nallow = ["192.0.2.0/24"]\n[[roots]]\npath = "{lib}"\n')
+    env.write_text(f'[osc]\nport = 9399\nallow = ["192.0.2.0/24"]\n[[roots]]\npath = "{lib}"\n')
     cfg = load()
-    assert (cfg.osc_host, cfg.osc_port, cfg.osc_allow, cfg.roots) == ("127.0.0.1", 0, ["192.0.2.0/24"], [str(lib)])
-    bridge = bridge_from_config(Store.open(tmp_path / "i.db"), cfg, expand=False)
+    assert (cfg.osc.host, cfg.osc.port, cfg.osc.allow) == ("127.0.0.1", 9399, ["192.0.2.0/24"])
+    assert [r.path for r in cfg.roots] == [str(lib)]
+    bridge = bridge_from_config(Store.open(tmp_path / "i.db"), cfg, port=0, expand=False)
     try:
         assert bridge.roots.written == [str(lib)] and bridge.port > 0
     finally:

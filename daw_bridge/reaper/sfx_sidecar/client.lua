@@ -1,0 +1,264 @@
+-- The scripts' client of the SFX Sidecar bridge, without any REAPER call, so it runs (and is tested)
+-- under plain Lua 5.4. Nothing here ever waits: a request returns its id at once, and poll(), called
+-- from reaper.defer, reads what has arrived and calls each request's callback once, with
+--   { ok = true, hits = {...} | fields = {...} | field, value | addresses = {...}, notes = {...} }
+-- or { ok = false, error = "the bridge's reason" }.
+--
+-- Two transports: OSC over a non-blocking UDP socket (LuaSocket or mavriq-lua-sockets), or, without
+-- a socket library, the `daw-bridge` command run in the background with --json (its output is read
+-- from a file once the command has written its exit status).
+local osc = require("sfx_sidecar.osc")
+local json = require("sfx_sidecar.json")
+
+local Client = {}
+Client.__index = Client
+
+local MAX_ID = 2147483647
+local RESULT_KEYS = { "rank", "path", "CatID", "Description", "Keywords", "Duration" }
+
+--- opts: host, port, timeout (s), clock (a function giving seconds), and either
+---   socket = the LuaSocket module, or
+---   exec = function(command_line) that starts a command without waiting, command = "daw-bridge",
+---   tmpdir = a folder for its output, windows = true on Windows.
+function Client.new(opts)
+  local self = setmetatable({
+    host = opts.host or "127.0.0.1", port = opts.port or 9310, timeout = opts.timeout or 5,
+    clock = opts.clock or os.time, pending = {}, last_id = 0,
+  }, Client)
+  if opts.socket then
+    local udp = assert(opts.socket.udp())
+    udp:settimeout(0)                          -- never wait: poll() reads what is there
+    local ok, err = udp:setpeername(self.host, self.port)
+    if not ok then error("cannot address the bridge at " .. self.host .. ":" .. self.port .. ": " .. tostring(err)) end
+    self.udp, self.transport = udp, "osc"
+  elseif opts.exec then
+    self.exec, self.command, self.windows = opts.exec, opts.command or "daw-bridge", opts.windows
+    self.tmpdir = opts.tmpdir or os.getenv("TMPDIR") or os.getenv("TEMP") or "/tmp"
+    self.transport = "cli"
+  else
+    error("Client.new needs a socket module or an exec function")
+  end
+  return self
+end
+
+function Client:close()
+  if self.udp then self.udp:close() end
+  self.udp = nil
+end
+
+function Client:next_id()
+  self.last_id = self.last_id % MAX_ID + 1
+  return self.last_id
+end
+
+-- requests -------------------------------------------------------------------------------------------
+
+function Client:search(query, limit, callback)
+  return self:_request("search", "/sfx/search", "si", { query, limit or 20 }, callback,
+    { "search", "--json", "--limit", tostring(limit or 20), query })
+end
+
+function Client:similar(path, limit, callback)
+  return self:_request("search", "/sfx/similar", "si", { path, limit or 20 }, callback,
+    { "similar", "--json", "--limit", tostring(limit or 20), path })
+end
+
+function Client:info(path, callback)
+  return self:_request("info", "/sfx/info", "s", { path }, callback, { "info", "--json", path })
+end
+
+--- field: Description, CatID, Notes, ... ; Keywords (the whole list), Keywords+ (add), Keywords- (remove)
+function Client:tag(path, field, value, callback)
+  return self:_request("tag", "/sfx/tag", "sss", { path, field, value }, callback,
+    { "tag", "--json", path, field, value })
+end
+
+--- which addresses the bridge answers (a script offers "more like this" only with /sfx/similar)
+function Client:addresses(callback)
+  return self:_request("addresses", "/sfx/addresses", "", {}, callback, { "addresses", "--json" })
+end
+
+function Client:ping(callback)
+  return self:_request("ping", "/sfx/ping", "", {}, callback, { "ping" })
+end
+
+function Client:_request(kind, address, types, args, callback, argv)
+  local id = self:next_id()
+  local p = { kind = kind, address = address, callback = callback, hits = {}, fields = {}, notes = {},
+              deadline = self.clock() + self.timeout }
+  self.pending[id] = p
+  if self.transport == "osc" then
+    local ok, dgram = pcall(osc.encode, address, "i" .. types, id, table.unpack(args))
+    if not ok or #dgram > 4096 then
+      return self:_finish(id, { ok = false, error = "request too long for one OSC datagram" })
+    end
+    local sent, err = self.udp:send(dgram)
+    if not sent then return self:_finish(id, { ok = false, error = "cannot send: " .. tostring(err) }) end
+  else
+    self:_start_command(id, p, argv)
+  end
+  return id
+end
+
+function Client:_finish(id, result)
+  local p = self.pending[id]
+  if not p then return id end
+  self.pending[id] = nil
+  result.id, result.notes = id, p.notes
+  if p.callback then p.callback(result) end
+  return id
+end
+
+--- Read everything that has arrived, finish what is complete or late; returns how many are pending.
+function Client:poll()
+  if self.transport == "osc" then
+    while self.udp do
+      local data = self.udp:receive()
+      if not data then break end
+      local msg = osc.decode(data)
+      if msg then self:_on_message(msg) end
+    end
+  else
+    for id, p in pairs(self.pending) do self:_check_command(id, p) end
+  end
+  local now, left = self.clock(), 0
+  for id, p in pairs(self.pending) do
+    if now > p.deadline then
+      self:_finish(id, { ok = false, error = ("no answer from daw-bridge at %s:%d within %g s (is `daw-bridge serve` "
+        .. "or `sidecar daemon` running?)"):format(self.host, self.port, self.timeout) })
+    else
+      left = left + 1
+    end
+  end
+  return left
+end
+
+-- OSC replies ------------------------------------------------------------------------------------------
+
+function Client:_on_message(msg)
+  local a = msg.args
+  local id = a[1]
+  if msg.address == "/sfx/error" and id == 0 then
+    -- a bridge without this address cannot tell which request it was: the oldest asking it
+    local unknown = tostring(a[2]):match("^unknown address (.+)$")
+    local oldest
+    for pid, p in pairs(self.pending) do
+      if p.address == unknown and (not oldest or pid < oldest) then oldest = pid end
+    end
+    if oldest then self:_finish(oldest, { ok = false, error = a[2], unsupported = true }) end
+    return
+  end
+  local p = self.pending[id]
+  if not p then return end                      -- late or foreign: its request is already answered
+  if msg.address == "/sfx/result" then
+    local hit = {}
+    for i, key in ipairs(RESULT_KEYS) do hit[key] = a[i + 1] end
+    p.hits[#p.hits + 1] = hit
+  elseif msg.address == "/sfx/field" then
+    p.fields[#p.fields + 1] = { name = a[2], value = a[3], source = a[4] }
+  elseif msg.address == "/sfx/done" then
+    self:_finish(id, self:_assembled(p, a[2]))
+  elseif msg.address == "/sfx/tagged" then
+    self:_finish(id, { ok = true, field = a[2], value = a[3], source = a[4] })
+  elseif msg.address == "/sfx/pong" then
+    self:_finish(id, { ok = true })
+  elseif msg.address == "/sfx/addresses" then
+    local set = {}
+    for word in tostring(a[2]):gmatch("%S+") do set[word] = true end
+    self:_finish(id, { ok = true, addresses = set })
+  elseif msg.address == "/sfx/error" then
+    if tostring(a[2]):match("^result %d+:") then
+      p.notes[#p.notes + 1] = a[2]              -- one hit could not be sent; the answer goes on
+    else
+      self:_finish(id, { ok = false, error = a[2] })
+    end
+  end
+end
+
+function Client:_assembled(p, count)
+  if p.kind == "info" then
+    local by_name = {}
+    for _, f in ipairs(p.fields) do by_name[f.name] = f end
+    return { ok = true, fields = p.fields, by_name = by_name, count = count }
+  end
+  table.sort(p.hits, function(x, y) return x.rank < y.rank end)   -- answers may arrive out of order
+  return { ok = true, hits = p.hits, count = count }
+end
+
+-- the command-line fallback --------------------------------------------------------------------------
+
+local function quote_sh(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function quote_cmd(s)
+  return '"' .. tostring(s):gsub('"', '""') .. '"'
+end
+
+function Client:_start_command(id, p, argv)
+  local q = self.windows and quote_cmd or quote_sh
+  local base = ("%s/sfx_sidecar_%d_%d_%d"):format(self.tmpdir, os.time(), math.random(1, 1000000000), id)
+  p.out, p.err, p.rc = base .. ".json", base .. ".err", base .. ".rc"
+  local words = { q(self.command) }
+  for _, w in ipairs(argv) do words[#words + 1] = q(w) end
+  words[#words + 1] = "--host"
+  words[#words + 1] = q(self.host)
+  words[#words + 1] = "--port"
+  words[#words + 1] = q(self.port)
+  -- the exit status is written last, under another name, then renamed: once it is there, so is the output
+  local line
+  if self.windows then
+    line = ('cmd.exe /C "%s > %s 2> %s & echo %%ERRORLEVEL%% > %s.tmp & move /Y %s.tmp %s > NUL"'):format(
+      table.concat(words, " "), q(p.out), q(p.err), q(p.rc), q(p.rc), q(p.rc))
+  else
+    local inner = ("%s > %s 2> %s; echo $? > %s.tmp; mv %s.tmp %s"):format(
+      table.concat(words, " "), q(p.out), q(p.err), q(p.rc), q(p.rc), q(p.rc))
+    line = "/bin/sh -c " .. quote_sh(inner)
+  end
+  p.deadline = p.deadline + 10                  -- the command starts a Python process first
+  self.exec(line)
+end
+
+local function slurp(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+function Client:_check_command(id, p)
+  local status = slurp(p.rc)
+  if not status then return end
+  local out, err = slurp(p.out) or "", slurp(p.err) or ""
+  for _, path in ipairs({ p.out, p.err, p.rc }) do os.remove(path) end
+  local rc = tonumber(status:match("%d+"))
+  if rc ~= 0 then
+    local reason = err:gsub("%s+$", ""):match("([^\n]*)$"):gsub("^Error: ", "")
+    local unsupported = reason:match("^unknown address") ~= nil
+    return self:_finish(id, { ok = false, error = reason ~= "" and reason or ("daw-bridge exited with " .. tostring(rc)),
+                              unsupported = unsupported })
+  end
+  for line in err:gmatch("[^\n]+") do
+    local note = line:match("^daw%-bridge: (result %d+:.*)$")
+    if note then p.notes[#p.notes + 1] = note end
+  end
+  if p.kind == "ping" then return self:_finish(id, { ok = true }) end
+  local doc, why = json.decode(out)
+  if doc == nil then return self:_finish(id, { ok = false, error = "daw-bridge printed no JSON: " .. why }) end
+  if p.kind == "search" then
+    for _, row in ipairs(doc) do p.hits[#p.hits + 1] = row end
+    return self:_finish(id, self:_assembled(p, #p.hits))
+  elseif p.kind == "info" then
+    for _, f in ipairs(doc.fields or {}) do p.fields[#p.fields + 1] = f end
+    return self:_finish(id, self:_assembled(p, #p.fields))
+  elseif p.kind == "tag" then
+    return self:_finish(id, { ok = true, field = doc.field, value = doc.value, source = doc.source })
+  elseif p.kind == "addresses" then
+    local set = {}
+    for _, a in ipairs(doc) do set[a] = true end
+    return self:_finish(id, { ok = true, addresses = set })
+  end
+end
+
+return Client

@@ -1,0 +1,223 @@
+-- The REAPER scripts' core under plain Lua 5.4 with LuaSocket, against a live bridge, with a stand-in
+-- `reaper` table that records every call it would make. Run by tests/test_reaper_scripts.py:
+--   lua5.4 reaper_core_test.lua SCRIPTS_DIR PORT DAW_BRIDGE TMPDIR SIMILAR_PORT FILE...
+-- Prints one line per recorded REAPER call ("CALL name|arg|arg") and per check that failed
+-- ("FAIL ..."), then "checks N failed M"; exits 1 when a check failed.
+local scripts, port, command, tmpdir, similar_port = arg[1], tonumber(arg[2]), arg[3], arg[4], tonumber(arg[5])
+local files = { table.unpack(arg, 6) }
+package.path = scripts .. "/?.lua;" .. package.path
+
+local socket = require("socket")
+local osc = require("sfx_sidecar.osc")
+local json = require("sfx_sidecar.json")
+local Client = require("sfx_sidecar.client")
+local Actions = require("sfx_sidecar.actions")
+local View = require("sfx_sidecar.view")
+
+local checks, failed = 0, 0
+local function check(ok, what)
+  checks = checks + 1
+  if not ok then
+    failed = failed + 1
+    print("FAIL " .. what)
+  end
+  return ok
+end
+
+-- the stand-in reaper: every call is recorded; the answers are those of a project with one track
+local calls = {}
+local function recorder(with_sws, with_js)
+  local r = {}
+  local function record(name, result)
+    r[name] = function(...)
+      local parts = { name }
+      for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
+      calls[#calls + 1] = table.concat(parts, "|")
+      return result
+    end
+  end
+  record("GetSelectedTrack", "track1")
+  record("SetOnlyTrackSelected")
+  record("GetCursorPosition", 12.5)
+  record("InsertMedia", 1)
+  record("SetEditCurPos")
+  record("Undo_BeginBlock")
+  record("Undo_EndBlock")
+  record("UpdateArrange")
+  record("OpenMediaExplorer", "explorer-hwnd")
+  record("GetSelectedMediaItem", "item1")
+  record("GetActiveTake", "take1")
+  record("GetMediaItemTake_Source", "source1")
+  record("GetMediaSourceParent", nil)
+  record("GetMediaSourceFileName", files[1])
+  if with_sws then
+    record("PCM_Source_CreateFromFile", "pcm1")
+    record("CF_CreatePreview", "preview1")
+    record("CF_Preview_Play", true)
+    record("CF_Preview_Stop", true)
+    record("PCM_Source_Destroy")
+  end
+  if with_js then record("JS_Window_OnCommand", true) end
+  return r
+end
+
+local function last_call(prefix)
+  for i = #calls, 1, -1 do
+    if calls[i]:sub(1, #prefix) == prefix then return calls[i] end
+  end
+end
+
+-- wait for one request's answer, polling as reaper.defer would (never a blocking read)
+local function answer(client, start)
+  local result
+  local id = start(function(r) result = r end)
+  local deadline = socket.gettime() + 30
+  while not result and socket.gettime() < deadline do
+    client:poll()
+    if not result then socket.sleep(0.002) end
+  end
+  check(result ~= nil, "an answer to request " .. tostring(id))
+  if result then check(result.id == id, "the answer carries its request id") end
+  return result or { ok = false, error = "no answer" }
+end
+
+-- 1. OSC encoding: byte for byte what the bridge's own encoder builds (checked from Python too)
+io.write("DGRAM ", (osc.encode("/sfx/search", "isi", 7, "door é", 20):gsub(".", function(c)
+  return ("%02x"):format(c:byte()) end)), "\n")
+local m = osc.decode(osc.encode("/sfx/x", "ifsTF", -5, 0.5, "ü", true, false))
+check(m and m.args[1] == -5 and m.args[2] == 0.5 and m.args[3] == "ü" and m.args[4] == true and m.args[5] == false,
+      "osc round trip")
+check(select(2, osc.decode("/sfx/x\0\0,s\0\0abc")) == "string not terminated", "a cut string is refused")
+check(select(2, osc.decode("garbage")) == "not an OSC message", "garbage is refused")
+check(json.decode('{"a": [1, "\\u00e9", null, true]}').a[2] == "é", "json decoding")
+check(json.decode("[1,") == nil, "bad json is refused")
+
+-- 2. the OSC client against the live bridge
+local client = Client.new({ socket = socket, port = port, clock = socket.gettime, timeout = 10 })
+check(answer(client, function(cb) return client:ping(cb) end).ok, "ping")
+local addresses = answer(client, function(cb) return client:addresses(cb) end)
+check(addresses.ok and addresses.addresses["/sfx/search"] and addresses.addresses["/sfx/tag"], "addresses listed")
+check(not addresses.addresses["/sfx/similar"], "this bridge has no /sfx/similar")
+
+local found = answer(client, function(cb) return client:search("door", 10, cb) end)
+check(found.ok and #found.hits == 2 and found.count == 2, "search finds the two doors")
+for i, hit in ipairs(found.hits or {}) do
+  check(hit.rank == i, "hits in rank order")
+  print("HIT " .. hit.rank .. "|" .. hit.path .. "|" .. hit.CatID .. "|" .. hit.Description .. "|" .. hit.Duration)
+end
+local bad = answer(client, function(cb) return client:search('"unbalanced', 10, cb) end)
+check(not bad.ok and bad.error:find("quote") ~= nil, "a malformed query is the bridge's error: " .. tostring(bad.error))
+
+-- twenty requests at once: each answered once, tied to its own id
+local got, ids = {}, {}
+for i = 1, 20 do
+  local query = (i % 2 == 0) and "door" or "rain"
+  ids[i] = client:search(query, 5, function(r) got[#got + 1] = { i = i, r = r, query = query } end)
+end
+local deadline = socket.gettime() + 30
+while #got < 20 and socket.gettime() < deadline do client:poll() socket.sleep(0.002) end
+check(#got == 20, "twenty answers")
+for _, g in ipairs(got) do
+  check(g.r.id == ids[g.i], "answer tied to its id")
+  check(#g.r.hits == (g.query == "door" and 2 or 1), "each answer holds its own hits")
+end
+
+-- 3. what the scripts do in REAPER, recorded
+local sws = Actions.new(recorder(true, false))
+local first = found.hits[1].path
+check(sws:insert(first) == 12.5, "insert at the edit cursor")
+check(last_call("InsertMedia") == "InsertMedia|" .. first .. "|0", "InsertMedia with the chosen path, mode 0")
+check(last_call("SetOnlyTrackSelected") == "SetOnlyTrackSelected|track1", "on the selected track")
+check(sws:insert(first, true) == "bwf", "insert at the BWF time reference")
+check(last_call("InsertMedia") == "InsertMedia|" .. first .. "|4096", "InsertMedia mode 4096 for BWF time")
+check(sws:audition(first) == "sws", "audition through SWS")
+check(last_call("PCM_Source_CreateFromFile") == "PCM_Source_CreateFromFile|" .. first, "preview of the chosen file")
+check(last_call("CF_Preview_Play") == "CF_Preview_Play|preview1", "the preview plays")
+check(sws:stop() and last_call("CF_Preview_Stop") == "CF_Preview_Stop|preview1", "and stops")
+local plain = Actions.new(recorder(false, true))
+check(plain:audition(first) == "media explorer", "audition without SWS")
+check(last_call("OpenMediaExplorer") == "OpenMediaExplorer|" .. first .. "|true", "through the Media Explorer")
+check(plain:stop() and last_call("JS_Window_OnCommand") == "JS_Window_OnCommand|explorer-hwnd|1009",
+      "stopped with the Media Explorer's Preview: Stop")
+local bare = Actions.new(recorder(false, false))
+bare:audition(first)
+local stopped, hint = bare:stop()
+check(not stopped and hint:find("Media Explorer") ~= nil, "without SWS nor js the user is told how to stop")
+local selected = sws:selected_source()
+check(selected == files[1], "the selected item's source file")
+
+-- 4. show tags and edit one
+local info = answer(client, function(cb) return client:info(selected, cb) end)
+check(info.ok and info.by_name.Description and info.by_name.Description.source == "file", "info fields with sources")
+check(info.ok and info.by_name.Duration and info.by_name.Duration.source == "measured", "measured fields")
+local tagged = answer(client, function(cb) return client:tag(selected, "Description", "Oak door, knocked twice", cb) end)
+check(tagged.ok and tagged.field == "Description" and tagged.value == "Oak door, knocked twice", "tag written")
+info = answer(client, function(cb) return client:info(selected, cb) end)
+check(info.by_name.Description.value == "Oak door, knocked twice" and info.by_name.Description.source == "person",
+      "the edit is a person's")
+local refused = answer(client, function(cb) return client:tag("/etc/passwd", "Description", "x", cb) end)
+check(not refused.ok and refused.error:find("outside the library roots") ~= nil, "a path outside the roots")
+local unsupported = answer(client, function(cb) return client:similar(selected, 5, cb) end)
+check(not unsupported.ok and unsupported.unsupported, "a bridge without /sfx/similar: told at once")
+client:close()
+
+-- 5. "more like this" on a bridge that has it
+if similar_port and similar_port > 0 then
+  local sim = Client.new({ socket = socket, port = similar_port, clock = socket.gettime })
+  local listed = answer(sim, function(cb) return sim:addresses(cb) end)
+  check(listed.ok and listed.addresses["/sfx/similar"], "the similarity bridge lists /sfx/similar")
+  local alike = answer(sim, function(cb) return sim:similar(selected, 5, cb) end)
+  check(alike.ok and #alike.hits >= 1, "more like this returns hits")
+  sim:close()
+end
+
+-- 6. a bridge that does not answer: the request ends with a reason, nothing waits
+local now = 0
+local silent = Client.new({ socket = socket, port = 9, clock = function() return now end, timeout = 2 })
+local late
+silent:ping(function(r) late = r end)
+silent:poll()
+check(late == nil, "still waiting")
+now = 3
+silent:poll()
+check(late and not late.ok and late.error:find("no answer from daw%-bridge") ~= nil, "a clear timeout")
+silent:close()
+
+-- 7. the fallback without sockets: the daw-bridge command with --json, read back from files
+local function exec(line) os.execute(line .. " &") end     -- REAPER's ExecProcess(line, -1) returns at once too
+local cli = Client.new({ exec = exec, command = command, port = port, tmpdir = tmpdir, clock = socket.gettime,
+                         timeout = 30 })
+local cfound = answer(cli, function(cb) return cli:search("door", 10, cb) end)
+local paths = {}
+for _, hit in ipairs(cfound.hits or {}) do paths[hit.path] = hit.rank end
+check(cfound.ok and #cfound.hits == 2 and paths[found.hits[1].path] and paths[found.hits[2].path],
+      "search through the command: " .. tostring(cfound.error))
+local cinfo = answer(cli, function(cb) return cli:info(files[2], cb) end)
+check(cinfo.ok and cinfo.by_name.Description ~= nil, "info through the command")
+local ctag = answer(cli, function(cb) return cli:tag(files[2], "Keywords+", "hinge, 'quoted' word", cb) end)
+check(ctag.ok and ctag.field == "Keywords" and ctag.value:find("'quoted' word", 1, true) ~= nil,
+      "tag through the command, quotes intact: " .. tostring(ctag.value or ctag.error))
+local cbad = answer(cli, function(cb) return cli:tag(files[2], "Nope", "x", cb) end)
+check(not cbad.ok and cbad.error:find("unknown field") ~= nil, "the command's refusal: " .. tostring(cbad.error))
+local caddr = answer(cli, function(cb) return cli:addresses(cb) end)
+check(caddr.ok and caddr.addresses["/sfx/info"], "addresses through the command")
+
+-- 8. the window's keys
+local view = View.new(3)
+for _, c in utf8.codes("door é") do view:key(c < 128 and c or (0x75000000 + c)) end
+check(view.query == "door é", "typing, unicode included")
+check(view:key(View.KEY.enter) == "search", "Enter searches a new query")
+view.searched = view.query
+view:set_items({ { path = "/a" }, { path = "/b" }, { path = "/c" }, { path = "/d" } })
+check(view:key(View.KEY.enter) == "insert" and view:current().path == "/a", "Enter inserts the selection")
+view:key(View.KEY.down) view:key(View.KEY.down) view:key(View.KEY.down)
+check(view:current().path == "/d" and select(1, view:visible()) == 2, "moving scrolls")
+check(view:key(View.KEY.enter, 8) == "insert_bwf", "Shift+Enter at the BWF time")
+check(view:key(View.KEY.right) == "audition" and view:key(View.KEY.left) == "stop", "play and stop keys")
+check(view:key(View.KEY.ctrl_l) == "similar" and view:key(View.KEY.tab) == "tags", "more like this, tags")
+view:key(View.KEY.backspace)
+check(view.query == "door ", "backspace removes one character")
+
+for _, c in ipairs(calls) do print("CALL " .. c) end
+print(("checks %d failed %d"):format(checks, failed))
+os.exit(failed == 0 and 0 or 1)

@@ -1,0 +1,119 @@
+"""The REAPER scripts: every Lua file compiles (luac -p), and their core runs under Lua 5.4 with
+LuaSocket against a live `daw-bridge serve`, with a stand-in `reaper` table recording its calls.
+Lua 5.4, LuaSocket and liblo-tools are installed by `make install` (Makefile SYSTEM_TOOLS)."""
+
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+from wavinfo import WavInfoReader
+
+import audiogen
+from bridge_support import DAW_BRIDGE, BridgeProcess
+from daw_bridge import messages
+from daw_bridge.server import Bridge
+from sidecar.index.store import IndexedFile, Store
+from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.metadata.record import Record
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "daw_bridge" / "reaper"
+LUA_FILES = sorted(SCRIPTS.rglob("*.lua")) + sorted((REPO / "tests" / "lua").glob("*.lua"))
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} is missing: `make install` installs it (Makefile SYSTEM_TOOLS)"
+    return found
+
+
+@pytest.mark.parametrize("path", LUA_FILES, ids=[p.name for p in LUA_FILES])
+def test_every_lua_file_compiles(path):
+    out = subprocess.run([tool("luac5.4"), "-p", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_scripts_offer_search_tags_and_more_like_this():
+    names = {p.name for p in SCRIPTS.glob("*.lua")}
+    assert names == {"SFX Sidecar - Search.lua", "SFX Sidecar - Tags of selected item.lua",
+                     "SFX Sidecar - More like selected item.lua"}
+    main = (SCRIPTS / "SFX Sidecar - Search.lua").read_text()
+    # one ReaPack package carries the three actions and the shared modules
+    assert "[nomain] sfx_sidecar/*.lua" in main and "[main] SFX Sidecar - Tags of selected item.lua" in main
+
+
+def indexed_library(tmp_path):
+    """Three real WAV files, indexed as a scan leaves them (records written by hand, files untagged)."""
+    lib = tmp_path / "lib"
+    rows = [("oak door.wav", "Door knock, oak", ["door", "knock"], "DOORWood"),
+            ("iron door.wav", "Door slam, iron", ["door", "slam"], "DOORMetal"),
+            ("rain.wav", "Rain on a roof", ["rain"], "RAINGen")]
+    store = Store.open(tmp_path / "index.db")
+    paths = []
+    for n, (name, description, keywords, catid) in enumerate(rows):
+        path = audiogen.write(str(lib / name), "wav16", audiogen.noise(0.4, seed=n))
+        st = os.stat(path)
+        store.upsert(IndexedFile(path, st.st_size, st.st_mtime_ns, audio_fingerprint(path, "wav"), "wav",
+                                 Record(Description=description, Keywords=keywords, CatID=catid, Duration=0.4,
+                                        SampleRate=48000, Channels=1)))
+        paths.append(path)
+    return lib, store, paths
+
+
+def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
+    lib, store, paths = indexed_library(tmp_path)
+    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
+    # a second bridge, in this process, with a similarity function: "more like this" is offered there
+    alike = Bridge(store, port=0, expand=False, roots=[str(lib)],
+                   similar=lambda path, limit: [f for f in store.all() if f.path != path][:limit])
+    threading.Thread(target=alike.serve_forever, daemon=True).start()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    try:
+        with BridgeProcess("--root", str(lib)) as bridge:
+            out = subprocess.run(
+                [tool("lua5.4"), str(REPO / "tests" / "lua" / "reaper_core_test.lua"), str(SCRIPTS),
+                 str(bridge.port), DAW_BRIDGE, str(scratch), str(alike.port), *paths],
+                capture_output=True, text=True, timeout=240)
+    finally:
+        alike.shutdown()
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [l for l in lines if l.startswith("FAIL")] == []
+    assert lines[-1].startswith("checks ") and lines[-1].endswith(" failed 0")
+    # the Lua encoder builds what the bridge's own encoder builds
+    dgram = next(l for l in lines if l.startswith("DGRAM ")).split()[1]
+    assert bytes.fromhex(dgram) == messages.message("/sfx/search", 7, "door é", 20)
+    hits = [l.split("|") for l in lines if l.startswith("HIT ")]
+    assert {h[1] for h in hits} == {paths[0], paths[1]}
+    calls = [l[5:] for l in lines if l.startswith("CALL ")]
+    first = hits[0][1]
+    assert f"InsertMedia|{first}|0" in calls and f"InsertMedia|{first}|4096" in calls
+    assert f"OpenMediaExplorer|{first}|true" in calls and "CF_Preview_Play|preview1" in calls
+    # the tag editor's writes reached the files, as an independent reader sees them
+    assert WavInfoReader(paths[0], bext_encoding="utf-8").bext.description == "Oak door, knocked twice"
+    row = store.get(paths[1])
+    assert row.record.Keywords[-2:] == ["hinge", "'quoted' word"] and "Keywords" in row.human_fields
+    assert not list(scratch.iterdir())            # the fallback's output files are cleaned up
+
+
+def test_the_search_window_driven_by_keys(tmp_path, monkeypatch):
+    """window.lua run outside REAPER with stand-in reaper and gfx tables, keys typed one by one."""
+    lib, store, paths = indexed_library(tmp_path)
+    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
+    with BridgeProcess("--root", str(lib)) as bridge:
+        out = subprocess.run([tool("lua5.4"), str(REPO / "tests" / "lua" / "reaper_window_test.lua"), str(SCRIPTS),
+                              str(bridge.port), str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1].endswith(" failed 0")
+    inserted = [l for l in out.stdout.splitlines() if l.startswith("CALL InsertMedia|")]
+    assert len(inserted) == 2 and inserted[0].split("|")[1] in paths[:2]
+    # the edit made in the window reached the file (the second result's)
+    edited = inserted[0].split("|")[1]
+    assert WavInfoReader(edited, bext_encoding="utf-8").bext.description == "Edited in the window, twice"
+    assert "Description" in store.get(edited).human_fields
