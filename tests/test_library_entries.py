@@ -80,3 +80,39 @@ def test_a_fifo_given_as_the_path_is_skipped_not_opened(tmp_path):
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["skipped"] == 1 and "FIFO" in doc["notes"][0]["note"]
+
+
+@pytest.mark.parametrize("length", [240, 253])
+def test_a_long_name_is_tagged_and_its_sidecar_name_fits(tmp_path, length):
+    """240 bytes: the temporary names of the rewrite and the sidecar must still fit 255 bytes.
+    253 bytes: `NAME.EXT.xml` cannot, so the sidecar gets a shortened name, reported once."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    stem = ("Ambience_City_Night_" + "long description of the place and the microphones used " * 5)
+    stem = stem[:length - 4]
+    path = audiogen.write(str(lib / stem), "wav16", audiogen.noise(0.5))
+    assert len(os.path.basename(path).encode()) == length
+    original = open(path, "rb").read()
+    db = str(tmp_path / "i.db")
+    result = run_sidecar("scan", str(lib), "--json", "--db", db)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["classified"] == 1 and doc["written"] == 1
+    assert open(path, "rb").read() != original                      # tagged all the same
+    sidecars = [n for n in os.listdir(lib) if n.endswith(".xml")]
+    assert len(sidecars) == 1 and len(sidecars[0].encode()) <= 255
+    notes = [n["note"] for n in doc["notes"]]
+    if length == 240:
+        assert sidecars == [os.path.basename(path) + ".xml"] and notes == []
+    else:
+        assert len(notes) == 1 and sidecars[0] in notes[0]         # reported once
+    again = json.loads(run_sidecar("scan", str(lib), "--json", "--db", db).stdout)
+    assert again["unchanged"] == 1 and again["notes"] == [] and again["skipped"] == 0
+    # import-sidecars knows the name: a fresh index takes the document in for the sound
+    imported = run_sidecar("import-sidecars", str(lib), "--json", env={"SIDECAR_DB": str(tmp_path / "fresh.db")})
+    assert imported.returncode == 0, imported.stderr
+    rows = json.loads(imported.stdout)
+    assert [r["status"] for r in rows] == ["imported"] and rows[0]["path"] == path
+    undo = run_sidecar("undo", path, "--json", "--db", db)
+    assert undo.returncode == 0, undo.stderr
+    assert open(path, "rb").read() == original and not any(n.endswith(".xml") for n in os.listdir(lib))

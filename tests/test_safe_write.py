@@ -97,7 +97,7 @@ def test_verify_failure_restores_the_original(tmp_path, monkeypatch):
     for kind in ("rewrite", "in-place"):
         path, original, _ = _scenario(tmp_path, kind)
         if kind == "rewrite":
-            monkeypatch.setattr(writer, "_same_bytes", lambda *a: False)
+            monkeypatch.setattr(writer, "hash_region", lambda *a: b"not the digest of the copy")
         else:
             calls = [0]
             real = writer._audio_probe

@@ -35,9 +35,12 @@ STALE_TEMP_SECONDS = 300
 @click.option("--no-tags", is_flag=True, help="Do not write embedded tags.")
 @click.option("--no-riff", is_flag=True, help="Do not write bext, iXML or INFO chunks.")
 @click.option("--no-sidecar", is_flag=True, help="Do not write sidecar XML documents.")
+@click.option("--repair", is_flag=True,
+              help="Write into WAV/AIFF files whose header is damaged too (the rewrite sets sizes right; "
+                   "journaled for undo). Without it they get a sidecar and an index row only.")
 @db_option
 def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonyms, no_tags, no_riff,
-         no_sidecar, db_path):
+         no_sidecar, repair, db_path):
     """Classify every audio file under PATHS and write what was heard.
 
     Exit status 0 when every file succeeded, 1 when some failed (the scan still finished).
@@ -66,7 +69,7 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
             # a crash left these: roll back half-done in-place updates, remove stale temporary files
             for action in cleanup_temp_files(root, older_than=STALE_TEMP_SECONDS):
                 warn(f"{action.path}: {action.what}")
-    ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run, store)
+    ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run, store, repair=repair)
     progress = _Progress(enabled=is_terminal() and not as_json)
     summary = runner.run(list(paths), ctx, store, jobs=cfg.jobs, on_task=progress)
     progress.close()

@@ -21,7 +21,7 @@ import click
 from sidecar.errors import ConfigError, QueryError, SidecarError
 from sidecar.metadata.record import Record
 from sidecar.metadata.sidecar_xml import Identity, atomic_write, keep_human_edits, read, render, sidecar_path
-from sidecar.metadata.sidecar_xml._files import SUFFIX
+from sidecar.metadata.sidecar_xml._files import is_sidecar_name
 from sidecar.metadata.sidecar_xml.locate import AudioFinder, MovedSound, audio_beside, own_sidecars
 
 __all__ = ["import_sidecars", "apply", "export"]
@@ -121,11 +121,6 @@ def _audio_fingerprint(path: str) -> str:
     return audio_fingerprint(path)
 
 
-def _is_sidecar_name(name: str) -> bool:
-    from sidecar.library.formats import AUDIO_EXTENSIONS
-    return name.lower().endswith(SUFFIX) and os.path.splitext(name[: -len(SUFFIX)])[1].lower() in AUDIO_EXTENSIONS
-
-
 def _sidecars(paths: Iterable[str], mirror) -> Iterator[str]:
     """Sidecar files named by paths: sidecars themselves, sounds (their sidecar), or folders walked."""
     from sidecar.library.formats import AUDIO_EXTENSIONS
@@ -135,7 +130,7 @@ def _sidecars(paths: Iterable[str], mirror) -> Iterator[str]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     full = os.path.join(folder, name)
-                    if _is_sidecar_name(name) and not os.path.islink(full):
+                    if is_sidecar_name(name) and not os.path.islink(full):
                         yield os.path.abspath(full)
         elif os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS:
             try:

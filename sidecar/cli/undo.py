@@ -11,12 +11,10 @@ import click
 
 from ..metadata.journal import Journal, UndoResult
 
-SUFFIX = ".xml"
-
 
 def _is_sidecar(path: str) -> bool:
-    from ..library.formats import AUDIO_EXTENSIONS
-    return path.lower().endswith(SUFFIX) and os.path.splitext(path[: -len(SUFFIX)])[1].lower() in AUDIO_EXTENSIONS
+    from ..metadata.sidecar_xml._files import is_sidecar_name
+    return is_sidecar_name(os.path.basename(path))
 
 
 def _config():

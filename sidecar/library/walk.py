@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sidecar.library.formats import AUDIO_EXTENSIONS
 from sidecar.metadata.safe_write import TEMP_PREFIX
+from sidecar.metadata.sidecar_xml._files import is_sidecar_name
 
 
 
@@ -110,7 +111,7 @@ def _classify_name(path: str) -> Found:
         if not _valid_name(path):
             return Found(path, error="file name is not valid UTF-8; rename it so library tools can read it")
         return Found(path)
-    if name.lower().endswith(".xml") and os.path.splitext(name[:-4])[1].lower() in AUDIO_EXTENSIONS:
+    if is_sidecar_name(name):
         return Found(path, "sidecar document")
     if name.startswith("."):
         return Found(path, "hidden file")

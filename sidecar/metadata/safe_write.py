@@ -14,6 +14,8 @@ Two ways to change a file safely:
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import os
 import secrets
@@ -41,17 +43,77 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
+#: the longest file name most file systems take (bytes)
+NAME_MAX = 255
+
+
+def fit_name(name: str, room: int) -> str:
+    """name cut to at most `room` bytes (as the file system encodes it), never inside a character."""
+    raw = os.fsencode(name)
+    if len(raw) <= room:
+        return name
+    cut = raw[:room]
+    while cut and (cut[-1] & 0xC0) == 0x80:       # a continuation byte: step back to a start
+        cut = cut[:-1]
+    if cut and cut[-1] >= 0xC0:                    # a lead byte whose character was cut off
+        cut = cut[:-1]
+    return os.fsdecode(cut)
+
+
 def temp_path(path: str | Path, suffix: str = "") -> Path:
+    """A fresh name beside path; a long name is cut so the temporary name stays within NAME_MAX."""
     path = Path(path)
-    return path.with_name(f"{TEMP_PREFIX}{path.name}-{secrets.token_hex(4)}{suffix}")
+    token = f"-{secrets.token_hex(4)}{suffix}"
+    room = NAME_MAX - len(TEMP_PREFIX) - len(os.fsencode(token))
+    return path.with_name(f"{TEMP_PREFIX}{fit_name(path.name, room)}{token}")
+
+
+class ChangedMeanwhile(OSError):
+    """The file changed between the moment it was read and the rename that would replace it."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A file as it was read: its size, mtime and the sha256 of its bytes (absent: exists=False)."""
+
+    exists: bool
+    size: int = 0
+    mtime_ns: int = 0
+    sha256: str = ""
+
+    @classmethod
+    def read(cls, path: str | Path, limit: int) -> tuple["Snapshot", bytes | None]:
+        """The snapshot and the bytes of path (None when it does not exist), read once."""
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if st.st_size > limit:
+                    raise OSError(errno.EFBIG, f"file is {st.st_size} bytes, more than the limit of {limit}")
+                data = f.read(limit + 1)
+        except FileNotFoundError:
+            return cls(False), None
+        return cls(True, st.st_size, st.st_mtime_ns, hashlib.sha256(data).hexdigest()), data
+
+    def still(self, path: str | Path) -> bool:
+        """Does path still hold what was read?"""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return not self.exists
+        if not self.exists or (st.st_size, st.st_mtime_ns) != (self.size, self.mtime_ns):
+            return False
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read(self.size + 1)).hexdigest() == self.sha256
 
 
 @contextlib.contextmanager
-def atomic_replace(path: str | Path) -> Iterator[BinaryIO]:
+def atomic_replace(path: str | Path, expect: Snapshot | None = None) -> Iterator[BinaryIO]:
     """Yield a temporary file beside `path`; on success it replaces `path` atomically.
 
     On any exception the temporary file is removed and the original is untouched.
-    The caller may verify the temporary file before leaving the block.
+    The caller may verify the temporary file before leaving the block. With expect, the
+    rename happens only while path still holds what was read (else ChangedMeanwhile):
+    an edit saved since is never replaced.
     """
     path = Path(path)
     tmp = temp_path(path)
@@ -63,6 +125,8 @@ def atomic_replace(path: str | Path) -> Iterator[BinaryIO]:
         f.close()
         with contextlib.suppress(OSError):
             os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        if expect is not None and not expect.still(path):
+            raise ChangedMeanwhile(errno.EAGAIN, "changed while it was being rewritten", str(path))
         os.replace(tmp, path)
     except BaseException:
         f.close()
@@ -72,8 +136,8 @@ def atomic_replace(path: str | Path) -> Iterator[BinaryIO]:
     fsync_dir(path.parent)
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    with atomic_replace(path) as f:
+def write_atomic(path: str | Path, data: bytes, expect: Snapshot | None = None) -> None:
+    with atomic_replace(path, expect) as f:
         f.write(data)
 
 

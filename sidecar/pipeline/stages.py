@@ -20,7 +20,7 @@ from sidecar.metadata import merge as ownership
 from sidecar.metadata import tags
 from sidecar.metadata.record import TECHNICAL_FIELDS, Provenance, Record
 from sidecar.pipeline.task import Outcome, Task
-from sidecar.pipeline.write import RIFF_FORMATS, write_embedded
+from sidecar.pipeline.write import CHUNK_FORMATS, RIFF_FORMATS, write_embedded
 
 
 @dataclass
@@ -33,6 +33,7 @@ class Context:
     journal: object | None = None
     dry_run: bool = False
     store: object | None = None     # read only here (moved files); the runner's consumer writes
+    repair: bool = False            # write into files whose header is damaged (it sets the framing right)
 
 
 def probe(task: Task, ctx: Context) -> Task:
@@ -64,6 +65,9 @@ def probe(task: Task, ctx: Context) -> Task:
                               f"split them); sidecar and index only")
     try:
         task.existing = read_existing(task.path, task.format, cfg)
+        if task.format in CHUNK_FORMATS:
+            from sidecar.metadata.riff.damage import damage
+            task.damage = damage(task.path, task.format)
     except ContainerError as exc:
         return task.done(Outcome.FAILED, str(exc))
     return task
@@ -258,12 +262,16 @@ def write(task: Task, ctx: Context) -> Task:
     cfg = ctx.config
     hardlinked = any("hard links" in n for n in task.notes)
     try:
-        if not task.unchanged_audio and _writes_into_files(cfg, task.path) and not hardlinked:
+        if not task.unchanged_audio and _writes_into_files(cfg, task.path) and not hardlinked \
+                and _may_write_damaged(task, ctx):
             # container by container, what another tool or a person wrote stays; the service
             # replaces only its own earlier values and fills what is empty
             owner = ownership.Ownership(ours=task.ours, policy=cfg.policy)
             task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
-                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags, owner=owner)
+                                           riff=cfg.write_riff, embedded_tags=cfg.write_tags, owner=owner,
+                                           repair=bool(task.damage))
+            if task.damage:
+                _report_repair(task)
         if cfg.write_sidecar:
             _write_sidecar(task, ctx)
     except FileError as exc:
@@ -276,6 +284,28 @@ def write(task: Task, ctx: Context) -> Task:
         return task.done(Outcome.REINDEXED, "audio unchanged; metadata re-read")
     events.send("file_written", path=task.path, containers=list(task.written))
     return task.done(Outcome.CLASSIFIED)
+
+
+def _may_write_damaged(task: Task, ctx: Context) -> bool:
+    """A file whose header is damaged is written into only when asked (--repair)."""
+    if not task.damage or ctx.repair:
+        return True
+    task.notes.append(f"damaged header ({'; '.join(task.damage)}): nothing written into the file, "
+                      f"sidecar and index only (scan --repair to repair it)")
+    return False
+
+
+def _report_repair(task: Task) -> None:
+    from sidecar.metadata.riff.damage import damage
+    try:
+        left = damage(task.path, task.format)
+    except ContainerError as exc:
+        left = [str(exc)]
+    fixed = [d for d in task.damage if d not in left]
+    if fixed:
+        task.notes.append(f"repaired: {'; '.join(fixed)}")
+    if left:
+        task.notes.append(f"written with --repair, still damaged: {'; '.join(left)}")
 
 
 def _write_sidecar(task: Task, ctx: Context) -> None:
@@ -291,8 +321,11 @@ def _write_sidecar(task: Task, ctx: Context) -> None:
         old = doc.read_bytes()
         if old == sidecar_xml.render(task.record, identity, human=task.human):
             return
+    new = not doc.exists()
     write_sidecar_journaled(ctx.journal, task.path, task.record, identity, mirror=mirror, human=task.human)
     task.written.append("sidecar")
+    if new and sidecar_xml.is_shortened(doc.name):
+        task.notes.append(f"name too long for `NAME.EXT.xml`: its sidecar is {doc.name}")
 
 
 STAGES = (probe, fingerprint, classify, describe_and_merge, write)
@@ -309,5 +342,7 @@ def process(task: Task, ctx: Context) -> Task:
             task.done(Outcome.FAILED, f"unexpected {type(exc).__name__}: {exc}")
         if task.finished:
             break
+    if task.outcome == Outcome.FAILED and task.damage:
+        task.reason += f" (damaged header: {'; '.join(task.damage)})"     # what explains the failure
     task.audio = None
     return task

@@ -38,6 +38,7 @@ class Task:
     unchanged_audio: bool = False    # known audio: refresh metadata, never classify again
     moved_from: str = ""             # the indexed path this file was found moved from
     notes: list[str] = field(default_factory=list)      # what a person should know (not failures)
+    damage: list[str] = field(default_factory=list)     # what is wrong with the file's header
     outcome: Outcome | None = None
     reason: str = ""
     stage: str = ""

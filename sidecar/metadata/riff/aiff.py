@@ -19,7 +19,7 @@ from ..record import Record
 from ..safe_write import atomic_replace
 from .errors import RiffError, RiffWriteError
 from .text import cleaned
-from .writer import WriteResult, _copy, _same_bytes
+from .writer import WriteResult, _copy, copy_hashed, hash_region
 
 SUFFIXES = (".aif", ".aiff", ".aifc")
 TEXT_IDS = ("NAME", "AUTH", "ANNO")
@@ -188,7 +188,10 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal
                         dst.write(pending.pop(cid))
                     ssnd_at = dst.tell()
                 dst.write(c.id.encode() + struct.pack(">I", c.size))
-                _copy(src, dst, c.data_offset, c.size)
+                if c.id == "SSND":
+                    copied = copy_hashed(src, dst, c.data_offset, c.size)
+                else:
+                    _copy(src, dst, c.data_offset, c.size)
                 if c.size % 2:
                     dst.write(b"\0")
             total = dst.tell()
@@ -198,7 +201,8 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal
             dst.flush()
             ssnd = _find(chunks, "SSND")
             with open(dst.name, "rb") as check:
-                if not _same_bytes(src, ssnd.data_offset, check, ssnd_at + 8, ssnd.size):
+                # the source was read once, hashed while copied; what was written is read once
+                if hash_region(check, ssnd_at + 8, ssnd.size) != copied:
                     from ...errors import VerifyError
                     raise VerifyError("audio bytes differ in the rewritten AIFF file")
     except OSError as exc:

@@ -232,28 +232,25 @@ def _copy(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> None:
         left -= len(block)
 
 
-def _same_bytes(a: BinaryIO, a_offset: int, b: BinaryIO, b_offset: int, length: int) -> bool:
-    """Compare two byte ranges block by block (stricter than comparing hashes, and faster).
-
-    Reused buffers and bytearray equality (a memcmp) keep this near memory speed.
-    """
-    size = min(BLOCK, length)
-    x, y = bytearray(size), bytearray(size)
-    vx, vy = memoryview(x), memoryview(y)
-    a.seek(a_offset)
-    b.seek(b_offset)
+def copy_hashed(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> bytes:
+    """Copy a byte range from src to the end of dst, hashing it on the way (one read, one write):
+    the digest is what the copy must hold, checked by reading the copy once (hash_region)."""
+    h = hashlib.sha256()
+    buf = bytearray(min(BLOCK, max(length, 1)))
+    view = memoryview(buf)
+    src.seek(offset)
     left = length
     while left:
-        n = min(size, left)
-        if a.readinto(vx[:n]) != n or b.readinto(vy[:n]) != n:
-            return False
-        if (x != y) if n == size else (x[:n] != y[:n]):
-            return False
+        n = src.readinto(view[:min(len(buf), left)])
+        if not n:
+            raise RiffError(f"file shrank while it was copied (at offset {offset + length - left})")
+        h.update(view[:n])
+        dst.write(view[:n])
         left -= n
-    return True
+    return h.digest()
 
 
-def _hash_region(f: BinaryIO, offset: int, length: int) -> bytes:
+def hash_region(f: BinaryIO, offset: int, length: int) -> bytes:
     h = hashlib.sha256()
     f.seek(offset)
     left = length
@@ -300,7 +297,10 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
                     new_data_offset = dst.tell() + 8
                     raw = MAX_U32 if form != "RIFF" else step.size
                 dst.write(step.id.encode("latin-1") + struct.pack("<I", raw))
-                _copy(src, dst, step.data_offset, step.size)
+                if step.id == "data":
+                    copied = copy_hashed(src, dst, step.data_offset, step.size)
+                else:
+                    _copy(src, dst, step.data_offset, step.size)
                 if step.size % 2:
                     dst.write(b"\0")        # the pad byte, added where a writer forgot it
             if layout.trailing:
@@ -309,7 +309,8 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
             if dst.tell() != total + (layout.file_size - layout.trailing if layout.trailing else 0):
                 raise RiffWriteError("internal: the rewritten file has an unexpected length")
             with open(dst.name, "rb") as check:
-                if not _same_bytes(src, data.data_offset, check, new_data_offset, data.size):
+                # the source was read once, hashed while copied; what was written is read once
+                if hash_region(check, new_data_offset, data.size) != copied:
                     raise VerifyError("audio bytes differ in the rewritten file")
                 try:
                     load(check)
@@ -324,4 +325,4 @@ def verify_audio_unchanged(path: str | Path, expected_sha256: bytes) -> bool:
     """Whole-payload check for callers that hashed the audio themselves."""
     with open(path, "rb") as f:
         data = walk(f).require("data")
-        return _hash_region(f, data.data_offset, data.size) == expected_sha256
+        return hash_region(f, data.data_offset, data.size) == expected_sha256

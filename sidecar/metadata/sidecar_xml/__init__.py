@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ._document import Identity, build_element, parse_element
 from ._files import (
-    MAX_SIDECAR_BYTES, atomic_write, keep_human_edits, read, read_bytes, render, sidecar_path,
-    validate, write,
+    MAX_SIDECAR_BYTES, atomic_write, is_shortened, is_sidecar_name, keep_human_edits, read, read_bytes,
+    render, sidecar_name, sidecar_path, validate, write,
 )
 from ._schema import (
     FORMAT_VERSION, SCHEMA_DIR, SIDECAR_NS, SIDECAR_SCHEMA, SidecarDocumentError, check_schema,
@@ -22,4 +22,5 @@ __all__ = [
     "FORMAT_VERSION", "Identity", "MAX_SIDECAR_BYTES", "SCHEMA_DIR", "SIDECAR_NS", "SIDECAR_SCHEMA",
     "SidecarDocumentError", "atomic_write", "build_element", "check_schema", "keep_human_edits",
     "load_schema", "parse_element", "read", "read_bytes", "render", "sidecar_path", "validate", "write",
+    "is_shortened", "is_sidecar_name", "sidecar_name",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 from sidecar.errors import ConfigError
 
 from ._document import Identity
-from ._files import SUFFIX, Mirror, sidecar_path
+from ._files import SUFFIX, Mirror, is_shortened, sidecar_name, sidecar_path
 
 Fingerprint = Callable[[str], str]
 
@@ -24,6 +24,8 @@ def audio_beside(sidecar_file: str | os.PathLike[str], mirror: Mirror | None = N
     """Where the sound of a sidecar should be: `door.wav.xml` -> `door.wav` (mapped back from a mirror)."""
     sidecar = Path(os.path.abspath(sidecar_file))
     name = sidecar.name[: -len(SUFFIX)] if sidecar.name.lower().endswith(SUFFIX) else sidecar.name
+    if is_shortened(sidecar.name):
+        name = _named_sound(sidecar) or name
     if mirror is not None:
         root, mirror_root = (Path(os.path.abspath(p)) for p in mirror)
         try:
@@ -31,6 +33,17 @@ def audio_beside(sidecar_file: str | os.PathLike[str], mirror: Mirror | None = N
         except ValueError:
             pass  # not under the mirror: the sound is beside it
     return sidecar.with_name(name)
+
+
+def _named_sound(sidecar: Path) -> str | None:
+    """The sound name a shortened sidecar's document holds (its own name cannot say it whole)."""
+    from ._files import read
+    try:
+        _record, identity, _human = read(sidecar)
+    except Exception:  # an unreadable document is reported by whoever reads it next
+        return None
+    name = identity.name
+    return name if name and sidecar_name(name) == sidecar.name else None
 
 
 def own_sidecars(audio: str | os.PathLike[str], mirrors: Iterable[Mirror | None] = ()) -> list[Path]:
