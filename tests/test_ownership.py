@@ -41,7 +41,7 @@ def test_human_fields_survive_and_keywords_are_appended(tmp_path):
     assert tags["DESCRIPTION"] == ["Steam valve, long hiss — recorded at the Gare du Nord"]
     keywords = tags["KEYWORDS"][0].split(", ")
     assert keywords[:3] == ["valve", "steam", "蒸気"]             # the person's first, as written
-    assert "noisy" in keywords                                      # the classifier's appended
+    assert "white noise" in keywords                                # the classifier's appended
     row = _row(db, path)
     assert "Description" in row["human_fields"] and "Keywords" in row["human_fields"]
     assert "Description" not in row["provenance"]["machine_fields"]

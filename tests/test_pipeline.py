@@ -2,7 +2,7 @@
 
 import audiogen
 from sidecar import events
-from sidecar.classify.embedded import EmbeddedEngine
+from sidecar.classify.audioset import AudiosetEngine
 from sidecar.config import Config
 from sidecar.index.store import Store
 from sidecar.pipeline import runner
@@ -18,7 +18,7 @@ def _library(root):
 
 
 def _run(root, db, jobs):
-    ctx = Context(Config(write_sidecar=False), EmbeddedEngine(), default_vocabulary())
+    ctx = Context(Config(write_sidecar=False), AudiosetEngine(), default_vocabulary())
     return runner.run([str(root)], ctx, Store.open(db), jobs=jobs)
 
 

@@ -42,10 +42,31 @@ def test_catid_from_best_confident_label_that_has_one():
     assert "dog" not in d.keywords   # a guess adds nothing when surer labels exist
 
 
-def test_low_probability_labels_give_keywords_only():
+def test_labels_under_the_threshold_are_not_written():
     d = default_vocabulary().describe([lab("Dog", 0.05), lab("Bark", 0.04)])
-    assert d.CatID == ""
-    assert d.keywords[:2] == ["dog", "bark"]
+    assert d.CatID == "" and d.keywords == [] and d.description == ""
+
+
+def test_the_most_specific_confident_label_gives_the_catid():
+    v = default_vocabulary()
+    d = v.describe([lab("Animal", 0.29, "/m/0jbk"), lab("Domestic animals, pets", 0.25, "/m/068hy"),
+                    lab("Dog", 0.10, "/m/0bt9lr")])
+    assert d.CatID == "ANMLDog" and d.description == "Dog"
+    # a weak child does not displace a sure parent that is not a top class
+    d = v.describe([lab("Speech", 0.99, "/m/09x0r"), lab("Speech synthesizer", 0.14, "/m/0brhx")])
+    assert d.CatID.startswith("VOX") and d.description == "Speech"
+    # a room's acoustics never file a sound
+    d = v.describe([lab("Inside, small room", 0.8, "/t/dd00125"), lab("Chicken, rooster", 0.6, "/m/09b5t")])
+    assert d.CatID == "BIRDFowl"
+
+
+def test_description_is_a_short_phrase():
+    v = default_vocabulary()
+    d = v.describe([lab("Dog", 0.6, "/m/0bt9lr"), lab("Bark", 0.5, "/m/05tny_"),
+                    lab("Growling", 0.3, "/m/0ghcn6")])
+    assert d.description == "Dog bark and growling"
+    d = v.describe([lab("Door", 0.5, "/m/02dgv"), lab("Slam", 0.45, "/m/07rjzl8"), lab("Music", 0.1, "/m/04rlf")])
+    assert d.description == "Door slam"
 
 
 def test_keywords_order_dedup_and_existing_first():
@@ -71,13 +92,16 @@ def test_synonyms_of_existing_keywords_are_added():
     assert d.keywords[0] == "pooch" and "dog" in d.keywords and "dog" in d.synonyms_added
 
 
-def test_unknown_and_descriptor_labels_become_keywords():
+def test_descriptor_adjectives_give_way_to_sound_labels_but_quality_flags_stay():
     v = default_vocabulary()
     d = v.describe([lab("Impulsive", 0.9, "/x/sidecar/impulsive"), lab("DC offset", 0.8, "/x/sidecar/dc"),
                     lab("Sine wave", 0.5, "/m/01v_m0")])
-    assert d.keywords[:3] == ["impulsive", "dc offset", "sine wave"]
+    assert d.keywords[:2] == ["dc offset", "sine wave"] and "impulsive" not in d.keywords
     assert d.CatID == "TEST"
     assert d.description == "Sine wave"
+    # measures alone (the descriptor engine) still say what was measured
+    d = v.describe([lab("Sustained", 0.9, "/x/sidecar/sustained"), lab("Noisy", 0.8, "/x/sidecar/noisy")])
+    assert d.keywords[:2] == ["sustained", "noisy"] and d.description == "Sustained, noisy"
     assert v.describe([]).keywords == [] and v.describe([]).description == ""
 
 

@@ -45,17 +45,18 @@ class Descriptors:
     crest_db: float             # peak over RMS
 
 
-def measure(audio: Audio, *, loudness: bool = True) -> Descriptors:
-    """Every descriptor of a clip; loudness=False skips the whole-file measures (loudness, true peak)."""
+def measure(audio: Audio, *, loudness: bool = True, spectral: bool = True) -> Descriptors:
+    """Every descriptor of a clip; loudness=False skips the whole-file measures (loudness, true peak),
+    spectral=False the spectrum and envelope (an engine that names sounds needs neither)."""
     x = audio.samples.astype(np.float32, copy=False)
     rate = audio.samplerate
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
     silent = db(peak) < SILENCE_DBFS
     mono = audio.mono()
-    spec = _spectrum(mono, rate) if not silent else None
+    spec = _spectrum(mono, rate) if spectral and not silent else None
     flat, share, peak_hz, slope, centroid = spec if spec else (0.0, 0.0, 0.0, 0.0, 0.0)
-    active = _active_fraction(mono, rate) if not silent else 0.0
+    active = _active_fraction(mono, rate) if spectral and not silent else 0.0
     return Descriptors(
         loudness=_loudness(x, rate) if loudness and not silent else None,
         sample_peak=db(peak),
@@ -99,12 +100,19 @@ def _true_peak(x: np.ndarray, rate: int) -> float:
     # blocks near the loudest sample can hold the true peak
     best = sample_peak
     margin = 256
-    for i in np.nonzero(block_peaks >= sample_peak * 0.7)[0]:
+    near = np.nonzero(block_peaks >= sample_peak * 0.7)[0]
+    if len(near) > count // 4:
+        # a dense signal (noise, music): long spans cost less than many small blocks
+        ratio = 16
+        near = np.unique(near // ratio)
+        block *= ratio
+    for i in near:
         start = max(0, i * block - margin)
-        up = resample_poly(x[start: (i + 1) * block + margin], factor, 1, axis=0)
-        # the filter rings at the cut edges: keep only this block's own span
         a = (i * block - start) * factor
-        best = max(best, float(np.max(np.abs(up[a: a + block * factor]))))
+        for ch in range(x.shape[1]):    # one channel at a time: several times faster than axis=0
+            up = resample_poly(x[start: (i + 1) * block + margin, ch], factor, 1)
+            # the filter rings at the cut edges: keep only this block's own span
+            best = max(best, float(np.max(np.abs(up[a: a + block * factor]))))
     return round(db(best), 2)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from sidecar.audio.decode import Audio
-from sidecar.metadata.record import Label, Window
+from sidecar.metadata.record import Label, Provenance, Window
 
 #: MAX listens to 10 s after start_time; the embedded engine uses the same windows.
 WINDOW_SECONDS = 10.0
@@ -57,3 +57,27 @@ def aggregate(windows: list[Window], top: int = 10) -> list[Label]:
                 best[lab.label] = Label(lab.label, lab.probability, lab.mid, lab.source)
     ranked = sorted(best.values(), key=lambda l: (-l.probability, l.label))
     return ranked[:top]
+
+
+#: the model the descriptor engine writes into provenance; it named no sound
+DESCRIPTOR_MODEL = "sidecar-descriptors"
+
+
+def _generation(model: str) -> int:
+    """"yamnet-w8a8/2" -> 2; models without a generation count as 0."""
+    tail = model.rpartition("/")[2]
+    return int(tail) if tail.isdigit() and "/" in model else 0
+
+
+def heard_by_an_older_engine(provenance: Provenance, engine) -> bool:
+    """Whether a file's machine fields should be heard again by this engine: they came from the
+    descriptor engine (which names no sound) and this one names sounds, or from an earlier
+    generation of the same engine. Another engine of the same rank (MAX after the embedded
+    one, or back) is no reason to classify a library again."""
+    if not provenance.engine:
+        return False
+    if provenance.model == DESCRIPTOR_MODEL:
+        return engine.name != "descriptors"
+    current = getattr(engine, "model_name", "")
+    return (provenance.engine == engine.name and provenance.model.partition("/")[0] == current.partition("/")[0]
+            and _generation(provenance.model) < _generation(current))

@@ -11,13 +11,19 @@ TOP = 5
 CLIP_SECONDS = 10.0
 RATE = 16000
 
-METADATA_DOC = {
-    "id": "audio_embeddings-tf-imagenet",
-    "name": "audio_embeddings TensorFlow Model",
-    "description": "audio_embeddings TensorFlow model trained on Audio Set",
-    "type": "image_classification",
-    "license": "Apache 2.0",
-}
+def metadata_doc(model: dict) -> dict:
+    """MAX's metadata shape naming the model that actually answers (serve-max)."""
+    name = model.get("model", "")
+    if name.startswith("yamnet"):
+        return {"id": name.replace("/", "-gen"), "name": "YAMNet on ONNX Runtime (SFX Sidecar serve-max)",
+                "description": f"YAMNet MobileNet v1 trained on AudioSet, {model.get('classes', 521)} classes; "
+                               f"model file {model.get('source', '')}",
+                "type": "audio_classification", "source": "https://github.com/tensorflow/models/tree/master/"
+                                                          "research/audioset/yamnet",
+                "license": "Apache 2.0"}
+    return {"id": name or "sidecar", "name": f"SFX Sidecar {name} engine",
+            "description": "acoustic descriptors; names no sound sources", "type": "audio_classification",
+            "license": "Apache 2.0"}
 
 WAV_MIMETYPE = re.compile(r"audio/.*wav")
 

@@ -58,6 +58,10 @@ class MaxClient:
         self.model = ""
 
     # -- health -------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.model or "max-audio-classifier"
+
     def check(self) -> dict:
         """GET /model/metadata on every container; at least one must answer."""
         answers, errors = {}, []

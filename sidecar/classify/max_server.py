@@ -1,4 +1,4 @@
-"""`sidecar serve-max`: the MAX Audio Classifier's HTTP API, answered by the embedded engine.
+"""`sidecar serve-max`: the MAX Audio Classifier's HTTP API, answered by the embedded AudioSet engine.
 
 It keeps MAX's routes, request fields, JSON shapes, status codes and error
 messages, so the MAX client is tested over real HTTP and a studio without
@@ -22,7 +22,6 @@ from werkzeug.wrappers import Request, Response
 from sidecar.audio.decode import Audio
 from sidecar.audio.pcm16 import prepare
 from sidecar.classify import max_api
-from sidecar.classify.embedded import EmbeddedEngine
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -36,7 +35,10 @@ class MaxApp:
     """A WSGI application with MAX's routes over the embedded engine."""
 
     def __init__(self, engine=None):
-        self.engine = engine or EmbeddedEngine()
+        if engine is None:
+            from sidecar.classify.audioset import AudiosetEngine
+            engine = AudiosetEngine()
+        self.engine = engine
         self.urls = Map([
             Rule(max_api.METADATA, endpoint="metadata", methods=["GET"]),
             Rule(max_api.PREDICT, endpoint="predict", methods=["POST"]),
@@ -66,7 +68,8 @@ class MaxApp:
         return _json({"title": "MAX Audio Classifier", "docs": max_api.SWAGGER})
 
     def on_metadata(self, request):
-        return _json(max_api.METADATA_DOC)
+        describe = getattr(self.engine, "describe_model", None)
+        return _json(max_api.metadata_doc(describe() if describe else {"model": self.engine.model_name}))
 
     def on_swagger(self, request):
         return _json(max_api.swagger_doc())
@@ -100,7 +103,11 @@ class MaxApp:
         if start < 0 or start >= duration:
             return _json(max_api.INVALID_START, 400)
         clip = self._clip(Audio(data, rate, 16, "PCM_16"), start)
-        labels = self.engine.classify(clip).labels[: max_api.TOP]
+        top = getattr(self.engine, "top_labels", None)
+        if top is not None:     # MAX answers its five best whatever their probability
+            labels = top(clip.samples[:, 0], max_api.TOP)
+        else:
+            labels = self.engine.classify(clip).labels[: max_api.TOP]
         preds = [{"label_id": l.mid, "label": l.label, "probability": l.probability} for l in labels]
         wanted = max_api.parse_filter(request.values.get("filter"))
         if wanted:

@@ -41,14 +41,34 @@ def open_store(db_path: str | None, cfg: Config | None = None, *, in_memory_if_m
     return Store.open(path)
 
 
-def make_engine(cfg: Config):
+class EngineUnavailable(click.ClickException):
+    """The engine asked for cannot listen: one line, exit status 2 (a configuration error)."""
+
+    exit_code = 2
+
+
+def make_engine(cfg: Config, notes: list[str] | None = None):
+    """The configured engine. The AudioSet model missing: exit 2 when it was asked for by name
+    (or by --model); otherwise the descriptor engine, and a line in `notes` saying so."""
     if cfg.classifier == "max":
         from sidecar.classify.max_client import MaxClient
         client = MaxClient(cfg.max_urls)
         client.check()
         return client
-    from sidecar.classify.embedded import EmbeddedEngine
-    return EmbeddedEngine()
+    if cfg.classifier == "descriptors":
+        from sidecar.classify.descriptors import DescriptorEngine
+        return DescriptorEngine()
+    from sidecar.classify.audioset import AudiosetEngine
+    from sidecar.classify.yamnet_model import ModelError
+    from sidecar.classify.descriptors import DescriptorEngine
+    try:
+        return AudiosetEngine(cfg.model)
+    except ModelError as exc:
+        if cfg.classifier_asked:
+            raise EngineUnavailable(str(exc)) from None
+        if notes is not None:
+            notes.append(f"{exc}; the descriptor engine listened instead (it names no sounds)")
+        return DescriptorEngine()
 
 
 def make_vocabulary(cfg: Config, store: Store | None = None):

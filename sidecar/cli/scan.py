@@ -26,7 +26,10 @@ STALE_TEMP_SECONDS = 300
 @click.option("--dry-run", is_flag=True, help="Print the plan (what would be written), touch nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.option("--classifier", type=click.Choice(CLASSIFIERS),
-              help="max (the default when a MAX URL is configured) or embedded (the default otherwise).")
+              help="max (the default when a MAX URL is configured), embedded (the AudioSet engine, the "
+                   "default otherwise) or descriptors (measures only; names no sounds).")
+@click.option("--model", type=click.Path(dir_okay=False),
+              help="A YAMNet ONNX export (.onnx or .zip) for the embedded engine instead of the installed one.")
 @click.option("--max-url", "max_urls", multiple=True,
               help="MAX base URL (implies --classifier max); repeat to use several containers.")
 @click.option("--jobs", "-j", type=int, help="Files processed at once (default 2).")
@@ -39,13 +42,13 @@ STALE_TEMP_SECONDS = 300
               help="Write into WAV/AIFF files whose header is damaged too (the rewrite sets sizes right; "
                    "journaled for undo). Without it they get a sidecar and an index row only.")
 @db_option
-def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonyms, no_tags, no_riff,
+def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_synonyms, no_tags, no_riff,
          no_sidecar, repair, db_path):
     """Classify every audio file under PATHS and write what was heard.
 
     Exit status 0 when every file succeeded, 1 when some failed (the scan still finished).
     """
-    cfg = load_config(classifier=classifier, max_urls=max_urls, jobs=jobs, policy=policy)
+    cfg = load_config(classifier=classifier, model=model, max_urls=max_urls, jobs=jobs, policy=policy)
     if no_synonyms:
         cfg.expand_synonyms = False
     cfg.write_tags &= not no_tags
@@ -56,8 +59,9 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
         raise click.UsageError(f"no such file or folder: {', '.join(missing)}")
     # a dry run touches nothing, the index included: a missing index is planned against an empty one
     store = open_store(db_path, cfg, in_memory_if_missing=dry_run)
+    engine_notes: list[str] = []
     try:
-        engine = make_engine(cfg)
+        engine = make_engine(cfg, engine_notes)
     except ClassifierError as exc:
         raise click.ClickException(str(exc)) from exc
     journal = None
@@ -73,6 +77,8 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
     progress = _Progress(enabled=is_terminal() and not as_json)
     summary = runner.run(list(paths), ctx, store, jobs=cfg.jobs, on_task=progress)
     progress.close()
+    summary.engine = _engine_name(engine)
+    summary.engine_notes = engine_notes
     if as_json:
         doc = summary.to_json()
         if dry_run:
@@ -83,6 +89,11 @@ def scan(paths, dry_run, as_json, classifier, max_urls, jobs, policy, no_synonym
             _print_plan(summary.planned)
         _print_summary(summary)
     sys.exit(1 if summary.failed else 0)
+
+
+def _engine_name(engine) -> str:
+    model = getattr(engine, "model_name", "")
+    return f"{engine.name} ({model})" if model else engine.name
 
 
 def _plan_row(task: Task) -> dict:
@@ -104,6 +115,9 @@ def _print_summary(summary: runner.Summary) -> None:
     click.echo(f"seen {doc['seen']}: classified {doc['classified']}, written {doc['written']}, "
                f"reindexed {doc['reindexed']}, unchanged {doc['unchanged']}, planned {doc['planned']}, "
                f"skipped {doc['skipped']}, failed {doc['failed']} ({doc['seconds']:.1f} s{rate})", err=True)
+    click.echo(f"  engine: {doc['engine']}", err=True)
+    for note in doc["engine_notes"]:
+        click.echo(f"  engine note: {note}", err=True)
     for reason, n in doc["skipped_reasons"].items():
         click.echo(f"  skipped {n}: {reason}", err=True)
     for item in doc["notes"]:

@@ -261,6 +261,19 @@ class Store:
         rows = self.execute("SELECT path, size, mtime_ns, fingerprint FROM files").fetchall()
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
+    def paths_heard_by(self, wanted) -> set[str]:
+        """Paths whose provenance (engine, model) satisfies wanted(engine, model): the files an
+        engine upgrade must hear again. The distinct pairs are few; only theirs are fetched."""
+        pairs = self.execute("SELECT DISTINCT engine, json_extract(record, '$.provenance.model') "
+                             "FROM files").fetchall()
+        out: set[str] = set()
+        for engine, model in pairs:
+            if wanted(engine or "", model or ""):
+                rows = self.execute("SELECT path FROM files WHERE engine = ? AND "
+                                    "json_extract(record, '$.provenance.model') IS ?", (engine, model)).fetchall()
+                out.update(r[0] for r in rows)
+        return out
+
     def find_by_fingerprint(self, fingerprint: str) -> list[IndexedFile]:
         rows = self.execute("SELECT * FROM files WHERE fingerprint = ?", (fingerprint,)).fetchall()
         return [_row_to_file(r) for r in rows]

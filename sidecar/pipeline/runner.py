@@ -15,9 +15,11 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from sidecar import events
+from sidecar.classify.base import heard_by_an_older_engine
 from sidecar.index.store import IndexedFile, Store
 from sidecar.library.walk import printable, walk
 from sidecar.metadata.merge import machine_values
+from sidecar.metadata.record import Provenance
 from sidecar.pipeline.stages import Context, process
 from sidecar.pipeline.task import Outcome, Task
 
@@ -33,6 +35,8 @@ class Summary:
     written: int = 0
     notes: list[tuple[str, str]] = field(default_factory=list)    # (path, note)
     pruned: list[str] = field(default_factory=list)               # index rows of files that are gone
+    engine: str = ""                                              # which engine listened
+    engine_notes: list[str] = field(default_factory=list)         # e.g. a fallback to another engine
 
     @property
     def failed(self) -> int:
@@ -55,6 +59,8 @@ class Summary:
             "removed_from_index": self.pruned,
             "seconds": round(self.seconds, 3),
             "audio_seconds": round(self.audio_seconds, 3),
+            "engine": self.engine,
+            "engine_notes": self.engine_notes,
         }
 
 
@@ -63,6 +69,9 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     started = time.perf_counter()
     summary = Summary()
     known = store.identities()
+    # files an older engine heard (the descriptor engine named no sound) are heard once more
+    stale = store.paths_heard_by(
+        lambda engine, model: heard_by_an_older_engine(Provenance(engine=engine, model=model), ctx.engine))
     candidates: list[Task] = []
     for found in walk(roots):
         summary.seen += 1
@@ -80,7 +89,7 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
             continue
         path = os.path.abspath(found.path)
         ident = known.get(path)
-        if ident is not None and not ctx.dry_run:
+        if ident is not None and not ctx.dry_run and path not in stale:
             try:
                 st = os.stat(path)
             except OSError:

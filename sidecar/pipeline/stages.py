@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sidecar import events
 from sidecar.audio.decode import decode
+from sidecar.classify.base import heard_by_an_older_engine
 from sidecar.config import Config
 from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, SidecarError
 from sidecar.library.fingerprint import audio_fingerprint
@@ -139,7 +140,8 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     task.ours = dict(written)
     if indexed is not None and indexed.record.Loudness is not None:
         task.ours["Loudness"] = f"{indexed.record.Loudness:.2f}"
-    if indexed is not None and indexed.fingerprint == task.fingerprint:
+    if (indexed is not None and indexed.fingerprint == task.fingerprint
+            and not heard_by_an_older_engine(indexed.record.provenance, ctx.engine)):
         # the audio did not change: never classify again, only refresh what is known of it
         keep = indexed.record
         rec.provenance = keep.provenance
@@ -193,8 +195,7 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     c = task.classification
     vocab = ctx.vocabulary
     desc = vocab.describe(c.labels, task.existing.Keywords, expand=ctx.config.expand_synonyms)
-    description = desc.description or ", ".join(l.label for l in c.labels[:3]).capitalize()
-    machine = Record(Description=description, Keywords=desc.keywords, CatID=desc.CatID,
+    machine = Record(Description=desc.description, Keywords=desc.keywords, CatID=desc.CatID,
                      Category=desc.Category, SubCategory=desc.SubCategory)
     ucs = vocab.parse_ucs_filename(os.path.basename(task.path))
     if ucs is not None:
@@ -219,7 +220,7 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     technical = c.technical
     if "TruePeak" not in technical:
         # loudness is a fact of the audio, whatever engine listened
-        from sidecar.classify.embedded import technical_facts
+        from sidecar.classify.descriptors import technical_facts
         technical = technical_facts(audio)
     machine.Loudness = technical.get("Loudness")
     machine.TruePeak = technical.get("TruePeak")

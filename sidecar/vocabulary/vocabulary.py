@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,8 +17,20 @@ from sidecar.vocabulary.user import UserVocabulary, load_user_vocabulary, normal
 
 #: Below this a label is a guess: it gives keywords only when no label is surer, and never a CatID.
 MIN_PROBABILITY = 0.1
-#: Labels the embedded engine makes up about the signal, not the source.
+#: Labels the descriptor engine makes up about the signal, not the source.
 DESCRIPTOR_PREFIX = "/x/sidecar/"
+#: A label refines its (not top-level) parent when at least this share as probable.
+REFINE_RATIO = 0.25
+#: A class with this many descendants in the ontology is too broad to name a source.
+GENERIC_DESCENDANTS = 20
+#: Another label joins the description when at least this share as probable as the first.
+DESCRIBE_RATIO = 0.5
+#: Labels that describe nothing beside another one.
+UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
+                 "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
+                 "Reverberation", "Echo", "Environmental noise")
+#: Descriptor labels that stay keywords beside sound labels: facts an editor searches for.
+QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
 
 
 @dataclass
@@ -79,6 +92,9 @@ class Vocabulary:
         self._by_mid = {e.mid: e for e in self._entries}
         self._by_name = {e.label.lower(): e for e in self._entries}
         self._by_catid: dict[str, list[tables.LabelEntry]] = {}
+        descendants = Counter(b.lower() for e in self._entries for b in e.broader)
+        # classes as broad as Animal, Music or Vehicle: they name no source an editor files by
+        self._generic = {name for name, n in descendants.items() if n >= GENERIC_DESCENDANTS}
         self.synonym_groups = SynonymGroups()
         for e in self._entries:
             self.synonym_groups.add(list(e.terms) + list(e.synonyms))
@@ -147,17 +163,14 @@ class Vocabulary:
         keywords: they cover the whole category (those of TEST name every test
         signal), so they would give a file words that contradict what it holds.
         """
-        confident = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
-        active = confident or list(labels)
+        active = self._written_labels(labels)
         out = Description()
-        for lb in confident:
-            entry = self.entry(lb.label, lb.mid)
-            catid = self.catid_of(entry) if entry else ""
-            if catid:
-                info = self.cat_info(catid)
-                out.CatID, out.Category, out.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
-                out.UserCategory = self.user_category_of(entry)
-                break
+        chosen = self._most_specific(active)
+        if chosen is not None:
+            catid = self.catid_of(chosen)
+            info = self.cat_info(catid)
+            out.CatID, out.Category, out.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
+            out.UserCategory = self.user_category_of(chosen)
 
         kw = _Keywords(self.user.ban, max_keywords)
         for word in existing_keywords:
@@ -181,17 +194,57 @@ class Vocabulary:
                     kw.add(other, synonym=True)
         out.keywords = kw.words
         out.synonyms_added = kw.synonyms
-        out.description = self._description(active)
+        out.description = self._description(active, chosen)
         return out
 
-    def _description(self, labels: Sequence[Label]) -> str:
-        """A few words from the most specific labels: "Dog bark, growling"."""
+    @staticmethod
+    def _written_labels(labels: Sequence[Label]) -> list[Label]:
+        """The labels that give a file words: none under MIN_PROBABILITY, and no descriptor
+        adjective (tonal, noisy, bright...) once a label names what sounds."""
+        confident = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
+        if any(not lb.mid.startswith(DESCRIPTOR_PREFIX) for lb in confident):
+            confident = [lb for lb in confident
+                         if not lb.mid.startswith(DESCRIPTOR_PREFIX) or lb.label in QUALITY_FLAGS]
+        return confident
+
+    def _most_specific(self, labels: Sequence[Label]) -> tables.LabelEntry | None:
+        """The label that gives the CatID: the most probable of the confident labels with a CatID
+        that no other one refines. A top class of the ontology (Animal, Music, Vehicle) gives way
+        to any confident descendant (Animal .29 and Domestic animals .25 to Dog .10); a deeper one
+        only to a descendant at least a quarter as probable (Speech 1.0 keeps its place against
+        Speech synthesizer .14)."""
+        entries = [(lb, self.entry(lb.label, lb.mid)) for lb in labels]
+        with_catid = [(lb, e) for lb, e in entries if e is not None and self.catid_of(e)]
+        if len(with_catid) > 1:
+            with_catid = [(lb, e) for lb, e in with_catid if lb.label not in UNDESCRIPTIVE] or with_catid
+        refined: set[str] = set()
+        for parent_lb, parent in with_catid:
+            generic = not parent.broader or parent.label.lower() in self._generic
+            for child_lb, child in with_catid:
+                if parent.label in child.broader and (
+                        generic or child_lb.probability >= REFINE_RATIO * parent_lb.probability):
+                    refined.add(parent.label)
+        leaves = [(lb, e) for lb, e in with_catid if e.label not in refined]
+        if not leaves:
+            return None
+        return max(leaves, key=lambda pair: pair[0].probability)[1]
+
+    def _description(self, labels: Sequence[Label], first: tables.LabelEntry | None = None) -> str:
+        """A short phrase from the most specific labels, the one that gave the CatID first, then
+        those nearly as sure: "Dog bark and growling"."""
         known = [(lb, self.entry(lb.label, lb.mid)) for lb in labels if not lb.mid.startswith(DESCRIPTOR_PREFIX)]
+        if first is not None:
+            known.sort(key=lambda pair: pair[1] is not first)   # stable: the rest keep their order
+        if len(known) > 1:
+            known = [(lb, e) for lb, e in known if lb.label not in UNDESCRIPTIVE] or known
+        if known:
+            lead = known[0][0].probability
+            known = known[:1] + [(lb, e) for lb, e in known[1:] if lb.probability >= DESCRIBE_RATIO * lead]
         names = {lb.label.lower() for lb, _ in known}
         broader_of_others = {b.lower() for _, e in known if e for b in e.broader}
         phrases: list[str] = []
         for lb, entry in known:
-            if lb.label.lower() in broader_of_others:
+            if lb.label.lower() in broader_of_others and entry is not first:
                 continue   # "Dog" is said by "Dog bark"
             terms = self._terms(lb)
             if not terms:
@@ -200,13 +253,17 @@ class Vocabulary:
             if entry and entry.broader and entry.broader[0].lower() in names:
                 parent = self._by_name.get(entry.broader[0].lower())
                 head = parent.terms[0] if parent and parent.terms else entry.broader[0].lower()
-                if head not in phrase:
+                # "dog bark", never "domestic animals dog" nor "animal growling"
+                if " " not in head and head not in phrase and entry.broader[0].lower() not in self._generic:
                     phrase = f"{head} {phrase}"
             if phrase not in phrases:
                 phrases.append(phrase)
             if len(phrases) == 3:
                 break
-        text = ", ".join(phrases)
+        if not phrases:     # measures only (the descriptor engine): say what was measured
+            measured = [lb.label.lower() for lb in labels if lb.label not in QUALITY_FLAGS]
+            return ", ".join(measured[:3]).capitalize()
+        text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
         return text[:1].upper() + text[1:]
 
     # -- search and lookup ----------------------------------------------------

@@ -1,9 +1,14 @@
-"""The embedded engine: labels from honest acoustic descriptors, no model download.
+"""The descriptor engine: labels from honest acoustic descriptors, no model at all.
 
 It says what it can measure and nothing else: silence, loudness, clipping,
 DC offset, dual mono, tonal or noisy (and sine, white or pink noise when the
 spectrum says so), impulsive or sustained, and a brightness band. Labels that
 exist in AudioSet carry their AudioSet identifier, the rest an /x/sidecar/ id.
+
+It names no sound source, so it is a classifier only on request
+(`--classifier descriptors`) or when the AudioSet model cannot be loaded (the
+scan's summary says so). Every engine uses its measures for the technical
+fields and the quality flags (clipping, DC offset, dual mono).
 """
 
 from __future__ import annotations
@@ -16,8 +21,10 @@ from sidecar.audio.descriptors import Descriptors, measure
 from sidecar.classify.base import WINDOW_SECONDS, Classification, aggregate, window_starts
 from sidecar.metadata.record import Label, Window
 
-NAME = "embedded"
+NAME = "descriptors"
 MODEL = "sidecar-descriptors"
+#: quality flags every engine adds: facts of the recording, not names of its source
+QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
 
 AUDIOSET = {
     "Silence": "/m/028v0c", "Sine wave": "/m/01v_m0", "White noise": "/m/0chx_",
@@ -85,10 +92,11 @@ def _labels(scores: dict[str, float]) -> list[Label]:
     return [Label(name, round(float(p), 4), _id(name), NAME) for name, p in ranked]
 
 
-class EmbeddedEngine:
-    """The default engine: needs nothing but the decoded audio."""
+class DescriptorEngine:
+    """Needs nothing but the decoded audio."""
 
     name = NAME
+    model_name = MODEL
 
     def classify(self, audio: Audio) -> Classification:
         whole = measure(audio)
@@ -105,10 +113,15 @@ class EmbeddedEngine:
             for l in file_labels:       # whole-file measures (loudness, clipping) keep their value
                 merged[l.label] = l
             file_labels = sorted(merged.values(), key=lambda l: (-l.probability, l.label))
-        return Classification(NAME, MODEL, __version__, file_labels, windows, _technical(whole))
+        return Classification(NAME, MODEL, __version__, file_labels, windows, technical_of(whole))
 
 
-def _technical(d: Descriptors) -> dict[str, float]:
+def quality_labels(d: Descriptors) -> list[Label]:
+    """Clipping, DC offset and dual mono as labels, for engines that name the source."""
+    return [Label(l.label, l.probability, l.mid, NAME) for l in labels_for(d) if l.label in QUALITY_FLAGS]
+
+
+def technical_of(d: Descriptors) -> dict[str, float]:
     out = {} if d.silent else {"TruePeak": d.true_peak}
     if d.loudness is not None:
         out["Loudness"] = d.loudness
@@ -117,4 +130,4 @@ def _technical(d: Descriptors) -> dict[str, float]:
 
 def technical_facts(audio: Audio) -> dict[str, float]:
     """Integrated loudness and true peak, for records classified by another engine."""
-    return _technical(measure(audio))
+    return technical_of(measure(audio))
