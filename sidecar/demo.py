@@ -1,6 +1,10 @@
 """`make run`: scan a library with the embedded engine; with no path, a demo library it makes.
 
     python -m sidecar.demo [LIBRARY]
+
+The demo library holds sounds the AudioSet engine recognises: a voice made with
+espeak-ng, a guitar chord synthesised with sox, a telephone dial tone, a clock
+ticking, a test tone, noise, a UCS-named file and digital silence.
 """
 
 from __future__ import annotations
@@ -26,29 +30,45 @@ def _noise(seconds: float, level: float = 0.2, seed: int = 1) -> np.ndarray:
     return (level * np.random.default_rng(seed).standard_normal(int(RATE * seconds))).clip(-1, 1).astype(np.float32)
 
 
-def _clicks(seconds: float) -> np.ndarray:
-    x = np.zeros(int(RATE * seconds), dtype=np.float32)
-    rng = np.random.default_rng(7)
-    for start in range(int(0.1 * RATE), len(x) - 2000, int(0.7 * RATE)):
-        x[start:start + 600] = rng.standard_normal(600) * np.exp(-np.arange(600) / 80) * 0.8
-    return x
+def _dial_tone(seconds: float) -> np.ndarray:
+    # the North American dial tone: 350 Hz and 440 Hz together
+    return (_tone(350, seconds, 0.25) + _tone(440, seconds, 0.25)).astype(np.float32)
+
+
+def _made_with(tool: list[str], path: str) -> str | None:
+    """A sound made by espeak-ng or sox (make install provides both); None when the tool is missing."""
+    if shutil.which(tool[0]) is None:
+        print(f"demo: {tool[0]} not found, {os.path.basename(path)} left out", file=sys.stderr)
+        return None
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if not os.path.exists(path):
+        subprocess.run(tool, check=True, capture_output=True)
+    return path
 
 
 def make_demo_library(folder: str) -> list[str]:
     """A few seconds of generated sounds in several formats, one of them named by UCS."""
-    os.makedirs(os.path.join(folder, "Tones"), exist_ok=True)
-    os.makedirs(os.path.join(folder, "Noise"), exist_ok=True)
+    voice = os.path.join(folder, "Voices", "line take 1.wav")
+    guitar = os.path.join(folder, "Music", "guitar chord.flac")
+    clock = os.path.join(folder, "Clocks", "clock ticking.aiff")
+    made = [
+        _made_with(["espeak-ng", "-w", voice, "Where were you on the night of the storm? Answer me."], voice),
+        _made_with(["sox", "-n", "-r", "44100", "-b", "16", guitar, "synth", "3", "pluck", "E2", "pluck", "B2",
+                    "pluck", "E3", "pluck", "G#3", "pluck", "B3", "pluck", "E4", "delay", "0", "0.05", "0.1",
+                    "0.15", "0.2", "0.25", "remix", "-", "fade", "0", "3", "1", "norm", "-3"], guitar),
+        _made_with(["sox", "-n", "-r", "48000", "-b", "16", clock, "synth", "0.02", "sine", "3000", "fade", "0",
+                    "0.02", "0.015", "pad", "0", "0.48", "repeat", "7", "norm", "-6"], clock),
+    ]
     files = {
+        "Telephone/dial tone.wav": (_dial_tone(3), "WAV", "PCM_16"),
         "Tones/test tone 1k.wav": (_tone(1000, 2), "WAV", "PCM_24"),
-        "Tones/mains hum.flac": (_tone(50, 3, 0.3), "FLAC", "PCM_16"),
         "Noise/white noise bed.wav": (np.stack([_noise(3), _noise(3, seed=2)], axis=1), "WAV", "PCM_16"),
         "Noise/hiss loop.ogg": (_noise(2, 0.1), "OGG", "VORBIS"),
         "AIRHiss_Steam Leak_SFXS_DEMO.wav": (_noise(2, 0.05, seed=3), "WAV", "FLOAT"),
-        "Impacts/clicks.aiff": (_clicks(3), "AIFF", "PCM_16"),
         "Impacts/room tone quiet.mp3": (_noise(3, 0.003, seed=4), "MP3", "MPEG_LAYER_III"),
         "silence.wav": (np.zeros(RATE, dtype=np.float32), "WAV", "PCM_16"),
     }
-    written = []
+    written = [p for p in made if p]
     for rel, (data, fmt, subtype) in files.items():
         path = os.path.join(folder, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -98,7 +118,7 @@ def main(argv: list[str]) -> int:
     if status not in (0, 1):
         return status
     _print_written(library)
-    _sidecar("search", "noise, tone", "--limit", "10")
+    _sidecar("search", "voice, guitar, telephone", "--limit", "10")
     first = next((os.path.join(d, f) for d, _, fs in sorted(os.walk(library)) for f in sorted(fs)
                   if f.endswith(".wav")), None)
     if first:

@@ -21,6 +21,7 @@ MIN_PROBABILITY = 0.1
 DESCRIPTOR_PREFIX = "/x/sidecar/"
 #: A label refines its (not top-level) parent when at least this share as probable.
 REFINE_RATIO = 0.25
+SILENCE = "Silence"
 #: A class with this many descendants in the ontology is too broad to name a source.
 GENERIC_DESCENDANTS = 20
 #: Another label joins the description when at least this share as probable as the first.
@@ -202,9 +203,13 @@ class Vocabulary:
         """The labels that give a file words: none under MIN_PROBABILITY, and no descriptor
         adjective (tonal, noisy, bright...) once a label names what sounds."""
         confident = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
-        if any(not lb.mid.startswith(DESCRIPTOR_PREFIX) for lb in confident):
+        sounds = [lb for lb in confident if not lb.mid.startswith(DESCRIPTOR_PREFIX)]
+        if sounds:
             confident = [lb for lb in confident
                          if not lb.mid.startswith(DESCRIPTOR_PREFIX) or lb.label in QUALITY_FLAGS]
+        if any(lb.label != SILENCE for lb in sounds):
+            # pauses between ticks are no reason to call a clock silent
+            confident = [lb for lb in confident if lb.label != SILENCE]
         return confident
 
     def _most_specific(self, labels: Sequence[Label]) -> tables.LabelEntry | None:
