@@ -1,9 +1,9 @@
 """Scan and search speed on this machine. Run by hand: `.venv/bin/python benchmarks/bench_scan.py`.
 
-Prints three figures the foundation issue names:
+Prints the figures the foundation issue names:
   - rescan of 10,000 unchanged files (target: 2,000 files/s or more)
-  - first scan with the embedded engine (target: 50x real time or more)
   - search over 100,000 indexed files (target: p99 under 5 ms per query)
+The first scan with the default engine is measured by bench_engine.py.
 """
 
 from __future__ import annotations
@@ -66,29 +66,6 @@ def bench_rescan(tmp: Path, count: int = 10_000) -> None:
           f"(including start-up)")
 
 
-def bench_first_scan(tmp: Path, files: int = 60, seconds: float = 8.0) -> None:
-    lib = tmp / "first"
-    lib.mkdir()
-    rng = np.random.default_rng(0)
-    rate = 48000
-    t = np.arange(int(rate * seconds)) / rate
-    for i in range(files):
-        kind = i % 3
-        if kind == 0:
-            x = 0.3 * np.sin(2 * np.pi * (200 + 10 * i) * t)
-        elif kind == 1:
-            x = 0.2 * rng.standard_normal(len(t))
-        else:
-            x = np.zeros(len(t))
-            x[:: rate // 2] = 0.9
-        stereo = np.stack([x, np.roll(x, 7)], axis=1).astype(np.float32)
-        sf.write(lib / f"take {i:03d}.wav", stereo, rate, subtype="PCM_24")
-    audio_seconds = files * seconds
-    elapsed = _timed_scan(lib, tmp / "first.db")
-    print(f"first scan, embedded engine, all containers written: {files} files, {audio_seconds:.0f} s of "
-          f"48 kHz/24-bit stereo in {elapsed:.2f} s = {audio_seconds / elapsed:.0f}x real time")
-
-
 WORDS = ("door wood metal creak slam car engine dog bark cat meow rain thunder wind footsteps gravel "
          "glass break water splash fire crackle gun shot explosion crowd applause bell ring phone "
          "keyboard typing bird chirp horse gallop train whistle siren alarm clock tick motor hum").split()
@@ -138,7 +115,6 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="sidecar-bench-") as d:
         tmp = Path(d)
-        bench_first_scan(tmp)
         bench_rescan(tmp)
         bench_search(tmp)
 

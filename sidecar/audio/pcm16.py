@@ -25,7 +25,7 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
 def prepare(audio: Audio, *, rate: int = MAX_RATE, mono: bool = True) -> Audio:
     x = audio.samples
     if mono and audio.channels > 1:
-        x = x.mean(axis=1, keepdims=True)
+        x = audio.mono()[:, None]
     if rate and audio.samplerate != rate:
         g = math.gcd(rate, audio.samplerate)
         x = resample_poly(x, rate // g, audio.samplerate // g, axis=0).astype(np.float32)
