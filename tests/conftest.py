@@ -55,7 +55,7 @@ class ServeMax:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 20.0) -> None:
+    def wait_ready(self, timeout: float = 90.0) -> None:   # loading the model is slow on a loaded machine
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

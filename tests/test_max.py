@@ -121,7 +121,8 @@ def test_nothing_listening_gives_one_clear_line():
 
 def test_retries_when_the_server_stops_and_starts_again():
     server = ServeMax().start()
-    client = MaxClient([server.url], retries=6, backoff=0.25, skip_seconds=0.1)
+    # nine tries wait about 30 s in all: enough for a restart that loads the model on a busy machine
+    client = MaxClient([server.url], retries=9, backoff=0.25, skip_seconds=0.1)
     assert client.predict(_wav())
     server.stop()
     restarter = threading.Timer(1.0, server.start)
