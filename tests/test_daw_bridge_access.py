@@ -103,3 +103,24 @@ def test_roots_hold_paths_as_written_and_as_resolved(tmp_path):
                 str(lib) + "-other/a.wav", "relative.wav", "", "/lib/\x00.wav", 5):
         with pytest.raises(OutsideRoots):
             roots.check(bad)
+
+
+def test_another_program_hosts_the_bridge_on_a_thread_and_stops_it(env, tmp_path):
+    """What `sidecar daemon` does: build it from the configuration, start() it, shutdown() it."""
+    import socket
+    import threading
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    env.write_text(f'[[roots]]\npath = "{lib}"\n')
+    before = threading.active_count()
+    bridge = bridge_from_config(Store.open(tmp_path / "i.db"), load(), port=0, expand=False).start()
+    client = Client(bridge.port)
+    assert client.ask(messages.message("/sfx/ping", 5))[-1].params == [5]
+    assert "/sfx/tag" in client.ask(messages.message("/sfx/addresses", 6))[-1].params[1].split()
+    port = bridge.port
+    bridge.shutdown()
+    assert threading.active_count() == before          # the serving and worker threads are gone
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as again:
+        again.bind(("127.0.0.1", port))                 # and the port is free for the next start
+    client.close()
