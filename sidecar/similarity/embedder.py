@@ -1,0 +1,88 @@
+"""Audio -> aisfx embeddings: one 512-d vector per 2.3 s block, and one per file.
+
+The file's vector is the mean of its block vectors, scaled to unit length so
+that a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from sidecar.similarity import checkpoint, melspec
+from sidecar.similarity import network
+from sidecar.similarity.network import EMBEDDING_SIZE
+
+MODEL = f"aisfx-{checkpoint.VERSION}"
+#: a long file is heard through at most this many blocks, evenly spread (about 2.5 minutes)
+MAX_BLOCKS = 64
+#: blocks per matrix product: larger batches gain little and cost memory
+BATCH = 8
+
+
+@dataclass
+class Embedding:
+    blocks: np.ndarray        # (n, 512) float32, one row per block
+    starts: np.ndarray        # (n,) block start times, seconds
+    vector: np.ndarray        # (512,) float32, unit length (all zeros for digital silence)
+    model: str = MODEL
+
+    @property
+    def block_seconds(self) -> float:
+        return melspec.BLOCK_SECONDS
+
+
+def unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length; an all-zero row stays zero."""
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, norms, out=np.zeros_like(v), where=norms > 0)
+
+
+class Embedder:
+    """The network, loaded once; embed() is safe to call from several threads."""
+
+    def __init__(self, net):
+        self.net = net
+        self.model = MODEL
+
+    @classmethod
+    def load(cls, path: str | None = None) -> "Embedder":
+        """From the installed aisfx package (or path); ModelUnavailable says how to install it."""
+        where = path or checkpoint.locate()
+        state = checkpoint.read(where)
+        try:
+            blocks = network.fold(state)
+        except ValueError as exc:
+            raise checkpoint.ModelUnavailable(
+                f"{where}: not the aisfx embedding network ({exc}); {checkpoint.REINSTALL_HINT}") from None
+        return cls(network.build(blocks))
+
+    def embed_blocks(self, blocks: np.ndarray) -> np.ndarray:
+        out = np.empty((len(blocks), EMBEDDING_SIZE), dtype=np.float32)
+        for i in range(0, len(blocks), BATCH):
+            out[i: i + BATCH] = self.net(blocks[i: i + BATCH])
+        return out
+
+    def embed(self, samples: np.ndarray, samplerate: int, *, max_blocks: int = MAX_BLOCKS) -> Embedding:
+        signal = melspec.prepare(samples, samplerate)
+        spec = melspec.log_mel(signal)
+        blocks, starts = melspec.blocks(spec, max_blocks)
+        vectors = self.embed_blocks(blocks)
+        return Embedding(blocks=vectors, starts=starts.astype(np.float32),
+                         vector=unit(vectors.mean(axis=0)) if signal.any() else np.zeros(EMBEDDING_SIZE, np.float32))
+
+
+_shared: Embedder | None = None
+_shared_lock = threading.Lock()
+
+
+def shared() -> Embedder:
+    """The process's one Embedder (about 25 MB of weights), loaded on first use."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Embedder.load()
+        return _shared
