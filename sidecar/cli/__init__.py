@@ -26,13 +26,14 @@ def _register() -> None:
     from sidecar.cli.search import search
     from sidecar.cli.serve_max import serve_max
     from sidecar.cli.show import show
+    from sidecar.cli.similar import similar
     from sidecar.cli.sidecars import apply, export, import_sidecars
     from sidecar.cli.status import status
     from sidecar.cli.ucs import ucs
     from sidecar.cli.undo import undo
     from sidecar.cli.vocab import vocab
 
-    for command in (scan, search, show, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status):
+    for command in (scan, search, show, similar, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status):
         cli.add_command(command)
 
 

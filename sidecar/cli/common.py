@@ -81,3 +81,18 @@ def make_vocabulary(cfg: Config, store: Store | None = None):
         except Exception:   # no official list imported yet
             ucs_list = None
     return Vocabulary.load(cfg.vocabulary, ucs_list)
+
+
+def make_embedder(*, required: bool = False):
+    """The sounds-like network. Missing or damaged: with required, one line and exit 2 (a command
+    that cannot work without it); otherwise one line on stderr and None (the rest still runs)."""
+    from sidecar.cli.output import warn
+    from sidecar.similarity.checkpoint import ModelUnavailable
+    from sidecar.similarity.embedder import shared
+    try:
+        return shared()
+    except ModelUnavailable as exc:
+        if required:
+            raise ConfigError(str(exc)) from None
+        warn(f"{exc} (files are scanned without sounds-like embeddings)")
+        return None

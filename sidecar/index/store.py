@@ -78,6 +78,28 @@ CREATE TABLE IF NOT EXISTS jobs (
     queued REAL NOT NULL, claimed REAL, reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, queued);
+CREATE TABLE IF NOT EXISTS embeddings (
+    file_id INTEGER PRIMARY KEY REFERENCES files(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,      -- of the audio it was heard from
+    vector BLOB NOT NULL,           -- the file's: float32, unit length
+    blocks BLOB NOT NULL,           -- one per block: float16, rows of `dim`
+    starts BLOB NOT NULL,           -- each block's start, seconds: float32
+    dim INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vector_changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    file_id INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS embeddings_ai AFTER INSERT ON embeddings BEGIN
+    INSERT INTO vector_changes(file_id) VALUES (new.file_id);
+END;
+CREATE TRIGGER IF NOT EXISTS embeddings_au AFTER UPDATE OF vector ON embeddings BEGIN
+    INSERT INTO vector_changes(file_id) VALUES (new.file_id);
+END;
+CREATE TRIGGER IF NOT EXISTS embeddings_ad AFTER DELETE ON embeddings BEGIN
+    INSERT INTO vector_changes(file_id) VALUES (old.file_id);
+END;
 """
 
 #: bm25 weights, in FTS column order: a category or keyword hit counts most.
@@ -111,6 +133,21 @@ class IndexedFile:
         out["written"] = self.written
         out["updated"] = self.updated
         return out
+
+
+@dataclass
+class StoredEmbedding:
+    """A file's embeddings as the index keeps them (raw little-endian arrays)."""
+
+    file_id: int
+    model: str
+    fingerprint: str
+    vector: bytes
+    blocks: bytes
+    starts: bytes
+    dim: int
+    size: int = 0           # the file's size and mtime when indexed
+    mtime_ns: int = 0
 
 
 def default_db_path() -> str:
@@ -343,6 +380,79 @@ class Store:
     def count(self) -> int:
         return self.execute("SELECT count(*) FROM files").fetchone()[0]
 
+    # -- embeddings (sounds like) -----------------------------------------
+    def put_embedding(self, path: str, emb: StoredEmbedding) -> None:
+        """The embeddings of an indexed file (replacing any it had); the vector log records it."""
+        with self.atomic():
+            row = self.execute("SELECT id FROM files WHERE path = ?", (os.path.abspath(path),)).fetchone()
+            if row is None:
+                raise ValueError(f"{path} is not indexed")
+            self.execute(
+                "INSERT INTO embeddings(file_id, model, fingerprint, vector, blocks, starts, dim) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(file_id) DO UPDATE SET model=excluded.model, "
+                "fingerprint=excluded.fingerprint, vector=excluded.vector, blocks=excluded.blocks, "
+                "starts=excluded.starts, dim=excluded.dim",
+                (row[0], emb.model, emb.fingerprint, emb.vector, emb.blocks, emb.starts, emb.dim))
+
+    def embedding(self, path: str) -> StoredEmbedding | None:
+        row = self.execute(
+            "SELECT e.*, f.size, f.mtime_ns FROM embeddings e JOIN files f ON f.id = e.file_id "
+            "WHERE f.path = ?", (os.path.abspath(path),)).fetchone()
+        return _row_to_embedding(row) if row else None
+
+    def embedding_stale(self, model: str) -> set[str]:
+        """Paths of indexed files without embeddings of this model for their current audio."""
+        rows = self.execute(
+            "SELECT f.path FROM files f LEFT JOIN embeddings e ON e.file_id = f.id "
+            "WHERE e.file_id IS NULL OR e.model != ? OR e.fingerprint != f.fingerprint", (model,)).fetchall()
+        return {r[0] for r in rows}
+
+    def vector_count(self) -> int:
+        return self.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+
+    def vector_batches(self, size: int = 20_000) -> Iterator[tuple[list[int], list[bytes]]]:
+        """Every file vector, (ids, vectors) a batch at a time, by file id."""
+        last = -1
+        while True:
+            rows = self.execute("SELECT file_id, vector FROM embeddings WHERE file_id > ? "
+                                "ORDER BY file_id LIMIT ?", (last, size)).fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield [r[0] for r in rows], [r[1] for r in rows]
+
+    def vectors_of(self, ids: list[int]) -> list[tuple[int, bytes]]:
+        rows = self.execute("SELECT file_id, vector FROM embeddings WHERE file_id IN "
+                            "(SELECT value FROM json_each(?)) ORDER BY file_id", (json.dumps(ids),)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def vector_changes(self, after: int) -> list[tuple[int, int]]:
+        """(seq, file id) of every vector added, replaced or removed after change `after`."""
+        rows = self.execute("SELECT seq, file_id FROM vector_changes WHERE seq > ? ORDER BY seq",
+                            (after,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def last_vector_change(self) -> int:
+        row = self.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
+        return int(row[0]) if row else 0
+
+    def vector_log_floor(self) -> int:
+        """Changes up to this number were dropped from the log (a graph older than it is rebuilt)."""
+        row = self.execute("SELECT value FROM meta WHERE key = 'vector_log_floor'").fetchone()
+        return int(row[0]) if row else 0
+
+    def forget_vector_changes(self, upto: int) -> None:
+        with self.atomic():
+            self.execute("DELETE FROM vector_changes WHERE seq <= ?", (upto,))
+            self.execute("INSERT INTO meta(key, value) VALUES ('vector_log_floor', ?) ON CONFLICT(key) "
+                         "DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                         (str(upto),))
+
+    def files_by_id(self, ids: list[int]) -> dict[int, IndexedFile]:
+        rows = self.execute("SELECT * FROM files WHERE id IN (SELECT value FROM json_each(?))",
+                            (json.dumps(ids),)).fetchall()
+        return {r["id"]: _row_to_file(r) for r in rows}
+
     # -- search -----------------------------------------------------------
     def search_sql(self, query: Query, limit: int | None = None) -> tuple[str, list]:
         """The SQL and parameters for a parsed query (kept apart so tests can read it)."""
@@ -509,6 +619,12 @@ def _row_to_file(row: sqlite3.Row) -> IndexedFile:
     )
     item._record_json = row["record"]
     return item
+
+
+def _row_to_embedding(row: sqlite3.Row) -> StoredEmbedding:
+    return StoredEmbedding(file_id=row["file_id"], model=row["model"], fingerprint=row["fingerprint"],
+                           vector=row["vector"], blocks=row["blocks"], starts=row["starts"], dim=row["dim"],
+                           size=row["size"], mtime_ns=row["mtime_ns"])
 
 
 def _split_sql(script: str) -> list[str]:

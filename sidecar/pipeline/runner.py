@@ -72,6 +72,8 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     # files an older engine heard (the descriptor engine named no sound) are heard once more
     stale = store.paths_heard_by(
         lambda engine, model: heard_by_an_older_engine(Provenance(engine=engine, model=model), ctx.engine))
+    # files indexed before embeddings existed (or by another model) get theirs, not a new classification
+    unheard = store.embedding_stale(ctx.embedder.model) if ctx.embedder is not None and not ctx.dry_run else set()
     candidates: list[Task] = []
     for found in walk(roots):
         summary.seen += 1
@@ -94,7 +96,7 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
                 st = os.stat(path)
             except OSError:
                 st = None
-            if st is not None and (st.st_size, st.st_mtime_ns) == ident[:2]:
+            if st is not None and (st.st_size, st.st_mtime_ns) == ident[:2] and path not in unheard:
                 _finish(Task(path).done(Outcome.UNCHANGED), summary, store, ctx, on_task)
                 continue
         candidates.append(Task(path))
@@ -106,9 +108,21 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
             _finish(task, summary, store, ctx, on_task)
     if not ctx.dry_run:
         summary.pruned = _prune(roots, store)
+    if ctx.embedder is not None and not ctx.dry_run:
+        _update_vector_index(store, summary)
     summary.seconds = time.perf_counter() - started
     events.send("scan_finished", summary=summary.to_json())
     return summary
+
+
+def _update_vector_index(store: Store, summary: Summary) -> None:
+    """Bring the approximate index's file up to date (a large library only; a small one is
+    searched exactly). A failure here costs speed of `similar`, never the scan."""
+    from sidecar.similarity.search import maintain
+    try:
+        maintain(store)
+    except Exception as exc:    # the graph is a cache: the next scan or query rebuilds it
+        summary.notes.append((store.path, f"sounds-like index not updated: {exc}"))
 
 
 def _follow_move(task: Task, store: Store, ctx: Context) -> None:
@@ -177,6 +191,12 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
         except (sqlite3.Error, ValueError) as exc:
             task.done(Outcome.FAILED, f"written, but the index could not record it: {exc}")
             outcome = Outcome.FAILED
+        else:
+            if task.embedding is not None:
+                try:
+                    store.put_embedding(task.path, task.embedding)
+                except sqlite3.Error as exc:     # heard again on the next scan
+                    task.notes.append(f"sounds-like embedding not indexed: {exc}")
     if outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
         events.send("indexed", path=task.path, outcome=outcome.value)
     elif outcome == Outcome.FAILED:

@@ -35,6 +35,7 @@ class Context:
     dry_run: bool = False
     store: object | None = None     # read only here (moved files); the runner's consumer writes
     repair: bool = False            # write into files whose header is damaged (it sets the framing right)
+    embedder: object | None = None  # the sounds-like network; None when it is not installed
 
 
 def probe(task: Task, ctx: Context) -> Task:
@@ -188,6 +189,27 @@ def classify(task: Task, ctx: Context) -> Task:
     return task
 
 
+def embed(task: Task, ctx: Context) -> Task:
+    """The sounds-like embeddings, unless the index holds them for this audio already (a file
+    scanned before embeddings existed gets them here, without being classified again)."""
+    if ctx.embedder is None or ctx.dry_run:
+        return task
+    task.stage = "embed"
+    from sidecar.similarity.embedder import stored_form
+    held = ctx.store.embedding(task.moved_from or task.path) if ctx.store is not None else None
+    if held is not None and held.model == ctx.embedder.model and held.fingerprint == task.fingerprint:
+        if task.moved_from:
+            task.embedding = held       # follows the moved file
+        return task
+    try:
+        audio = task.audio if task.audio is not None else decode(task.path, task.format)
+        task.embedding = stored_form(ctx.embedder.embed(audio.samples, audio.samplerate), task.fingerprint)
+    except (AudioError, ValueError, MemoryError) as exc:
+        # the file is still tagged and indexed; only "sounds like" lacks it
+        task.notes.append(f"no sounds-like embedding: {exc}")
+    return task
+
+
 def describe_and_merge(task: Task, ctx: Context) -> Task:
     if task.unchanged_audio:
         return task
@@ -329,7 +351,7 @@ def _write_sidecar(task: Task, ctx: Context) -> None:
         task.notes.append(f"name too long for `NAME.EXT.xml`: its sidecar is {doc.name}")
 
 
-STAGES = (probe, fingerprint, classify, describe_and_merge, write)
+STAGES = (probe, fingerprint, classify, embed, describe_and_merge, write)
 
 
 def process(task: Task, ctx: Context) -> Task:

@@ -6,6 +6,7 @@ that a dot product is the cosine similarity.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ from sidecar.similarity import network
 from sidecar.similarity.network import EMBEDDING_SIZE
 
 MODEL = f"aisfx-{checkpoint.VERSION}"
+#: a checkpoint kept elsewhere than the installed aisfx package
+CHECKPOINT_ENV = "SIDECAR_AISFX_CHECKPOINT"
 #: a long file is heard through at most this many blocks, evenly spread (about 2.5 minutes)
 MAX_BLOCKS = 64
 #: blocks per matrix product: larger batches gain little and cost memory
@@ -51,7 +54,11 @@ class Embedder:
     @classmethod
     def load(cls, path: str | None = None) -> "Embedder":
         """From the installed aisfx package (or path); ModelUnavailable says how to install it."""
-        where = path or checkpoint.locate()
+        where = path or os.environ.get(CHECKPOINT_ENV)
+        if where and not os.path.isfile(where) and not path:
+            raise checkpoint.ModelUnavailable(
+                f"{CHECKPOINT_ENV}={where}: no such file (unset it to use the installed aisfx package)")
+        where = where or checkpoint.locate()
         state = checkpoint.read(where)
         try:
             blocks = network.fold(state)
@@ -73,6 +80,15 @@ class Embedder:
         vectors = self.embed_blocks(blocks)
         return Embedding(blocks=vectors, starts=starts.astype(np.float32),
                          vector=unit(vectors.mean(axis=0)) if signal.any() else np.zeros(EMBEDDING_SIZE, np.float32))
+
+
+def stored_form(emb: Embedding, fingerprint: str):
+    """The index's form of an Embedding: the file vector in float32, the blocks in float16."""
+    from sidecar.index.store import StoredEmbedding
+    return StoredEmbedding(file_id=0, model=emb.model, fingerprint=fingerprint,
+                           vector=emb.vector.astype("<f4").tobytes(),
+                           blocks=emb.blocks.astype("<f2").tobytes(),
+                           starts=emb.starts.astype("<f4").tobytes(), dim=EMBEDDING_SIZE)
 
 
 _shared: Embedder | None = None

@@ -1,0 +1,36 @@
+"""`sidecar similar`: the library's files that sound like a given one."""
+
+from __future__ import annotations
+
+import click
+
+from sidecar.cli.common import db_option, load_config, make_embedder, open_store
+from sidecar.cli.output import emit_rows_json, table
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=10, show_default=True,
+              help="How many files to show (1 or more).")
+@click.option("--exact", is_flag=True, help="Compare with every file (the default below 20,000 files).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout, nearest first.")
+@db_option
+def similar(file, limit, exact, as_json, db_path):
+    """The files of the library that sound most like FILE (indexed or not), nearest first, with
+    their cosine distance (0 = the same sound). FILE itself is left out."""
+    from sidecar.similarity.search import SimilarityError, similar_to_file
+    cfg = load_config()
+    store = open_store(db_path, cfg, must_exist=True)
+    try:
+        found = similar_to_file(store, file, limit, exact=True if exact else None,
+                                embedder_factory=lambda: make_embedder(required=True))
+    except SimilarityError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        emit_rows_json(n.to_json() for n in found)
+        return
+    if not found:
+        click.echo("no similar file in the index (run `sidecar scan` first)", err=True)
+        return
+    table([[f"{n.distance:.3f}", n.path, n.file.record.CatID, n.file.record.Description] for n in found],
+          ["distance", "path", "CatID", "Description"], [8, 60, 10, 30])

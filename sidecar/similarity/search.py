@@ -1,0 +1,124 @@
+"""Sounds like this one: the nearest files of the library to any audio file, best first.
+
+A library under EXACT_BELOW file vectors is searched exactly (one matrix
+product); a larger one through the approximate index (vector_index). The
+command line and the OSC bridge both call similar_to_file().
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from sidecar.errors import AudioError, SidecarError
+from sidecar.similarity.vector_index import VectorIndex, as_matrix
+
+#: below this many vectors an exact search is as fast as the graph and needs no file
+EXACT_BELOW = 20_000
+
+
+class SimilarityError(SidecarError):
+    """A sounds-like query that cannot be answered (no such file, not audio, no model)."""
+
+
+@dataclass
+class Neighbour:
+    path: str
+    distance: float           # cosine distance: 0 is the same sound, 1 unrelated
+    file: object              # its IndexedFile
+
+    def to_json(self) -> dict:
+        rec = self.file.record
+        return {"path": self.path, "distance": round(self.distance, 6), "CatID": rec.CatID,
+                "Category": rec.Category, "SubCategory": rec.SubCategory,
+                "Description": rec.Description, "Keywords": rec.Keywords, "Duration": rec.Duration}
+
+
+def nearest(store, vector: np.ndarray, limit: int, *, exclude: int | None = None,
+            exact: bool | None = None) -> list[tuple[int, float]]:
+    """(file id, distance) of the `limit` nearest file vectors, nearest first."""
+    if not np.any(vector):
+        return []
+    want = limit + (1 if exclude is not None else 0)
+    if exact is None:
+        exact = store.vector_count() < EXACT_BELOW
+    if exact:
+        found = _exact(store, np.asarray(vector, np.float32), want)
+    else:
+        found = VectorIndex.open(store).search(vector, want)
+    return [(i, d) for i, d in found if i != exclude][:limit]
+
+
+def maintain(store) -> None:
+    """After a scan: a library large enough for the graph gets it up to date, saved when worth it."""
+    if store.path == ":memory:" or store.vector_count() < EXACT_BELOW:
+        return
+    index = VectorIndex.open(store, writable=True)
+    index.save_if_worth_it()
+
+
+def _exact(store, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+    best_ids, best_dist = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    for ids, blobs in store.vector_batches():
+        dist = 1.0 - as_matrix(blobs) @ vector
+        best_ids = np.concatenate([best_ids, np.asarray(ids, np.int64)])
+        best_dist = np.concatenate([best_dist, dist.astype(np.float32)])
+        if len(best_ids) > count:
+            keep = np.argpartition(best_dist, count)[:count]
+            best_ids, best_dist = best_ids[keep], best_dist[keep]
+    order = np.lexsort((best_ids, best_dist))[:count]
+    return [(int(best_ids[i]), float(best_dist[i])) for i in order]
+
+
+def query_vector(store, path: str, embedder_factory) -> tuple[np.ndarray, int | None]:
+    """The file's vector: the index's when it holds the file as it is now, else heard afresh.
+    Returns (vector, its file id in the index or None)."""
+    from sidecar.similarity.embedder import MODEL
+    real = os.path.abspath(path)
+    if not os.path.isfile(real):
+        raise SimilarityError(f"{path}: no such file")
+    stored = store.embedding(real)
+    if stored is not None and stored.model == MODEL:
+        st = os.stat(real)
+        if (st.st_size, st.st_mtime_ns) == (stored.size, stored.mtime_ns):
+            return np.frombuffer(stored.vector, dtype="<f4"), stored.file_id
+    from sidecar.audio.decode import decode
+    from sidecar.library.formats import NotAudioError, recognise
+    try:
+        found = recognise(real)
+    except (NotAudioError, OSError) as exc:
+        raise SimilarityError(f"{path}: {exc}") from None
+    if found is None:
+        raise SimilarityError(f"{path}: not an audio format SFX Sidecar handles")
+    try:
+        audio = decode(real, found.format)
+    except AudioError as exc:
+        raise SimilarityError(f"{path}: {exc}") from None
+    embedding = embedder_factory().embed(audio.samples, audio.samplerate)
+    return embedding.vector, (stored.file_id if stored is not None else None)
+
+
+def similar_to_file(store, path: str, limit: int = 10, *, exact: bool | None = None,
+                    embedder_factory=None) -> list[Neighbour]:
+    """The library's files nearest to the audio file at path (indexed or not), best first,
+    the file itself left out. Raises SimilarityError or ModelUnavailable with one line."""
+    if embedder_factory is None:
+        from sidecar.similarity.embedder import shared as embedder_factory
+    vector, own_id = query_vector(store, path, embedder_factory)
+    if not np.any(vector):
+        return []      # digital silence sounds like nothing in particular
+    found = nearest(store, vector, limit, exclude=own_id, exact=exact)
+    files = store.files_by_id([i for i, _ in found])
+    return [Neighbour(files[i].path, d, files[i]) for i, d in found if i in files]
+
+
+def similar_for_request(store, path: str, limit: int = 10) -> list[Neighbour]:
+    """similar_to_file for a request from outside (OSC): an absolute path with no `..` only.
+    Every refusal is a SidecarError whose str() names the path and the reason."""
+    if not isinstance(path, str) or not os.path.isabs(path):
+        raise SimilarityError(f"{path}: not an absolute path")
+    if ".." in path.replace("\\", "/").split("/"):
+        raise SimilarityError(f"{path}: a path with .. is refused")
+    return similar_to_file(store, path, limit)

@@ -1,0 +1,188 @@
+"""Sounds like: embeddings stored with the index by a real scan, `sidecar similar` on generated
+families of sounds, the backfill of files scanned before, and a missing or damaged model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+
+import numpy as np
+import pytest
+
+from audiogen import RATE, write
+from conftest import SIDECAR
+from sidecar.index.store import Store
+from sidecar.similarity import checkpoint
+
+FAMILIES = ("tone", "noise", "clicks", "sweep")
+
+
+def family_sound(family: str, rng: np.random.Generator) -> np.ndarray:
+    """One member of a family of sounds, with random variations of pitch, length, level and rate."""
+    seconds = rng.uniform(1.0, 2.0)
+    t = np.arange(int(RATE * seconds)) / RATE
+    level = rng.uniform(0.2, 0.6)
+    if family == "tone":
+        f = rng.uniform(220, 1500)
+        x = np.sin(2 * np.pi * f * t) + 0.3 * np.sin(2 * np.pi * 2 * f * t)
+    elif family == "noise":
+        x = rng.standard_normal(t.size) * np.minimum(1, t / rng.uniform(0.01, 0.2))
+    elif family == "clicks":
+        x = np.zeros(t.size)
+        for start in np.arange(0.02, seconds - 0.02, 1 / rng.uniform(3, 9)):
+            i = int(start * RATE)
+            x[i:i + 300] += rng.standard_normal(min(300, t.size - i)) * np.exp(-np.arange(min(300, t.size - i)) / 40)
+    else:
+        f0, f1 = rng.uniform(100, 400), rng.uniform(3000, 9000)
+        x = np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t ** 2 / (2 * seconds)))
+    return (level * x / np.abs(x).max()).astype(np.float32)
+
+
+def run(*args, env=None, check=True):
+    proc = subprocess.run([SIDECAR, *args], capture_output=True, text=True, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args}: exit {proc.returncode}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def families(tmp_path_factory):
+    """Four families of five generated sounds, scanned into an index by the real command."""
+    root = tmp_path_factory.mktemp("families")
+    lib = root / "lib"
+    rng = np.random.default_rng(13)
+    members = {}
+    for family in FAMILIES:
+        for i in range(5):
+            path = write(str(lib / f"{family}_{i}"), "wav16", family_sound(family, rng))
+            members[os.path.abspath(path)] = family
+    db = str(root / "index.db")
+    env = {**os.environ, "SIDECAR_DB": db}
+    env.pop("SIDECAR_CONFIG", None)
+    run("scan", str(lib), "--json", env=env)
+    return {"lib": lib, "db": db, "env": env, "members": members, "root": root}
+
+
+def test_every_scanned_file_has_its_embeddings_in_the_index(families):
+    con = sqlite3.connect(families["db"])
+    rows = con.execute("SELECT f.path, e.model, e.fingerprint = f.fingerprint, length(e.vector), "
+                       "length(e.blocks), length(e.starts), e.dim FROM files f JOIN embeddings e "
+                       "ON e.file_id = f.id").fetchall()
+    assert {r[0] for r in rows} == set(families["members"])
+    for path, model, same_audio, vector, blocks, starts, dim in rows:
+        assert model == "aisfx-0.1.2" and same_audio and dim == 512 and vector == 512 * 4
+        assert blocks == (starts // 4) * 512 * 2 and starts >= 4        # float16 blocks, one start each
+    vectors = [np.frombuffer(r[0], "<f4") for r in con.execute("SELECT vector FROM embeddings")]
+    assert all(abs(np.linalg.norm(v) - 1) < 1e-5 for v in vectors)
+
+
+def test_nearest_neighbours_come_from_the_same_family(families):
+    members = families["members"]
+    for query, family in list(members.items())[::3]:
+        hits = json.loads(run("similar", query, "--limit", "4", "--json", env=families["env"]).stdout)
+        assert len(hits) == 4 and query not in [h["path"] for h in hits]
+        distances = [h["distance"] for h in hits]
+        assert distances == sorted(distances) and all(0 <= d <= 2 for d in distances)
+        assert [members[h["path"]] for h in hits] == [family] * 4, (query, hits)
+
+
+def test_a_file_outside_the_index_is_heard_and_compared(families, tmp_path):
+    query = write(str(tmp_path / "new_sweep"), "flac", family_sound("sweep", np.random.default_rng(99)))
+    hits = json.loads(run("similar", query, "-n", "3", "--json", "--exact", env=families["env"]).stdout)
+    assert [families["members"][h["path"]] for h in hits] == ["sweep"] * 3
+    text = run("similar", query, "-n", "2", env=families["env"]).stdout
+    assert text.splitlines()[0].split()[:2] == ["distance", "path"] and len(text.splitlines()) == 3
+
+
+def test_similar_refuses_what_it_cannot_hear(families, tmp_path):
+    missing = run("similar", str(tmp_path / "nope.wav"), env=families["env"], check=False)
+    assert missing.returncode == 2 and "nope.wav: no such file" in missing.stderr
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio at all")
+    bad = run("similar", str(text), env=families["env"], check=False)
+    assert bad.returncode == 2 and "notes.wav" in bad.stderr and bad.stdout == ""
+
+
+def test_files_scanned_before_get_their_embeddings_without_being_tagged_again(tmp_path):
+    lib = tmp_path / "lib"
+    rng = np.random.default_rng(1)
+    paths = [write(str(lib / f"s{i}"), "wav16", family_sound(FAMILIES[i], rng)) for i in range(3)]
+    db = str(tmp_path / "index.db")
+    env = {**os.environ, "SIDECAR_DB": db}
+    run("scan", str(lib), env=env)
+    con = sqlite3.connect(db)
+    classified = con.execute("SELECT path, classified FROM files ORDER BY path").fetchall()
+    with con:
+        con.execute("DELETE FROM embeddings")      # as an index made before embeddings existed
+    before = {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths}
+    before.update({p + ".xml": hashlib.sha256(open(p + ".xml", "rb").read()).hexdigest() for p in paths})
+    summary = json.loads(run("scan", str(lib), "--json", env=env).stdout)
+    assert summary["classified"] == 0 and summary["reindexed"] == 3 and summary["failed"] == 0
+    assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 3
+    assert con.execute("SELECT path, classified FROM files ORDER BY path").fetchall() == classified
+    after = {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in before}
+    assert after == before                          # nothing written into the files or sidecars
+    again = json.loads(run("scan", str(lib), "--json", env=env).stdout)
+    assert again["unchanged"] == 3 and again["reindexed"] == 0
+
+
+def test_a_changed_sound_gets_new_embeddings_and_a_gone_one_leaves_with_its_file(tmp_path):
+    lib = tmp_path / "lib"
+    rng = np.random.default_rng(2)
+    a = write(str(lib / "a"), "wav16", family_sound("tone", rng))
+    b = write(str(lib / "b"), "wav16", family_sound("noise", rng))
+    db = str(tmp_path / "index.db")
+    env = {**os.environ, "SIDECAR_DB": db}
+    run("scan", str(lib), env=env)
+    store = Store.open(db)
+    old = store.embedding(a).vector
+    write(a, "wav16", family_sound("clicks", rng))
+    os.unlink(b)
+    run("scan", str(lib), env=env)
+    store = Store.open(db)
+    assert store.embedding(a).vector != old and store.embedding(b) is None
+    assert store.vector_count() == 1
+    logged = [f for _, f in store.vector_changes(0)]
+    assert logged.count(store.embedding(a).file_id) == 2 and len(logged) == 4   # added twice, b added and gone
+
+
+def _damaged_checkpoint(tmp_path) -> str:
+    bad = tmp_path / "checkpoint.pth"
+    bad.write_bytes(checkpoint.locate().read_bytes()[:50_000])
+    return str(bad)
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "missing"])
+def test_without_the_model_the_service_still_runs_and_says_how_to_install_it(tmp_path, damage):
+    lib = tmp_path / "lib"
+    rng = np.random.default_rng(3)
+    path = write(str(lib / "tone"), "wav16", family_sound("tone", rng))
+    where = _damaged_checkpoint(tmp_path) if damage == "corrupt" else str(tmp_path / "absent.pth")
+    env = {**os.environ, "SIDECAR_DB": str(tmp_path / "index.db"), "SIDECAR_AISFX_CHECKPOINT": where}
+    scan = run("scan", str(lib), "--json", env=env)
+    assert json.loads(scan.stdout)["classified"] == 1
+    lines = [line for line in scan.stderr.splitlines() if where in line]
+    assert len(lines) == 1 and ("pip install" in lines[0] or "unset it" in lines[0])
+    search = run("search", "sine", "--json", env=env)
+    assert [h["path"] for h in json.loads(search.stdout)] == [os.path.abspath(path)]
+    query = write(str(tmp_path / "query"), "wav16", family_sound("tone", rng))
+    similar = run("similar", query, env=env, check=False)
+    assert similar.returncode == 2 and similar.stdout == ""
+    assert len(similar.stderr.strip().splitlines()) == 1 and where in similar.stderr
+
+
+def test_the_function_for_osc_requests_refuses_relative_and_dotted_paths(families):
+    from sidecar.similarity.search import SimilarityError, similar_for_request
+    store = Store.open(families["db"])
+    query, family = next(iter(families["members"].items()))
+    hits = similar_for_request(store, query, 3)
+    assert [families["members"][h.path] for h in hits] == [family] * 3
+    assert hits[0].to_json()["distance"] == round(hits[0].distance, 6)
+    for bad, reason in ((os.path.relpath(query), "not an absolute path"),
+                        (os.path.join(os.path.dirname(query), "..", "lib", os.path.basename(query)), ".."),
+                        (query + ".missing", "no such file")):
+        with pytest.raises(SimilarityError, match=reason):
+            similar_for_request(store, bad, 3)

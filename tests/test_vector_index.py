@@ -1,0 +1,106 @@
+"""The approximate index returns what exact search returns (recall at 10), after inserts, deletes,
+a restart and a crash between a save and the log it covers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sidecar.index.store import IndexedFile, Store, StoredEmbedding
+from sidecar.metadata.record import Record
+from sidecar.similarity import search
+from sidecar.similarity.vector_index import VectorIndex
+
+DIM = 512
+
+
+def clustered(n: int, rng: np.random.Generator, centres: np.ndarray) -> np.ndarray:
+    """Unit vectors around shared centres, non-negative like the network's (ReLU, then pooling)."""
+    x = centres[rng.integers(0, len(centres), n)] + 0.35 * rng.random((n, DIM))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def add(store: Store, start: int, vectors: np.ndarray) -> None:
+    with store.atomic():
+        for i, v in enumerate(vectors, start=start):
+            path = f"/lib/{i:05d}.wav"
+            store.upsert(IndexedFile(path=path, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
+                                     record=Record()))
+            store.put_embedding(path, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.astype("<f4").tobytes(),
+                                                      b"", b"", DIM))
+
+
+def recall_at_10(store: Store, index: VectorIndex, queries: np.ndarray) -> float:
+    hits = 0
+    for q in queries:
+        exact = {i for i, _ in search.nearest(store, q, 10, exact=True)}
+        approx = {i for i, _ in index.search(q, 10)}
+        hits += len(exact & approx)
+    return hits / (10 * len(queries))
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store.open(str(tmp_path / "index.db"))
+
+
+def test_recall_after_inserts_deletes_restart_and_crash(store, tmp_path):
+    rng = np.random.default_rng(7)
+    centres = rng.random((60, DIM)).astype(np.float32)
+    add(store, 0, clustered(3000, rng, centres))
+    index = VectorIndex.open(store, writable=True)
+    assert len(index) == 3000
+    first = index.save()
+    assert first.exists() and store.vector_changes(0) == []           # the log the file covers is dropped
+
+    # deletes and inserts after the save, brought in by sync()
+    gone = [f"/lib/{i:05d}.wav" for i in rng.choice(3000, 400, replace=False)]
+    gone_ids = {store.embedding(p).file_id for p in gone}
+    store.delete_many(gone)
+    add(store, 3000, clustered(500, rng, centres))
+    new_ids = {store.embedding(f"/lib/{i:05d}.wav").file_id for i in range(3000, 3500)}
+    assert index.sync() == len(gone_ids | new_ids) and len(index) == 3100
+    queries = clustered(60, rng, centres)
+    assert recall_at_10(store, index, queries) >= 0.95
+    assert not gone_ids & {i for q in queries for i, _ in index.search(q, 10)}
+
+    # a restart without a save: the file is older than the index; its log is replayed
+    reopened = VectorIndex.open(Store.open(store.path))
+    assert reopened.seq == store.last_vector_change() and len(reopened) == 3100
+    assert recall_at_10(store, reopened, queries) >= 0.95
+
+    # saved, then a crash before the covered log was dropped: replaying it again is harmless
+    second = reopened.save()
+    assert second != first and not first.exists()
+    add(store, 3500, clustered(100, rng, centres))
+    later = store.last_vector_change()
+    store.execute("INSERT INTO vector_changes(file_id) SELECT file_id FROM embeddings LIMIT 50")
+    after_crash = VectorIndex.open(Store.open(store.path))
+    assert len(after_crash) == 3200 and after_crash.seq > later
+    assert recall_at_10(store, after_crash, clustered(40, rng, centres)) >= 0.95
+
+
+def test_a_damaged_graph_file_is_rebuilt_from_the_index(store):
+    rng = np.random.default_rng(8)
+    add(store, 0, clustered(300, rng, rng.random((10, DIM)).astype(np.float32)))
+    saved = VectorIndex.open(store).save()
+    saved.write_bytes(b"\0" * 100)
+    rebuilt = VectorIndex.open(Store.open(store.path))
+    assert len(rebuilt) == 300
+    q = np.frombuffer(store.vectors_of([5])[0][1], "<f4")
+    assert rebuilt.search(q, 1)[0][0] == 5
+
+
+def test_exact_and_approximate_search_agree_through_the_public_function(store, monkeypatch):
+    rng = np.random.default_rng(9)
+    add(store, 0, clustered(1500, rng, rng.random((30, DIM)).astype(np.float32)))
+    q = clustered(1, rng, rng.random((30, DIM)).astype(np.float32))[0]
+    exact = search.nearest(store, q, 10, exact=True)
+    monkeypatch.setattr(search, "EXACT_BELOW", 1000)
+    search.maintain(store)                            # a scan's end: the graph file is made
+    assert VectorIndex.files(store)
+    approx = search.nearest(store, q, 10)
+    assert len({i for i, _ in exact} & {i for i, _ in approx}) >= 9
+    assert np.allclose([d for _, d in exact[:5]], [d for _, d in approx[:5]], atol=2e-3)
+    first = exact[0][0]
+    assert first not in [i for i, _ in search.nearest(store, q, 10, exclude=first, exact=True)]
