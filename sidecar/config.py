@@ -72,6 +72,7 @@ class Config:
     db: str | None = None
     roots: list[RootOptions] = field(default_factory=list)     # every [[roots]] entry
     osc: OscOptions = field(default_factory=OscOptions)
+    learn_min_confidence: float = 0.6  # a learned CatID less probable than this is not written
 
     def check(self) -> "Config":
         self.classifier_asked = self.classifier is not None or self.classifier_asked or bool(self.model)
@@ -133,9 +134,10 @@ _SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": 
 _WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
 _ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool}
 _OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
-_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict}
+_LEARN_KEYS = {"min_confidence": (float, int)}
+_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict, "learn": dict}
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table",
-               list: "a list"}
+               list: "a list", float: "a number"}
 
 
 def _checked(table: dict, keys: dict, where: str, path: str) -> dict:
@@ -189,3 +191,8 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
         if key == "allow" and not all(isinstance(a, str) for a in value):
             raise ConfigError(f"{path}: osc.allow must be a list of networks (\"192.168.1.0/24\")")
         setattr(cfg.osc, key, value)
+    learn = _checked(doc.get("learn", {}), _LEARN_KEYS, "learn.", path)
+    confidence = learn.get("min_confidence", cfg.learn_min_confidence)
+    if not 0 <= confidence <= 1:
+        raise ConfigError(f"{path}: learn.min_confidence must be between 0 and 1, not {confidence!r}")
+    cfg.learn_min_confidence = float(confidence)

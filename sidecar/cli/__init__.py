@@ -25,6 +25,7 @@ def _register() -> None:
     from sidecar.cli.scan import scan
     from sidecar.cli.search import search
     from sidecar.cli.serve_max import serve_max
+    from sidecar.cli.learn import learn
     from sidecar.cli.show import show
     from sidecar.cli.similar import similar
     from sidecar.cli.sidecars import apply, export, import_sidecars
@@ -33,7 +34,7 @@ def _register() -> None:
     from sidecar.cli.undo import undo
     from sidecar.cli.vocab import vocab
 
-    for command in (scan, search, show, similar, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status):
+    for command in (scan, search, show, similar, learn, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status):
         cli.add_command(command)
 
 

@@ -48,6 +48,10 @@ def gather(path: str, cfg, store) -> dict:
     doc["containers"] = containers
     row = store.get(path)
     doc["index"] = row.to_json() if row else None
+    if row and row.record.CatID:
+        prov = row.record.provenance
+        doc["category"] = {"CatID": row.record.CatID, "source": prov.category_source or "unknown",
+                           "confidence": prov.category_confidence, "model": prov.category_model}
     catid = (row.record.CatID if row else "") or ""
     if catid:
         try:
@@ -113,10 +117,25 @@ def _print(doc: dict) -> None:
             click.echo("  labels: " + ", ".join(f"{l['label']} {l['probability']:.2f}" for l in labels))
         if row["human_fields"]:
             click.echo("  human fields: " + ", ".join(row["human_fields"]))
+        if doc.get("category"):
+            click.echo(f"  category: {_category_line(doc['category'])}")
     else:
         click.echo("  not indexed")
     if doc.get("ucs_explanation"):
         click.echo(f"[UCS] {doc['ucs_explanation']}")
+
+
+_SOURCES = {"person": "from a person", "ucs_name": "from a UCS file name", "audioset": "from AudioSet labels",
+            "learned": "learned from the library", "unknown": "(source not recorded)"}
+
+
+def _category_line(cat: dict) -> str:
+    line = f"{cat['CatID']} {_SOURCES.get(cat['source'], cat['source'])}"
+    if cat.get("model"):
+        line += f" (model {cat['model']})"
+    if cat.get("confidence") is not None:
+        line += f", confidence {cat['confidence']:.2f}"
+    return line
 
 
 def _print_tree(value, depth: int) -> None:

@@ -100,6 +100,15 @@ END;
 CREATE TRIGGER IF NOT EXISTS embeddings_ad AFTER DELETE ON embeddings BEGIN
     INSERT INTO vector_changes(file_id) VALUES (old.file_id);
 END;
+CREATE TABLE IF NOT EXISTS category_models (
+    version INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    embedding_model TEXT NOT NULL,
+    classes TEXT NOT NULL,          -- JSON list of CatIDs
+    coef BLOB NOT NULL,             -- float64, classes x dim
+    intercept BLOB NOT NULL,        -- float64, classes
+    report TEXT NOT NULL            -- JSON: cross-validated accuracy, overall and per category
+);
 """
 
 #: bm25 weights, in FTS column order: a category or keyword hit counts most.
@@ -447,6 +456,25 @@ class Store:
             self.execute("INSERT INTO meta(key, value) VALUES ('vector_log_floor', ?) ON CONFLICT(key) "
                          "DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
                          (str(upto),))
+
+    def files_with_vectors(self, model: str) -> Iterator[tuple[IndexedFile, bytes]]:
+        """Every indexed file with its vector of this embedding model (current audio only)."""
+        rows = self.execute("SELECT f.*, e.vector AS e_vector FROM files f JOIN embeddings e ON e.file_id = f.id "
+                            "WHERE e.model = ? AND e.fingerprint = f.fingerprint ORDER BY f.path", (model,)).fetchall()
+        for row in rows:
+            yield _row_to_file(row), row["e_vector"]
+
+    def save_category_model(self, row: dict) -> int:
+        """Keep a learned CatID model; its version (one more than the last)."""
+        cols = ", ".join(row)
+        with self.atomic():
+            self.execute(f"INSERT INTO category_models ({cols}) VALUES ({', '.join('?' * len(row))})",
+                         tuple(row.values()))
+            return self.execute("SELECT max(version) FROM category_models").fetchone()[0]
+
+    def latest_category_model(self):
+        """The newest learned model's row, or None."""
+        return self.execute("SELECT * FROM category_models ORDER BY version DESC LIMIT 1").fetchone()
 
     def files_by_id(self, ids: list[int]) -> dict[int, IndexedFile]:
         rows = self.execute("SELECT * FROM files WHERE id IN (SELECT value FROM json_each(?))",

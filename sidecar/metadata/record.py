@@ -67,6 +67,10 @@ class Provenance:
     windows: list[Window] = field(default_factory=list)
     synonyms_added: list[str] = field(default_factory=list)
     machine_fields: list[str] = field(default_factory=list)  # fields whose value the service wrote
+    #: where CatID/Category/SubCategory came from: person | ucs_name | audioset | learned ("" unknown)
+    category_source: str = ""
+    category_confidence: float | None = None   # the label's or the learned model's probability
+    category_model: str = ""                   # the learned model that chose it ("learned-3")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "Provenance":
@@ -78,6 +82,9 @@ class Provenance:
             windows=[Window.from_dict(x) for x in d.get("windows", [])],
             synonyms_added=list(d.get("synonyms_added", [])),
             machine_fields=list(d.get("machine_fields", [])),
+            category_source=d.get("category_source", ""),
+            category_confidence=d.get("category_confidence"),
+            category_model=d.get("category_model", ""),
         )
 
     def is_empty(self) -> bool:

@@ -36,6 +36,7 @@ class Context:
     store: object | None = None     # read only here (moved files); the runner's consumer writes
     repair: bool = False            # write into files whose header is damaged (it sets the framing right)
     embedder: object | None = None  # the sounds-like network; None when it is not installed
+    categories: object | None = None  # the CatID model `sidecar learn` saved, if any
 
 
 def probe(task: Task, ctx: Context) -> Task:
@@ -234,6 +235,10 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
                             ("Designer", ucs.CreatorID), ("Library", ucs.SourceID)):
             if value and task.existing.is_empty(name):
                 setattr(machine, name, value)
+    learned = _learned_category(task, ctx, ucs is not None)
+    if learned is not None:
+        info = vocab.cat_info(learned[0])
+        machine.CatID, machine.Category, machine.SubCategory = info["CatID"], info["Category"], info["SubCategory"]
     _keep_category_whole(task, machine, vocab)
     audio = task.audio
     machine.Duration = round(audio.duration, 6)
@@ -252,6 +257,7 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
         labels=c.labels, windows=c.windows, synonyms_added=desc.synonyms_added)
     task.stage = "merge"
     task.record = ownership.merge(task.existing, machine, task.human, ctx.config.policy)
+    _mark_category_source(task, ctx, ucs is not None, learned, c.labels)
     if ctx.config.policy == "replace":
         # what `replace` overwrote is the service's now, and is marked so (appended keywords
         # stay a person's list: the person's words are in it)
@@ -260,6 +266,44 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     if ctx.dry_run:
         return task.done(Outcome.PLANNED)
     return task
+
+
+CATEGORY_FIELDS = ("CatID", "Category", "SubCategory")
+
+
+def _learned_category(task: Task, ctx: Context, ucs_named: bool) -> tuple[str, float] | None:
+    """The learned model's CatID for a file no person categorised, when it is confident enough."""
+    model = ctx.categories
+    if model is None or task.embedding is None or ucs_named or set(CATEGORY_FIELDS) & task.human:
+        return None
+    import numpy as np
+    vector = np.frombuffer(task.embedding.vector, "<f4")
+    if not vector.any():
+        return None
+    catid, confidence = model.predict(vector)
+    return (catid, confidence) if confidence >= ctx.config.learn_min_confidence else None
+
+
+def _mark_category_source(task: Task, ctx: Context, ucs_named: bool, learned, labels) -> None:
+    """Provenance says where the category came from, and how sure that was."""
+    rec = task.record
+    prov = rec.provenance
+    prov.category_source, prov.category_confidence, prov.category_model = "", None, ""
+    if set(CATEGORY_FIELDS) & task.human:
+        prov.category_source = "person"
+    elif ucs_named:
+        prov.category_source = "ucs_name"
+    elif learned is not None and rec.CatID == learned[0]:
+        prov.category_source, prov.category_confidence = "learned", round(learned[1], 4)
+        prov.category_model = f"learned-{ctx.categories.version}"
+    elif rec.CatID:
+        prov.category_source = "audioset"
+        vocab = ctx.vocabulary
+        for lb in labels:
+            entry = vocab.entry(lb.label, lb.mid)
+            if entry and vocab.catid_of(entry) == rec.CatID:
+                prov.category_confidence = round(lb.probability, 4)
+                break
 
 
 def _keep_category_whole(task: Task, machine: Record, vocab) -> None:

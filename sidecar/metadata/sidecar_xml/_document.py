@@ -143,6 +143,11 @@ def _build_provenance(prov_el: etree._Element, prov: Provenance) -> None:
     fields_el = _sub(prov_el, "MachineFields")
     for name in prov.machine_fields:
         _sub(fields_el, "Field", xml_text(name))
+    if prov.category_source:
+        confidence = prov.category_confidence
+        _sub(prov_el, "CategorySource", prov.category_source,
+             confidence=format_double(confidence) if confidence is not None else None,
+             model=xml_text(prov.category_model) if prov.category_model else None)
 
 
 def _text(elem: etree._Element | None) -> str:
@@ -214,4 +219,10 @@ def _parse_provenance(prov_el: etree._Element, what: str) -> Provenance:
                                    labels=_parse_labels(win_el, what)))
     prov.synonyms_added = _texts(prov_el.find(q("SynonymsAdded")), "Keyword")
     prov.machine_fields = _texts(prov_el.find(q("MachineFields")), "Field")
+    source = prov_el.find(q("CategorySource"))
+    if source is not None:
+        prov.category_source = _text(source)
+        if source.get("confidence") is not None:
+            prov.category_confidence = parse_double(source.get("confidence"), what, "CategorySource confidence")
+        prov.category_model = source.get("model", "")
     return prov

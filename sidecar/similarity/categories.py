@@ -1,0 +1,131 @@
+"""Categories learned from the library itself: a classifier of CatIDs over the files' embeddings.
+
+It learns only from categories a person chose: a CatID (or Category and
+SubCategory) a person wrote into a file or its sidecar, or a UCS file name;
+never from what a classifier derived. A multinomial logistic regression on
+the standardised file vectors (scikit-learn), judged by stratified
+cross-validation before it is fitted on everything. The model is saved in
+the index as plain arrays (the scaling folded into the weights) with an
+increasing version, so predicting needs only numpy and loading runs no code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sidecar.errors import SidecarError
+
+MIN_FILES = 20
+MIN_PER_CATEGORY = 5
+FOLDS = 5
+SOURCES = ("person", "ucs_name")
+
+
+class NotEnoughToLearn(SidecarError):
+    """Too few files carry a category a person gave."""
+
+
+@dataclass
+class CategoryModel:
+    classes: list[str]
+    coef: np.ndarray          # (classes, 512)
+    intercept: np.ndarray     # (classes,)
+    embedding_model: str
+    version: int = 0
+    created: str = ""
+    report: dict = field(default_factory=dict)
+
+    def predict(self, vector: np.ndarray) -> tuple[str, float]:
+        """The most likely CatID of a file vector and its probability."""
+        logits = self.coef @ np.asarray(vector, np.float64) + self.intercept
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        best = int(p.argmax())
+        return self.classes[best], float(p[best])
+
+    def to_row(self) -> dict:
+        return {"created": self.created, "embedding_model": self.embedding_model,
+                "classes": json.dumps(self.classes), "coef": self.coef.astype("<f8").tobytes(),
+                "intercept": self.intercept.astype("<f8").tobytes(), "report": json.dumps(self.report)}
+
+    @classmethod
+    def from_row(cls, row) -> "CategoryModel":
+        classes = json.loads(row["classes"])
+        coef = np.frombuffer(row["coef"], "<f8").reshape(len(classes), -1)
+        return cls(classes=classes, coef=coef, intercept=np.frombuffer(row["intercept"], "<f8"),
+                   embedding_model=row["embedding_model"], version=row["version"], created=row["created"],
+                   report=json.loads(row["report"]))
+
+
+def category_of(item, vocab) -> tuple[str, str] | None:
+    """(CatID, source) when a person chose the file's category, else None."""
+    rec = item.record
+    source = rec.provenance.category_source
+    if rec.CatID and (source in SOURCES or "CatID" in item.human_fields):
+        return rec.CatID, source if source in SOURCES else "person"
+    ucs = vocab.parse_ucs_filename(os.path.basename(item.path))
+    if ucs is not None and "CatID" not in item.human_fields:
+        return ucs.CatID, "ucs_name"
+    return None
+
+
+def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[str], Counter]:
+    """Vectors and CatIDs of the files a person categorised; the sources counted."""
+    vectors, labels, sources = [], [], Counter()
+    for item, vector in store.files_with_vectors(embedding_model):
+        found = category_of(item, vocab)
+        if found is None:
+            continue
+        v = np.frombuffer(vector, "<f4")
+        if not v.any():
+            continue       # digital silence says nothing of a category
+        vectors.append(v)
+        labels.append(found[0])
+        sources[found[1]] += 1
+    return (np.array(vectors, np.float32) if vectors else np.zeros((0, 512), np.float32)), labels, sources
+
+
+def train(store, vocab, embedding_model: str) -> CategoryModel:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, sources = training_set(store, vocab, embedding_model)
+    counts = Counter(y)
+    kept = sorted(c for c, n in counts.items() if n >= MIN_PER_CATEGORY)
+    left_out = {c: n for c, n in sorted(counts.items()) if n < MIN_PER_CATEGORY}
+    mask = np.array([c in kept for c in y], bool)
+    X, y = X[mask] if len(y) else X, [c for c in y if c in kept]
+    if len(kept) < 2 or len(y) < MIN_FILES:
+        raise NotEnoughToLearn(
+            f"too little to learn from: {len(y)} files in {len(kept)} categories with at least "
+            f"{MIN_PER_CATEGORY} files each carry a category a person gave (a CatID in the file or its "
+            f"sidecar, or a UCS file name); at least {MIN_FILES} files in 2 or more such categories are needed")
+    folds = min(FOLDS, min(Counter(y).values()))
+    started = time.perf_counter()
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+    predicted = cross_val_predict(pipeline, X, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0))
+    pipeline.fit(X, y)
+    scaler, lr = pipeline[0], pipeline[1]
+    coef = lr.coef_ / scaler.scale_
+    intercept = lr.intercept_ - coef @ scaler.mean_
+    if len(lr.classes_) == 2:      # binary: one row for the second class; softmax of (0, z) is the same
+        coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
+        intercept = np.array([0.0, intercept[0]])
+    right = np.array(predicted) == np.array(y)
+    per_category = {c: {"files": int(sum(1 for t in y if t == c)),
+                        "accuracy": round(float(right[[t == c for t in y]].mean()), 4)} for c in kept}
+    report = {"files": len(y), "categories": len(kept), "folds": folds,
+              "accuracy": round(float(right.mean()), 4), "per_category": per_category,
+              "left_out": left_out, "sources": dict(sources),
+              "seconds": round(time.perf_counter() - started, 3)}
+    return CategoryModel(classes=[str(c) for c in lr.classes_], coef=coef, intercept=intercept,
+                         embedding_model=embedding_model, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         report=report)

@@ -1,0 +1,105 @@
+"""`sidecar learn`: CatIDs learned from UCS-named files predict the untagged ones; a person's CatID
+always wins; too little to learn from is refused; show and the sidecar say where a category came from."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from lxml import etree
+from mutagen.flac import FLAC
+
+from audiogen import write
+from sidecar.index.store import Store
+from test_similar import FAMILIES, family_sound, run
+
+CATIDS = {"tone": "BEEP", "noise": "ELECBuzz", "clicks": "MECHClik", "sweep": "ALRMSirn"}
+
+
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory):
+    """Half a labelled set (UCS names) scanned and learned from; the other half scanned after."""
+    root = tmp_path_factory.mktemp("learn")
+    rng = np.random.default_rng(21)
+    env = {**os.environ, "SIDECAR_DB": str(root / "index.db")}
+    env.pop("SIDECAR_CONFIG", None)
+    for family in FAMILIES:
+        for i in range(6):
+            write(str(root / "named" / f"{CATIDS[family]}_{family} take {i}_JD_Gen"), "wav16",
+                  family_sound(family, rng))
+    run("scan", str(root / "named"), env=env)
+    report = json.loads(run("learn", "--json", env=env).stdout)
+    truth = {}
+    for family in FAMILIES:
+        for i in range(4):
+            path = write(str(root / "untagged" / f"untitled {family[0]}{i}"), "wav16", family_sound(family, rng))
+            truth[os.path.abspath(path)] = CATIDS[family]
+    person = write(str(root / "untagged" / "tagged by a person"), "flac", family_sound("tone", rng))
+    tags = FLAC(person)
+    tags["CATID"] = "DOORWood"
+    tags.save()
+    run("scan", str(root / "untagged"), env=env)
+    return {"root": root, "env": env, "report": report, "truth": truth, "person": os.path.abspath(person)}
+
+
+def test_learn_reports_cross_validated_accuracy_and_saves_a_versioned_model(learned):
+    r = learned["report"]
+    assert r["version"] == 1 and r["embedding_model"] == "aisfx-0.1.2"
+    assert r["files"] == 24 and r["categories"] == 4 and r["sources"] == {"ucs_name": 24}
+    assert set(r["per_category"]) == set(CATIDS.values())
+    assert all(v["files"] == 6 for v in r["per_category"].values())
+    assert r["accuracy"] >= 0.8
+    again = json.loads(run("learn", "--json", env=learned["env"]).stdout)
+    assert again["version"] == 2
+
+
+def test_a_scan_after_learning_predicts_the_other_half(learned):
+    store = Store.open(learned["env"]["SIDECAR_DB"])
+    right = 0
+    for path, catid in learned["truth"].items():
+        rec = store.get(path).record
+        prov = rec.provenance
+        if rec.CatID == catid:
+            right += 1
+            assert prov.category_source == "learned" and prov.category_confidence >= 0.6
+            assert prov.category_model == "learned-1"
+        else:
+            assert prov.category_source != "learned" or prov.category_confidence >= 0.6
+    assert right / len(learned["truth"]) >= 0.75
+
+
+def test_a_persons_catid_is_never_replaced_by_a_learned_one(learned):
+    person = learned["person"]
+    rec = Store.open(learned["env"]["SIDECAR_DB"]).get(person).record
+    assert rec.CatID == "DOORWood" and rec.provenance.category_source == "person"
+    assert FLAC(person)["CATID"] == ["DOORWood"]
+
+
+def test_show_and_the_sidecar_say_where_a_category_came_from(learned):
+    path, catid = next((p, c) for p, c in learned["truth"].items()
+                       if Store.open(learned["env"]["SIDECAR_DB"]).get(p).record.CatID == c)
+    doc = etree.parse(path + ".xml")
+    ns = {"sc": doc.getroot().nsmap[None]}
+    source = doc.find(".//sc:Provenance/sc:CategorySource", ns)
+    assert source.text == "learned" and float(source.get("confidence")) >= 0.6 and source.get("model") == "learned-1"
+    shown = json.loads(run("show", path, "--json", env=learned["env"]).stdout)
+    assert shown["category"] == {"CatID": catid, "source": "learned",
+                                 "confidence": pytest.approx(float(source.get("confidence"))),
+                                 "model": "learned-1"}
+    text = run("show", learned["person"], env=learned["env"]).stdout
+    assert "category: DOORWood from a person" in text
+    named = next(p for p in (learned["root"] / "named").iterdir() if p.suffix == ".wav")
+    assert "from a UCS file name" in run("show", str(named), env=learned["env"]).stdout
+
+
+def test_too_little_to_learn_from_is_refused_in_one_line(tmp_path):
+    rng = np.random.default_rng(5)
+    for i, family in enumerate(FAMILIES[:3]):
+        write(str(tmp_path / "lib" / f"{CATIDS[family]}_{family} {i}_JD_Gen"), "wav16", family_sound(family, rng))
+    env = {**os.environ, "SIDECAR_DB": str(tmp_path / "index.db")}
+    run("scan", str(tmp_path / "lib"), env=env)
+    refused = run("learn", "--json", env=env, check=False)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert len(refused.stderr.strip().splitlines()) == 1 and "too little to learn from: 0 files" in refused.stderr
