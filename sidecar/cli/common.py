@@ -83,6 +83,24 @@ def make_vocabulary(cfg: Config, store: Store | None = None):
     return Vocabulary.load(cfg.vocabulary, ucs_list)
 
 
+def make_scan_embedder():
+    """The sounds-like network for a scan, loaded when a file first needs it; None when it is not
+    installed. Not installed or damaged: one line on stderr, and the scan goes on without it."""
+    from sidecar.cli.output import warn
+    from sidecar.similarity import embedder
+
+    def unavailable(exc) -> None:
+        warn(f"{exc} (files are scanned without sounds-like embeddings)")
+
+    if not embedder.available():
+        try:
+            embedder.shared()
+        except Exception as exc:      # ModelUnavailable: its line says how to install the model
+            unavailable(exc)
+        return None
+    return embedder.LazyEmbedder(on_unavailable=unavailable)
+
+
 def make_embedder(*, required: bool = False):
     """The sounds-like network. Missing or damaged: with required, one line and exit 2 (a command
     that cannot work without it); otherwise one line on stderr and None (the rest still runs)."""

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from sidecar.cli.common import db_option, load_config, make_embedder, make_engine, make_vocabulary, open_store
+from sidecar.cli.common import db_option, load_config, make_engine, make_scan_embedder, make_vocabulary, open_store
 from sidecar.cli.output import emit_json, is_terminal, table, warn
 from sidecar.config import CLASSIFIERS, POLICIES
 from sidecar.errors import ClassifierError
@@ -73,7 +73,7 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
             # a crash left these: roll back half-done in-place updates, remove stale temporary files
             for action in cleanup_temp_files(root, older_than=STALE_TEMP_SECONDS):
                 warn(f"{action.path}: {action.what}")
-    embedder = None if dry_run else make_embedder()
+    embedder = None if dry_run else make_scan_embedder()
     ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run, store, repair=repair,
                   embedder=embedder, categories=_learned_model(store, embedder))
     progress = _Progress(enabled=is_terminal() and not as_json)

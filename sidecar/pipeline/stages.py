@@ -193,7 +193,7 @@ def classify(task: Task, ctx: Context) -> Task:
 def embed(task: Task, ctx: Context) -> Task:
     """The sounds-like embeddings, unless the index holds them for this audio already (a file
     scanned before embeddings existed gets them here, without being classified again)."""
-    if ctx.embedder is None or ctx.dry_run:
+    if ctx.embedder is None or ctx.dry_run or getattr(ctx.embedder, "failed", False):
         return task
     task.stage = "embed"
     from sidecar.similarity.embedder import stored_form
@@ -202,9 +202,12 @@ def embed(task: Task, ctx: Context) -> Task:
         if task.moved_from:
             task.embedding = held       # follows the moved file
         return task
+    from sidecar.similarity.checkpoint import ModelUnavailable
     try:
         audio = task.audio if task.audio is not None else decode(task.path, task.format)
         task.embedding = stored_form(ctx.embedder.embed(audio.samples, audio.samplerate), task.fingerprint)
+    except ModelUnavailable:
+        pass            # said once for the whole scan, where the model was loaded
     except (AudioError, ValueError, MemoryError) as exc:
         # the file is still tagged and indexed; only "sounds like" lacks it
         task.notes.append(f"no sounds-like embedding: {exc}")

@@ -91,6 +91,48 @@ def stored_form(emb: Embedding, fingerprint: str):
                            starts=emb.starts.astype("<f4").tobytes(), dim=EMBEDDING_SIZE)
 
 
+class LazyEmbedder:
+    """The shared Embedder, loaded when a file first needs it (a rescan of a known library never
+    does). A model that cannot be loaded is reported once, through on_unavailable, and every later
+    embed() raises ModelUnavailable at once."""
+
+    model = MODEL
+
+    def __init__(self, on_unavailable=None):
+        self._on_unavailable = on_unavailable
+        self._failed: checkpoint.ModelUnavailable | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def failed(self) -> bool:
+        return self._failed is not None
+
+    def embed(self, samples: np.ndarray, samplerate: int) -> Embedding:
+        with self._lock:
+            if self._failed is None:
+                try:
+                    embedder = shared()
+                except checkpoint.ModelUnavailable as exc:
+                    self._failed = exc
+                    if self._on_unavailable is not None:
+                        self._on_unavailable(exc)
+            if self._failed is not None:
+                raise self._failed
+        return embedder.embed(samples, samplerate)
+
+
+def available() -> bool:
+    """Whether a checkpoint is there to load (a cheap look: no reading, no import of aisfx)."""
+    where = os.environ.get(CHECKPOINT_ENV)
+    if where:
+        return os.path.isfile(where)
+    try:
+        checkpoint.locate()
+    except checkpoint.ModelUnavailable:
+        return False
+    return True
+
+
 _shared: Embedder | None = None
 _shared_lock = threading.Lock()
 
