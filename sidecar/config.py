@@ -18,11 +18,17 @@
     path = "/mnt/library"
     sidecar_mirror = "/srv/sidecars/library"
     read_only = true   # never write into these files: sidecars and the index only
+    observer = "auto"  # auto | native | polling (auto polls remote file systems)
 
     [osc]              # the OSC bridge for DAW scripts (daw-bridge serve, sidecar daemon)
     host = "127.0.0.1" # another address needs `allow`
     port = 9310
     allow = ["192.168.10.0/24"]   # client networks answered besides loopback
+    enabled = true     # served by `sidecar daemon` too (--no-osc turns it off)
+
+    [daemon]           # `sidecar daemon`: see deploy/sidecar.toml for every key
+    stable_seconds = 5
+    rescan = "0 3 * * *"
 """
 
 from __future__ import annotations
@@ -35,13 +41,32 @@ from sidecar.errors import ConfigError
 
 POLICIES = ("fill-empty", "append", "replace")
 CLASSIFIERS = ("embedded", "max", "descriptors")
+OBSERVERS = ("auto", "native", "polling")
 
 
 @dataclass
 class RootOptions:
-    """One library root."""
+    """One library root (the daemon watches it; the bridge answers for files inside it)."""
 
     path: str
+    observer: str = "auto"             # auto: polling on a remote file system, native otherwise
+    poll_seconds: float | None = None  # None: the daemon's poll_seconds
+    rescan: str | None = None          # cron; None: the daemon's rescan
+
+
+@dataclass
+class DaemonOptions:
+    """How `sidecar daemon` watches and works its queue."""
+
+    stable_seconds: float = 5.0        # size and mtime unchanged this long before a file is taken
+    max_tries: int = 5                 # failures before a file is set aside
+    retry_seconds: float = 30.0        # the first retry's wait; doubled each try
+    retry_max_seconds: float = 3600.0
+    lease_seconds: float = 60.0        # a claim not renewed for this long is taken up again
+    poll_seconds: float = 10.0         # the polling observer's interval
+    rescan: str = ""                   # cron for a full rescan of every root ("" = none)
+    root_check_seconds: float = 5.0    # how often an offline root is looked for
+    ignore: list[str] = field(default_factory=list)   # more name patterns never taken
 
 
 @dataclass
@@ -73,6 +98,8 @@ class Config:
     roots: list[RootOptions] = field(default_factory=list)     # every [[roots]] entry
     osc: OscOptions = field(default_factory=OscOptions)
     learn_min_confidence: float = 0.6  # a learned CatID less probable than this is not written
+    daemon: DaemonOptions = field(default_factory=DaemonOptions)
+    source: str = ""                   # the file this configuration came from
 
     def check(self) -> "Config":
         self.classifier_asked = self.classifier is not None or self.classifier_asked or bool(self.model)
@@ -89,7 +116,43 @@ class Config:
             raise ConfigError("--classifier max needs --max-url or SIDECAR_MAX_URL")
         if self.jobs < 1:
             raise ConfigError("--jobs must be at least 1")
+        self._check_daemon()
         return self
+
+    def _check_daemon(self) -> None:
+        where = f"{self.source}: " if self.source else ""
+        d = self.daemon
+        for name in ("stable_seconds", "retry_seconds", "retry_max_seconds", "lease_seconds",
+                     "poll_seconds", "root_check_seconds"):
+            if getattr(d, name) < 0 or (name in ("lease_seconds", "poll_seconds", "root_check_seconds")
+                                        and getattr(d, name) <= 0):
+                raise ConfigError(f"{where}daemon.{name} must be a positive number of seconds")
+        if d.max_tries < 1:
+            raise ConfigError(f"{where}daemon.max_tries must be at least 1")
+        if not 0 <= self.osc.port < 65536:
+            raise ConfigError(f"{where}osc.port must be in 0..65535 (0: any free port), not {self.osc.port}")
+        crons = [("daemon.rescan", d.rescan)] + [(f"roots[{i}].rescan", r.rescan)
+                                                  for i, r in enumerate(self.roots)]
+        for key, expr in crons:
+            if expr:
+                try:
+                    cron_trigger(expr)
+                except ValueError as exc:
+                    raise ConfigError(f"{where}{key}: not a cron expression {expr!r}: {exc}") from exc
+        for i, r in enumerate(self.roots):
+            if r.observer not in OBSERVERS:
+                raise ConfigError(f"{where}roots[{i}].observer must be one of {', '.join(OBSERVERS)}, "
+                                  f"not {r.observer!r}")
+            if r.poll_seconds is not None and r.poll_seconds <= 0:
+                raise ConfigError(f"{where}roots[{i}].poll_seconds must be a positive number of seconds")
+
+    def add_roots(self, paths: list[str]) -> None:
+        """Roots named on the command line, watched with the defaults."""
+        known = {os.path.abspath(r.path) for r in self.roots}
+        for p in paths:
+            if os.path.abspath(p) not in known:
+                self.roots.append(RootOptions(os.path.abspath(p)))
+                known.add(os.path.abspath(p))
 
     def mirror_for(self, path: str) -> tuple[str, str] | None:
         real = os.path.abspath(path)
@@ -106,6 +169,19 @@ class Config:
                    for r in self.read_only_roots)
 
 
+def cron_trigger(expr: str):
+    """A cron expression: 5 fields (minute hour day month weekday), or 6 with seconds first."""
+    from apscheduler.triggers.cron import CronTrigger
+    fields = expr.split()
+    if len(fields) == 5:
+        return CronTrigger.from_crontab(expr, timezone="UTC")
+    if len(fields) == 6:
+        second, minute, hour, day, month, dow = fields
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=dow, timezone="UTC")
+    raise ValueError("expected 5 fields (minute hour day month weekday) or 6 (seconds first)")
+
+
 def load(path: str | None = None) -> Config:
     """Read SIDECAR_CONFIG (or path) and the environment into a Config."""
     cfg = Config()
@@ -119,6 +195,7 @@ def load(path: str | None = None) -> Config:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
         _apply(cfg, doc, path)
+        cfg.source = path
     if os.environ.get("SIDECAR_MAX_URL"):
         cfg.max_urls = [u.strip() for u in os.environ["SIDECAR_MAX_URL"].split(",") if u.strip()]
     if os.environ.get("SIDECAR_DB"):
@@ -132,12 +209,17 @@ def load(path: str | None = None) -> Config:
 _SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": str,
               "expand_synonyms": bool, "vocabulary": str, "model": str}
 _WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
-_ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool}
+_ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool, "observer": str,
+              "poll_seconds": (int, float), "rescan": str}
+_DAEMON_KEYS = {"stable_seconds": (int, float), "max_tries": int, "retry_seconds": (int, float),
+                "retry_max_seconds": (int, float), "lease_seconds": (int, float),
+                "poll_seconds": (int, float), "rescan": str, "root_check_seconds": (int, float),
+                "ignore": list}
 _OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
 _LEARN_KEYS = {"min_confidence": (float, int)}
-_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict, "learn": dict}
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", dict: "a table",
-               list: "a list", float: "a number"}
+_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict, "learn": dict, "daemon": dict}
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               dict: "a table", list: "a list"}
 
 
 def _checked(table: dict, keys: dict, where: str, path: str) -> dict:
@@ -180,13 +262,18 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
         if "path" not in root:
             raise ConfigError(f"{path}: roots[{i}] needs a path")
         root_path = os.path.expanduser(root["path"])
-        cfg.roots.append(RootOptions(os.path.abspath(root_path)))
+        cfg.roots.append(RootOptions(os.path.abspath(root_path), root.get("observer", "auto"),
+                                     root.get("poll_seconds"), root.get("rescan")))
         if root.get("sidecar_mirror"):
             cfg.mirrors[root_path] = os.path.expanduser(root["sidecar_mirror"])
         if root.get("read_only"):
             cfg.read_only_roots.append(root_path)
     if doc.get("db"):
         cfg.db = os.path.expanduser(doc["db"])
+    for key, value in _checked(doc.get("daemon", {}), _DAEMON_KEYS, "daemon.", path).items():
+        if key == "ignore" and not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{path}: daemon.ignore must be a list of strings")
+        setattr(cfg.daemon, key, value)
     for key, value in _checked(doc.get("osc", {}), _OSC_KEYS, "osc.", path).items():
         if key == "allow" and not all(isinstance(a, str) for a in value):
             raise ConfigError(f"{path}: osc.allow must be a list of networks (\"192.168.1.0/24\")")

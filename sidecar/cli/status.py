@@ -1,6 +1,9 @@
-"""`sidecar status`: what the index holds."""
+"""`sidecar status`: what the index holds and what the daemon is doing, read from the database
+(so it works while the daemon runs, and after it stopped)."""
 
 from __future__ import annotations
+
+import time
 
 import click
 
@@ -12,12 +15,21 @@ from sidecar.cli.output import emit_json
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @db_option
 def status(as_json, db_path):
-    """Files indexed, by format and engine, and the work queue."""
+    """Files indexed, by format and engine; the work queue by state, throughput, files set aside
+    and the last errors; each running daemon with its roots, observers and engine health."""
     store = open_store(db_path, load_config(), must_exist=True)
+    now = time.time()
     doc = {"db": store.path, "files": store.count(),
            "formats": dict(store.execute("SELECT format, count(*) FROM files GROUP BY format").fetchall()),
            "engines": dict(store.execute("SELECT engine, count(*) FROM files GROUP BY engine").fetchall()),
-           "jobs": dict(store.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())}
+           "jobs": store.queue_counts(),
+           "throughput": {"last_minute": store.finished_since(now - 60),
+                          "last_hour": store.finished_since(now - 3600)},
+           "set_aside": [_job(j) for j in store.jobs_in("set_aside", 50)],
+           "last_errors": [_job(j) for j in store.recent_errors(10)],
+           "workers": [{"id": w["id"], "kind": w["kind"], "pid": w["pid"], "host": w["host"],
+                        "started": _iso(w["started"]), "heartbeat_age": round(now - w["heartbeat"], 1),
+                        **w["info"]} for w in store.workers()]}
     if as_json:
         emit_json(doc)
         return
@@ -25,3 +37,36 @@ def status(as_json, db_path):
     for key in ("formats", "engines", "jobs"):
         if doc[key]:
             click.echo(f"  {key}: " + ", ".join(f"{k or '-'} {v}" for k, v in sorted(doc[key].items())))
+    t = doc["throughput"]
+    click.echo(f"  done: {t['last_minute']} in the last minute, {t['last_hour']} in the last hour")
+    for w in doc["workers"]:
+        click.echo(f"{w['kind']} {w['id']} (pid {w['pid']}), started {w['started']}, "
+                   f"heard from {w['heartbeat_age']:g} s ago")
+        engine = w.get("engine")
+        if engine:
+            health = "healthy" if engine["healthy"] else f"DOWN: {engine['detail']}"
+            where = f" at {', '.join(engine['max_urls'])}" if engine.get("max_urls") else ""
+            click.echo(f"  engine: {engine['classifier']}{where}, {health}")
+        if w.get("osc"):
+            click.echo(f"  OSC bridge: {w['osc']}")
+        for root in w.get("roots", []):
+            state = f"{root['observer']} observer" if root["online"] else "OFFLINE"
+            reason = f" ({root['reason']})" if root["reason"] else ""
+            click.echo(f"  root {root['path']}: {state}{reason}")
+    if doc["set_aside"]:
+        click.echo(f"set aside ({len(doc['set_aside'])}):")
+        for j in doc["set_aside"]:
+            click.echo(f"  {j['path']}: {j['reason']} (after {j['tries']} tries)")
+    if doc["last_errors"]:
+        click.echo("last errors:")
+        for j in doc["last_errors"]:
+            click.echo(f"  {j['path']}: {j['reason']} ({j['state']}, {j['tries']} tries)")
+
+
+def _job(job) -> dict:
+    return {"path": job.path, "state": job.state, "tries": job.tries, "reason": job.reason,
+            "finished": _iso(job.finished) if job.finished else None}
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))

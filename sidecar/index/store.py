@@ -73,7 +73,7 @@ CREATE TRIGGER IF NOT EXISTS files_au AFTER UPDATE ON files BEGIN
 END;
 CREATE TABLE IF NOT EXISTS jobs (
     path TEXT PRIMARY KEY,
-    state TEXT NOT NULL DEFAULT 'queued',   -- queued | claimed | done | failed
+    state TEXT NOT NULL DEFAULT 'queued',   -- queued | claimed | done | set_aside
     worker TEXT NOT NULL DEFAULT '',
     queued REAL NOT NULL, claimed REAL, reason TEXT NOT NULL DEFAULT ''
 );
@@ -109,7 +109,22 @@ CREATE TABLE IF NOT EXISTS category_models (
     intercept BLOB NOT NULL,        -- float64, classes
     report TEXT NOT NULL            -- JSON: cross-validated accuracy, overall and per category
 );
+CREATE TABLE IF NOT EXISTS workers (
+    id TEXT PRIMARY KEY, kind TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    started REAL NOT NULL, heartbeat REAL NOT NULL, info TEXT NOT NULL DEFAULT '{}'
+);
 """
+
+#: columns the work queue gained after the first schema; added in place to an older index
+_JOB_COLUMNS = {
+    "tries": "INTEGER NOT NULL DEFAULT 0",          # failed attempts so far
+    "not_before": "REAL NOT NULL DEFAULT 0",        # back-off, or the stability wait
+    "lease_until": "REAL",                          # a claim not renewed by then is taken up again
+    "seen_size": "INTEGER", "seen_mtime_ns": "INTEGER",   # the file as last observed
+    "again": "INTEGER NOT NULL DEFAULT 0",          # changed while claimed: queue it again after
+    "taken_over": "REAL",                           # the claim time of a worker that died holding it
+    "finished": "REAL",
+}
 
 #: bm25 weights, in FTS column order: a category or keyword hit counts most.
 _WEIGHTS = "2.0, 3.0, 2.0, 3.0, 2.0, 1.0"
@@ -237,7 +252,17 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         if store.schema_version() < SCHEMA_VERSION:
             store._upgrade()
+        store._add_job_columns()
         return store
+
+    def _add_job_columns(self) -> None:
+        with self.atomic():
+            have = {r[1] for r in self.execute("PRAGMA table_info(jobs)").fetchall()}
+            for name, kind in _JOB_COLUMNS.items():
+                if name not in have:
+                    self.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+            self.execute("CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(state, not_before, queued)")
+            self.execute("UPDATE jobs SET state = 'set_aside' WHERE state = 'failed'")
 
     def schema_version(self) -> int:
         row = self.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -381,6 +406,12 @@ class Store:
         rows = self.execute("SELECT path FROM files WHERE path >= ? AND path < ? ORDER BY path",
                             (prefix, upper)).fetchall()
         return [r[0] for r in rows]
+
+    def has_files_under(self, root: str) -> bool:
+        prefix = os.path.join(os.path.abspath(root), "")
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return self.execute("SELECT 1 FROM files WHERE path >= ? AND path < ? LIMIT 1",
+                            (prefix, upper)).fetchone() is not None
 
     def all(self) -> Iterator[IndexedFile]:
         for row in self.execute("SELECT * FROM files ORDER BY path").fetchall():
@@ -575,30 +606,198 @@ class Store:
             params = (match, upto, limit)
         return [r[0] for r in self.execute(sql, params).fetchall()]
 
-    # -- the work queue (the daemon claims jobs; several machines may share it) --
-    def enqueue(self, paths: list[str]) -> int:
-        now = time.time()
+    # -- the work queue ---------------------------------------------------
+    # Every file that needs work is one row, keyed by path. Claims carry a lease that the
+    # worker renews; a claim whose worker died is taken up again. The PostgreSQL twin of
+    # these statements claims with FOR UPDATE SKIP LOCKED.
+    def enqueue(self, paths: list[str], *, delay: float = 0.0,
+                seen: dict[str, tuple[int, int] | None] | None = None, now: float | None = None) -> int:
+        """Ask for work on these paths; `delay` seconds must pass first (the stability wait).
+
+        A path already queued keeps its place and waits the longer of the two; one being
+        worked on is queued again once that worker is done; done or set-aside work starts
+        afresh. seen: path -> (size, mtime_ns) as observed now, or None for a missing file.
+        """
+        now = time.time() if now is None else now
+        seen = seen or {}
+        rows = []
+        for p in paths:
+            ident = seen.get(p)
+            rows.append((os.path.abspath(p), now, now + delay,
+                         ident[0] if ident else None, ident[1] if ident else None))
         with self.atomic():
             cur = self.conn.executemany(
-                "INSERT INTO jobs(path, state, queued) VALUES (?, 'queued', ?) "
-                "ON CONFLICT(path) DO UPDATE SET state='queued', queued=excluded.queued, reason='' "
-                "WHERE jobs.state != 'claimed'",
-                [(os.path.abspath(p), now) for p in paths])
+                "INSERT INTO jobs(path, state, queued, not_before, seen_size, seen_mtime_ns) "
+                "VALUES (?, 'queued', ?, ?, ?, ?) "
+                "ON CONFLICT(path) DO UPDATE SET "
+                "  again = CASE WHEN state = 'claimed' THEN 1 ELSE again END, "
+                "  tries = CASE WHEN state IN ('done', 'set_aside') THEN 0 ELSE tries END, "
+                "  queued = CASE WHEN state IN ('done', 'set_aside') THEN excluded.queued ELSE queued END, "
+                "  not_before = CASE WHEN state = 'claimed' THEN not_before "
+                "                    ELSE max(not_before, excluded.not_before) END, "
+                "  seen_size = CASE WHEN state = 'claimed' THEN seen_size ELSE excluded.seen_size END, "
+                "  seen_mtime_ns = CASE WHEN state = 'claimed' THEN seen_mtime_ns ELSE excluded.seen_mtime_ns END, "
+                "  reason = CASE WHEN state = 'claimed' THEN reason ELSE '' END, "
+                "  state = CASE WHEN state = 'claimed' THEN 'claimed' ELSE 'queued' END",
+                rows)
         return cur.rowcount
 
-    def claim_next_job(self, worker: str) -> str | None:
-        """Take the oldest queued job; the PostgreSQL twin uses FOR UPDATE SKIP LOCKED."""
+    def claim(self, worker: str, lease: float, *, now: float | None = None) -> "Job | None":
+        """Take the next job whose wait is over, oldest first, for `lease` seconds."""
+        now = time.time() if now is None else now
         with self.atomic():
-            row = self.execute("SELECT path FROM jobs WHERE state = 'queued' ORDER BY queued LIMIT 1").fetchone()
+            row = self.execute(
+                "SELECT * FROM jobs WHERE state = 'queued' AND not_before <= ? "
+                "ORDER BY not_before, queued LIMIT 1", (now,)).fetchone()
             if row is None:
                 return None
-            self.execute("UPDATE jobs SET state='claimed', worker=?, claimed=? WHERE path=?",
-                         (worker, time.time(), row[0]))
-            return row[0]
+            self.execute("UPDATE jobs SET state = 'claimed', worker = ?, claimed = ?, lease_until = ? "
+                         "WHERE path = ?", (worker, now, now + lease, row["path"]))
+            return _row_to_job(row)
 
-    def finish_job(self, path: str, ok: bool, reason: str = "") -> None:
-        self.execute("UPDATE jobs SET state=?, reason=? WHERE path=?",
-                     ("done" if ok else "failed", reason, os.path.abspath(path)))
+    def claim_path(self, path: str, worker: str, lease: float) -> bool:
+        """Claim one given path (a scan beside the daemon); False while another worker holds it."""
+        now = time.time()
+        path = os.path.abspath(path)
+        with self.atomic():
+            row = self.execute("SELECT state, worker, lease_until FROM jobs WHERE path = ?", (path,)).fetchone()
+            if row and row[0] == "claimed" and row[1] != worker and (row[2] or 0) > now:
+                return False
+            self.execute(
+                "INSERT INTO jobs(path, state, worker, queued, claimed, lease_until) "
+                "VALUES (?, 'claimed', ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET state = 'claimed', "
+                "worker = excluded.worker, claimed = excluded.claimed, lease_until = excluded.lease_until",
+                (path, worker, now, now, now + lease))
+            return True
+
+    def claim_next_job(self, worker: str, lease: float = 300.0) -> str | None:
+        job = self.claim(worker, lease)
+        return job.path if job else None
+
+    def finish_job(self, path: str, ok: bool = True, reason: str = "", *, requeue_delay: float = 0.0) -> None:
+        """Done, or set aside with its reason; a job that changed while claimed is queued again."""
+        now = time.time()
+        self.execute(
+            "UPDATE jobs SET worker = '', lease_until = NULL, finished = ?, taken_over = NULL, "
+            "  state = CASE WHEN again THEN 'queued' WHEN ? THEN 'done' ELSE 'set_aside' END, "
+            "  reason = CASE WHEN again THEN '' ELSE ? END, "
+            "  tries = CASE WHEN again THEN 0 WHEN ? THEN tries ELSE tries + 1 END, "
+            "  queued = CASE WHEN again THEN ? ELSE queued END, "
+            "  not_before = CASE WHEN again THEN ? ELSE not_before END, "
+            "  seen_size = CASE WHEN again THEN NULL ELSE seen_size END, "
+            "  again = 0 WHERE path = ?",
+            (now, ok, reason, ok, now, now + requeue_delay, os.path.abspath(path)))
+
+    def retry_job(self, path: str, delay: float, reason: str = "", *, count_try: bool = True,
+                  seen: tuple[int, int] | None = None, asked_now: bool = False) -> None:
+        """Back to the queue after `delay` seconds; a counted try brings it nearer to being set aside.
+        asked_now: the job counts as asked for now (jobs queued meanwhile are ahead of it)."""
+        now = time.time()
+        params: tuple = (now + delay, reason, 1 if count_try else 0)
+        seen_sql = ""
+        if asked_now:
+            seen_sql = ", queued = ?"
+            params += (now,)
+        if seen is not None:
+            seen_sql = ", seen_size = ?, seen_mtime_ns = ?"
+            params += seen
+        self.execute(
+            "UPDATE jobs SET state = 'queued', worker = '', lease_until = NULL, again = 0, "
+            f"not_before = ?, reason = ?, tries = tries + ?{seen_sql} WHERE path = ?",
+            (*params, os.path.abspath(path)))
+
+    def renew_leases(self, worker: str, lease: float) -> None:
+        self.execute("UPDATE jobs SET lease_until = ? WHERE state = 'claimed' AND worker = ?",
+                     (time.time() + lease, worker))
+
+    def release_claims(self, worker: str) -> int:
+        """A worker stopping puts the jobs in its hands back, with no try counted."""
+        return self.execute("UPDATE jobs SET state = 'queued', worker = '', lease_until = NULL, again = 0 "
+                            "WHERE state = 'claimed' AND worker = ?", (worker,)).rowcount
+
+    def take_over_claims(self, dead_workers: list[str]) -> int:
+        """Claims of dead workers and expired leases go back to the queue, remembering the claim
+        time (the file may have been written before the worker died)."""
+        now = time.time()
+        with self.atomic():
+            marks = ", ".join("?" for _ in dead_workers) or "''"
+            cur = self.execute(
+                "UPDATE jobs SET state = 'queued', taken_over = claimed, worker = '', lease_until = NULL, "
+                "not_before = 0 "
+                f"WHERE state = 'claimed' AND (lease_until < ? OR worker IN ({marks}))",
+                (now, *dead_workers))
+            if dead_workers:
+                self.execute(f"DELETE FROM workers WHERE id IN ({marks})", tuple(dead_workers))
+        return cur.rowcount
+
+    def ahead_of(self, path: str) -> int:
+        """Fresh jobs asked for no later than this one and not finished: a gone file waits for
+        them, since one of them may be where it moved to."""
+        return self.execute(
+            "SELECT count(*) FROM jobs, (SELECT queued AS q FROM jobs WHERE path = ?) AS me "
+            "WHERE jobs.path != ? AND jobs.state IN ('queued', 'claimed') AND jobs.tries = 0 "
+            "AND jobs.queued <= me.q", (os.path.abspath(path), os.path.abspath(path))).fetchone()[0]
+
+    def queue_counts(self) -> dict[str, int]:
+        return dict(self.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall())
+
+    def jobs_in(self, state: str, limit: int = 20) -> list["Job"]:
+        rows = self.execute("SELECT * FROM jobs WHERE state = ? ORDER BY finished DESC, queued DESC LIMIT ?",
+                            (state, limit)).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def recent_errors(self, limit: int = 10) -> list["Job"]:
+        rows = self.execute("SELECT * FROM jobs WHERE reason != '' AND (tries > 0 OR state = 'set_aside') "
+                            "ORDER BY coalesce(finished, queued) DESC LIMIT ?", (limit,)).fetchall()
+        return [_row_to_job(r) for r in rows]
+
+    def finished_since(self, since: float) -> int:
+        return self.execute("SELECT count(*) FROM jobs WHERE state = 'done' AND finished >= ?",
+                            (since,)).fetchone()[0]
+
+    def forget_done_jobs(self, older_than: float) -> int:
+        return self.execute("DELETE FROM jobs WHERE state = 'done' AND finished < ?",
+                            (time.time() - older_than,)).rowcount
+
+    # -- workers (who holds claims; what a running daemon reports) ---------------
+    def register_worker(self, worker: str, kind: str, host: str, pid: int, info: dict | None = None) -> None:
+        now = time.time()
+        self.execute("INSERT OR REPLACE INTO workers(id, kind, host, pid, started, heartbeat, info) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (worker, kind, host, pid, now, now, json.dumps(info or {})))
+
+    def heartbeat(self, worker: str, info: dict | None = None) -> None:
+        if info is None:
+            self.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (time.time(), worker))
+        else:
+            self.execute("UPDATE workers SET heartbeat = ?, info = ? WHERE id = ?",
+                         (time.time(), json.dumps(info, ensure_ascii=False), worker))
+
+    def unregister_worker(self, worker: str) -> None:
+        self.execute("DELETE FROM workers WHERE id = ?", (worker,))
+
+    def workers(self) -> list[dict]:
+        rows = self.execute("SELECT * FROM workers ORDER BY started").fetchall()
+        return [{**dict(r), "info": json.loads(r["info"])} for r in rows]
+
+
+@dataclass
+class Job:
+    """One row of the work queue, as a worker claimed it."""
+
+    path: str
+    state: str
+    tries: int
+    queued: float
+    seen: tuple[int, int] | None
+    reason: str = ""
+    taken_over: float | None = None    # the claim time of a worker that died holding this job
+    finished: float | None = None
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    seen = (row["seen_size"], row["seen_mtime_ns"]) if row["seen_size"] is not None else None
+    return Job(row["path"], row["state"], row["tries"], row["queued"], seen, row["reason"],
+               row["taken_over"], row["finished"])
 
 
 def _group_fts(group) -> str:

@@ -7,6 +7,8 @@ match its index row is unchanged and costs one stat.
 from __future__ import annotations
 
 import os
+import secrets
+import socket
 import sqlite3
 import time
 from collections import Counter
@@ -101,11 +103,10 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
                 continue
         candidates.append(Task(path))
     if candidates:
-        indexed = {t.path: store.get(t.path) for t in candidates}
-        for t in candidates:
-            t.indexed = indexed[t.path]
-        for task in _process_all(candidates, ctx, jobs):
-            _finish(task, summary, store, ctx, on_task)
+        with _Claims(store, known, enabled=not ctx.dry_run) as claims:
+            for task in _process_all(candidates, ctx, jobs, claims.process):
+                _finish(task, summary, store, ctx, on_task)
+                claims.finish(task)
     if not ctx.dry_run:
         summary.pruned = _prune(roots, store)
     if ctx.embedder is not None and not ctx.dry_run:
@@ -151,7 +152,53 @@ def _prune(roots: list[str], store: Store) -> list[str]:
     return gone
 
 
-def _process_all(tasks: list[Task], ctx: Context, jobs: int) -> Iterable[Task]:
+class _Claims:
+    """A scan works through the same queue as the daemon: each file is claimed before its work,
+    so a file a daemon (or another scan) has in hand is left to it and never classified twice."""
+
+    LEASE_SECONDS = 600.0
+
+    def __init__(self, store: Store, known: dict, enabled: bool):
+        self.store = store
+        self.known = known          # the index as this scan found it when it began
+        self.enabled = enabled and store.path != ":memory:"
+        self.worker = f"scan:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+    def __enter__(self) -> "_Claims":
+        if self.enabled:
+            self.store.register_worker(self.worker, "scan", socket.gethostname(), os.getpid())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self.store.release_claims(self.worker)
+            self.store.unregister_worker(self.worker)
+
+    def process(self, task: Task, ctx: Context) -> Task:
+        if not self.enabled:
+            task.indexed = self.store.get(task.path)
+            return process(task, ctx)
+        if not self.store.claim_path(task.path, self.worker, self.LEASE_SECONDS):
+            return task.done(Outcome.SKIPPED, "in the hands of a sidecar daemon on the same index")
+        # read after the claim: work another worker finished meanwhile is seen as done
+        task.indexed = self.store.get(task.path)
+        try:
+            st = os.stat(task.path)
+        except OSError:
+            st = None
+        row = task.indexed
+        if st is not None and row is not None and (row.size, row.mtime_ns) == (st.st_size, st.st_mtime_ns) \
+                and self.known.get(task.path) != (row.size, row.mtime_ns, row.fingerprint):
+            return task.done(Outcome.UNCHANGED)     # another worker did it since this scan began
+        return process(task, ctx)
+
+    def finish(self, task: Task) -> None:
+        if self.enabled and not (task.outcome == Outcome.SKIPPED and task.reason.startswith("in the hands")):
+            self.store.finish_job(task.path, True, task.reason if task.outcome == Outcome.FAILED else "")
+
+
+def _process_all(tasks: list[Task], ctx: Context, jobs: int,
+                 process=process) -> Iterable[Task]:
     if jobs <= 1:
         for t in tasks:
             yield process(t, ctx)

@@ -401,9 +401,15 @@ def _write_sidecar(task: Task, ctx: Context) -> None:
 STAGES = (probe, fingerprint, classify, embed, describe_and_merge, write)
 
 
-def process(task: Task, ctx: Context) -> Task:
-    """Run the stages up to the index; any unexpected error fails this file only."""
+def process(task: Task, ctx: Context, stop=None) -> Task:
+    """Run the stages up to the index; any unexpected error fails this file only.
+
+    stop: a function asked before each stage; when it says yes the task is left
+    unfinished (outcome None) with nothing written, to be taken up again later.
+    """
     for stage in STAGES:
+        if stop is not None and stop():
+            break
         try:
             task = stage(task, ctx)
         except SidecarError as exc:

@@ -1,0 +1,1 @@
+"""The always-on service: watch the library roots, queue the work, work the queue."""

@@ -1,0 +1,519 @@
+"""`sidecar daemon`: one always-on process that watches, works the queue and serves the bridge.
+
+Threads: the observers (watchdog) hand paths to the feeder, which enqueues them;
+worker threads claim jobs; APScheduler runs the periodic work (heartbeat and
+leases, offline roots, scheduled rescans); the OSC bridge answers the DAW. The
+main thread only waits for signals: SIGTERM/SIGINT stop, SIGHUP reloads.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+from sidecar import config as config_module
+from sidecar.config import Config
+from sidecar.daemon import eventlog
+from sidecar.daemon.catchup import catch_up
+from sidecar.daemon.ignore import IgnoreRules
+from sidecar.daemon.roots import RootState, offline_reason
+from sidecar.daemon.watch import Watcher
+from sidecar.daemon.worker import JobRunner, Settings, engine_health
+from sidecar.errors import ConfigError, SidecarError
+from sidecar.index.store import Store
+from sidecar.pipeline.stages import Context
+
+#: a SIGTERM is answered within this many seconds, whatever is in hand
+STOP_SECONDS = 8.0
+#: a temporary file this old is a crash's leftover even while another process writes
+STALE_TEMP_SECONDS = 300
+
+
+class LazyEngine:
+    """The classifier, made on first use: an idle daemon holds no model in memory."""
+
+    def __init__(self, cfg: Config):
+        self.cfg = cfg
+        self.name = cfg.classifier
+        self._engine = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self._engine is None:
+                if self.cfg.classifier == "max":
+                    from sidecar.classify.max_client import MaxClient
+                    self._engine = MaxClient(self.cfg.max_urls)   # health is checked by the service
+                else:
+                    from sidecar.cli.common import make_engine
+                    self._engine = make_engine(self.cfg)
+            return self._engine
+
+    def classify(self, audio):
+        return self.get().classify(audio)
+
+    @property
+    def check(self):
+        if self.cfg.classifier != "max":
+            raise AttributeError("check")
+        return self.get().check
+
+
+class _Lazy:
+    """An object made on first use (the vocabulary takes seconds to load; the catch-up goes first)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._made = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name):
+        with self._lock:
+            if self._made is None:
+                self._made = self._make()
+        return getattr(self._made, name)
+
+
+@dataclass
+class _Root:
+    options: config_module.RootOptions
+    state: RootState
+
+    @property
+    def online(self) -> bool:
+        return self.state.online
+
+    @property
+    def reason(self) -> str:
+        return self.state.reason
+
+
+class Daemon:
+    def __init__(self, cfg: Config, *, cli_roots: list[str], config_path: str | None, osc: bool = True):
+        self.cfg = cfg
+        self.cli_roots = [os.path.abspath(r) for r in cli_roots]
+        self.config_path = config_path
+        self.osc_wanted = osc
+        self.stopping = threading.Event()
+        self._reload = threading.Event()
+        self._wake = threading.Event()          # new jobs
+        self._events: queue.Queue = queue.Queue()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.host = socket.gethostname()
+        self.roots: dict[str, _Root] = {}
+        self._roots_lock = threading.RLock()    # the scheduler, the feeder and workers look at roots
+        self.started = time.time()
+        self._engine_ok = (True, "")
+        self._engine_lock = threading.Lock()
+        self._engine_checked = 0.0
+        self.bridge = None
+        self._threads: list[threading.Thread] = []
+
+    # -- what workers ask ----------------------------------------------------
+    @property
+    def root_check_seconds(self) -> float:
+        return self.cfg.daemon.root_check_seconds
+
+    def root_of(self, path: str) -> _Root | None:
+        best = None
+        for root_path, root in list(self.roots.items()):
+            if path.startswith(root_path.rstrip(os.sep) + os.sep) and (best is None or len(root_path) > len(best[0])):
+                best = (root_path, root)
+        return best[1] if best else None
+
+    def confirm_online(self, root: _Root) -> bool:
+        """Looked at again right before a file is taken as deleted: a root that vanished is
+        marked offline, never emptied out of the index."""
+        self._check_root(root.state.path)
+        return root.online
+
+    def engine_healthy(self) -> bool:
+        """Asked after a failed classification; a down engine pauses every worker until it answers."""
+        with self._engine_lock:
+            ok, detail = engine_health(self.engine)
+            was = self._engine_ok[0]
+            self._engine_ok = (ok, detail)
+            self._engine_checked = time.monotonic()
+        if was and not ok:
+            eventlog.emit("engine_down", engine=self.cfg.classifier, reason=detail)
+        return ok
+
+    # -- lifecycle -------------------------------------------------------------
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGHUP, lambda *_: self._reload.set())
+        self._start()
+        try:
+            while not self.stopping.is_set():
+                self.stopping.wait(0.5)
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self.reload()
+        finally:
+            self._stop()
+        return 0
+
+    def _start(self) -> None:
+        cfg = self.cfg
+        self.store = Store.open(cfg.db)
+        self._take_over_dead_claims()
+        self.store.register_worker(self.worker_id, "daemon", self.host, os.getpid(), self._info())
+        self.rules = IgnoreRules(cfg.daemon.ignore)
+        self.engine = LazyEngine(cfg)
+        self._build_context()
+        self.runner = JobRunner(self)
+        self.watcher = Watcher(self._on_event)
+        eventlog.emit("started", db=self.store.path, worker=self.worker_id, pid=os.getpid(),
+                      roots=[r.path for r in cfg.roots], classifier=cfg.classifier)
+        self._spawn(self._feed, "sidecar-feeder")
+        for options in cfg.roots:
+            self._add_root(options, catch=False)
+        self._catch_up_all(first=True)
+        self._start_osc()
+        for i in range(cfg.jobs):
+            self._spawn(self._work, f"sidecar-worker-{i}")
+        self._start_scheduler()
+
+    def _spawn(self, target, name: str) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self._threads.append(t)
+
+    def _build_context(self) -> None:
+        from sidecar.cli.common import make_vocabulary
+        from sidecar.metadata.journal import Journal
+        cfg = self.cfg
+        self.settings = Settings(cfg.daemon.stable_seconds, cfg.daemon.max_tries, cfg.daemon.retry_seconds,
+                                 cfg.daemon.retry_max_seconds, cfg.daemon.lease_seconds)
+        store = self.store
+        self.context = Context(cfg, self.engine, _Lazy(lambda: make_vocabulary(cfg, store)),
+                               Journal(store.path), False, store)
+
+    def _stop(self) -> None:
+        deadline = time.monotonic() + STOP_SECONDS
+        self.stopping.set()
+        self._wake.set()
+        eventlog.emit("stopping")
+        scheduler = getattr(self, "scheduler", None)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        self.watcher.stop()
+        if self.bridge is not None:
+            self.bridge.shutdown()
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        # what is still in hand goes back to the queue, no try counted; writes are atomic, so a
+        # worker cut short now leaves at most a temporary file that the next start removes
+        released = self.store.release_claims(self.worker_id)
+        self.store.unregister_worker(self.worker_id)
+        eventlog.emit("stopped", released=released, **self._counts())
+
+    def _counts(self) -> dict:
+        return {k: v for k, v in self.runner.summary.to_json().items()
+                if k in ("classified", "reindexed", "failed", "skipped")}
+
+    # -- claims of workers that died -------------------------------------------
+    def _take_over_dead_claims(self) -> None:
+        dead = []
+        for w in self.store.workers():
+            if w["id"] == self.worker_id:
+                continue
+            if w["host"] == self.host and not _pid_alive(w["pid"]):
+                dead.append(w["id"])
+            elif time.time() - w["heartbeat"] > 3 * max(self.cfg.daemon.lease_seconds, 60):
+                dead.append(w["id"])
+        taken = self.store.take_over_claims(dead)
+        if taken:
+            eventlog.emit("claims_taken_over", jobs=taken, workers=dead)
+
+    def _live_peers(self) -> bool:
+        return any(w["id"] != self.worker_id for w in self.store.workers())
+
+    # -- roots -----------------------------------------------------------------
+    def _add_root(self, options, *, catch: bool) -> None:
+        state = RootState(options.path)
+        self.roots[options.path] = _Root(options, state)
+        self._check_root(options.path, catch=catch)
+
+    def _check_root(self, path: str, *, catch: bool = True) -> None:
+        with self._roots_lock:
+            self._check_root_locked(path, catch)
+
+    def _check_root_locked(self, path: str, catch: bool) -> None:
+        root = self.roots.get(path)
+        if root is None:
+            return
+        reason = offline_reason(path, self.store.has_files_under(path))
+        state = root.state
+        if reason:
+            if state.online or not state.reason or state.observer:
+                self.watcher.unwatch(path)
+                state.online, state.reason, state.observer = False, reason, ""
+                eventlog.emit("root_offline", root=path, reason=reason)
+            return
+        if state.online:
+            return
+        options = root.options
+        poll = options.poll_seconds or self.cfg.daemon.poll_seconds
+        try:
+            self.watcher.watch(state, options.observer, poll)
+        except OSError as exc:
+            state.reason = f"cannot watch: {exc.strerror or exc}"
+            eventlog.emit("root_offline", root=path, reason=state.reason)
+            return
+        state.online = True
+        eventlog.emit("watching", root=path, observer=state.observer, fstype=state.fstype,
+                      **({"reason": state.reason} if state.reason else {}))
+        if catch:
+            self._catch_up(path, why="root back online")
+
+    def _check_roots(self) -> None:
+        for path in list(self.roots):
+            self._check_root(path)
+
+    def _catch_up_all(self, *, first: bool = False) -> None:
+        known = self.store.identities()
+        live_peers = self._live_peers() if first else True
+        for path, root in list(self.roots.items()):
+            if root.online:
+                self._catch_up(path, known=known, why="start" if first else "rescan",
+                               clean_temp=0 if first and not live_peers else STALE_TEMP_SECONDS)
+
+    def _catch_up(self, path: str, *, known: dict | None = None, why: str, clean_temp: float = STALE_TEMP_SECONDS) -> None:
+        from sidecar.metadata.safe_write import cleanup_temp_files
+        started = time.perf_counter()
+        known = self.store.identities() if known is None else known
+        result = catch_up(path, known, self.store.paths_under(path), self.rules)
+        for folder in sorted(result.temp_folders):
+            for action in cleanup_temp_files(folder, older_than=clean_temp):
+                eventlog.emit("leftover_write", path=action.path, action=action.what)
+        for where, reason in result.unreadable:
+            eventlog.emit("unreadable", path=where, reason=reason)
+        if result.changed:
+            self.store.enqueue(list(result.changed), delay=self.settings.stable_seconds, seen=result.changed)
+        if result.gone:
+            self.store.enqueue(result.gone, delay=self.settings.stable_seconds)
+        eventlog.emit("caught_up", root=path, why=why, listed=result.listed, changed=len(result.changed),
+                      gone=len(result.gone), seconds=round(time.perf_counter() - started, 3))
+        self._wake.set()
+
+    # -- events -> queue -----------------------------------------------------------
+    def _on_event(self, kind: str, path: str, root: str) -> None:
+        self._events.put((kind, path, root))
+
+    def _feed(self) -> None:
+        """Collect event paths for a moment, then enqueue them in one transaction."""
+        while not self.stopping.is_set():
+            try:
+                first = self._events.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + 0.1
+            while time.monotonic() < deadline:
+                try:
+                    batch.append(self._events.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            try:
+                self._enqueue_events(batch)
+            except Exception as exc:   # the feeder must live on; a catch-up finds what was missed
+                eventlog.emit("feeder_error", reason=f"{type(exc).__name__}: {exc}")
+
+    def _enqueue_events(self, batch: list[tuple[str, str, str]]) -> None:
+        seen: dict[str, tuple[int, int] | None] = {}
+        order: list[str] = []
+        for kind, path, root in batch:
+            if kind.startswith("folder_"):
+                self._folder_event(kind, path, root)
+                continue
+            if self.rules.ignored(path, root):
+                continue
+            eventlog.emit("file_" + kind.split("_", 1)[1], path=path)
+            try:
+                st = os.stat(path)
+                seen[path] = (st.st_size, st.st_mtime_ns)
+            except OSError:
+                seen[path] = None
+            if path not in order:
+                order.append(path)
+        if order:
+            self.store.enqueue(order, delay=self.settings.stable_seconds, seen=seen)
+            self._wake.set()
+
+    def _folder_event(self, kind: str, path: str, root: str) -> None:
+        if os.path.abspath(path) == os.path.abspath(root) and kind in ("folder_deleted", "folder_moved_from"):
+            self._check_root(root)      # the root itself went away
+            return
+        if kind in ("folder_created", "folder_moved_to"):
+            # files moved or copied in with their folder may come with no event of their own
+            if self.rules.ignored(os.path.join(path, "x.wav"), root):
+                return
+            self._catch_up(path, why=kind)
+        elif kind in ("folder_deleted", "folder_moved_from"):
+            gone = [p for p in self.store.paths_under(path) if not os.path.lexists(p)]
+            if gone:
+                self.store.enqueue(gone, delay=self.settings.stable_seconds)
+                self._wake.set()
+
+    # -- workers -----------------------------------------------------------------
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            if not self._engine_ok[0]:
+                self._wait_for_engine()
+                continue
+            try:
+                job = self.store.claim(self.worker_id, self.settings.lease_seconds)
+            except Exception as exc:
+                eventlog.emit("queue_error", reason=f"{type(exc).__name__}: {exc}")
+                self.stopping.wait(1.0)
+                continue
+            if job is None:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            try:
+                self.runner.handle(job, self.worker_id)
+            except Exception as exc:    # never lose the job: back to the queue, counted as a try
+                reason = f"unexpected {type(exc).__name__}: {exc}"
+                eventlog.emit("failed", path=job.path, reason=reason)
+                self.store.retry_job(job.path, self.settings.backoff(job.tries + 1), reason)
+
+    def _wait_for_engine(self) -> None:
+        with self._engine_lock:
+            since = time.monotonic() - self._engine_checked
+        if since < 2.0:
+            self.stopping.wait(2.0 - since)
+            return
+        with self._engine_lock:
+            ok, detail = engine_health(self.engine)
+            self._engine_ok = (ok, detail)
+            self._engine_checked = time.monotonic()
+        if ok:
+            eventlog.emit("engine_up", engine=self.cfg.classifier)
+            self._wake.set()
+
+    # -- periodic work -------------------------------------------------------------
+    def _start_scheduler(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+        self.scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+        self._schedule()
+        self.scheduler.start()
+
+    def _schedule(self) -> None:
+        s = self.scheduler
+        s.remove_all_jobs()
+        d = self.cfg.daemon
+        s.add_job(self._beat, "interval", seconds=max(1.0, min(d.lease_seconds / 3, 10.0)), id="heartbeat")
+        s.add_job(self._check_roots, "interval", seconds=d.root_check_seconds, id="roots")
+        s.add_job(lambda: self.store.forget_done_jobs(7 * 86400), "interval", hours=6, id="forget-done")
+        for path, root in self.roots.items():
+            expr = root.options.rescan or d.rescan
+            if expr:
+                s.add_job(self._rescan, config_module.cron_trigger(expr), args=[path], id=f"rescan:{path}")
+
+    def _rescan(self, path: str) -> None:
+        root = self.roots.get(path)
+        if root is not None and root.online:
+            self._catch_up(path, why="scheduled rescan")
+
+    def _beat(self) -> None:
+        try:
+            self.store.renew_leases(self.worker_id, self.settings.lease_seconds)
+            self.store.heartbeat(self.worker_id, self._info())
+            self._take_over_dead_claims()
+        except Exception as exc:
+            eventlog.emit("heartbeat_error", reason=f"{type(exc).__name__}: {exc}")
+
+    def _info(self) -> dict:
+        ok, detail = self._engine_ok
+        return {"roots": [r.state.to_json() for r in self.roots.values()],
+                "engine": {"classifier": self.cfg.classifier, "max_urls": self.cfg.max_urls,
+                           "healthy": ok, "detail": detail},
+                "osc": f"{self.bridge.host}:{self.bridge.port}" if self.bridge else None,
+                "config": self.config_path or "", "jobs": self.cfg.jobs,
+                "counts": self._counts() if hasattr(self, "runner") else {}}
+
+    # -- the OSC bridge ----------------------------------------------------------------
+    def _start_osc(self) -> None:
+        if not (self.osc_wanted and self.cfg.osc.enabled):
+            return
+        from daw_bridge.server import bridge_from_config
+        store = Store.open(self.store.path)     # its own connection: searches never wait for a write
+        vocabulary = self.context.vocabulary
+        try:
+            self.bridge = bridge_from_config(store, self.cfg, expand=lambda term: vocabulary.expand_term(term),
+                                             cat_info=lambda catid: vocabulary.cat_info(catid))
+        except OSError as exc:
+            store.close()
+            raise ConfigError(f"cannot serve OSC on {self.cfg.osc.host}:{self.cfg.osc.port}: "
+                              f"{exc.strerror or exc} (another bridge running? use --no-osc)") from exc
+        except ConfigError:
+            store.close()
+            raise
+        self.bridge.start()
+        eventlog.emit("osc_listening", host=self.bridge.host, port=self.bridge.port)
+
+    # -- SIGHUP ----------------------------------------------------------------------
+    def reload(self) -> None:
+        try:
+            new = load_daemon_config(self.config_path, self.cli_roots, db=self.cfg.db)
+        except (ConfigError, SidecarError) as exc:
+            eventlog.emit("reload_refused", reason=str(exc), config=self.config_path or "")
+            return
+        old = self.cfg
+        new.db = old.db     # the index stays: a daemon holds one
+        self.cfg = new
+        self.rules = IgnoreRules(new.daemon.ignore)
+        if (new.classifier, new.max_urls) != (old.classifier, old.max_urls):
+            self.engine = LazyEngine(new)
+            self._engine_ok = (True, "")
+        self._build_context()
+        wanted = {r.path: r for r in new.roots}
+        for path in list(self.roots):
+            if path not in wanted:
+                self.watcher.unwatch(path)
+                del self.roots[path]
+                eventlog.emit("root_removed", root=path)
+        for path, options in wanted.items():
+            if path in self.roots:
+                self.roots[path].options = options
+            else:
+                self._add_root(options, catch=True)
+        if (new.osc, [r.path for r in new.roots]) != (old.osc, [r.path for r in old.roots]):
+            # the bridge answers for the networks and the roots of the configuration in force
+            if self.bridge is not None:
+                self.bridge.shutdown()
+                self.bridge = None
+            self._start_osc()
+        self._schedule()
+        eventlog.emit("reloaded", config=self.config_path or "", roots=list(self.roots))
+
+
+def load_daemon_config(path: str | None, cli_roots: list[str], *, db: str | None = None) -> Config:
+    """The file (or SIDECAR_CONFIG), the environment, the roots named on the command line."""
+    cfg = config_module.load(path)
+    if db:
+        cfg.db = db
+    cfg.add_roots(cli_roots)
+    cfg.check()
+    if not cfg.roots:
+        raise ConfigError("no library root to watch: name one on the command line or in [[roots]]")
+    return cfg
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,90 @@
+"""The daemon's configuration: the published JSON Schema, the example file, the loader's checks,
+and the service files in deploy/ (systemd, launchd)."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import plistlib
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sidecar import config as config_module
+from sidecar.config import load
+from sidecar.errors import ConfigError
+
+jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is installed by make install (test extra)")
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = json.loads((ROOT / "schemas" / "config.schema.json").read_text())
+
+
+def _validate(doc: dict) -> None:
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+@pytest.mark.parametrize("example", ["sidecar.toml", "docker.toml"])
+def test_example_files_are_valid_for_the_schema_and_the_loader(example, monkeypatch):
+    monkeypatch.delenv("SIDECAR_MAX_URL", raising=False)
+    monkeypatch.delenv("SIDECAR_DB", raising=False)
+    path = ROOT / "deploy" / example
+    _validate(tomllib.loads(path.read_text()))
+    cfg = load(str(path)).check()
+    assert cfg.roots and all(r.path.startswith("/") for r in cfg.roots)
+
+
+def test_schema_names_exactly_the_keys_the_loader_knows():
+    props = SCHEMA["properties"]
+    assert set(props) == set(config_module._TOP_KEYS)
+    for table, keys in (("scan", config_module._SCAN_KEYS), ("write", config_module._WRITE_KEYS),
+                        ("daemon", config_module._DAEMON_KEYS), ("osc", config_module._OSC_KEYS)):
+        assert set(props[table]["properties"]) == set(keys), table
+    assert set(props["roots"]["items"]["properties"]) == set(config_module._ROOT_KEYS)
+
+
+@pytest.mark.parametrize("text, says", [
+    ("[daemon]\nstable_second = 1\n", "unknown key daemon.'stable_second'"),
+    ("[daemon]\nmax_tries = \"3\"\n", "daemon.max_tries must be an integer"),
+    ("[daemon]\nrescan = \"every night\"\n", "daemon.rescan: not a cron expression"),
+    ("[daemon]\nrescan = \"0 3 * * * * *\"\n", "daemon.rescan: not a cron expression"),
+    ("[daemon]\nlease_seconds = 0\n", "daemon.lease_seconds must be a positive number"),
+    ("[osc]\nport = 70000\n", "osc.port must be in 0..65535"),
+    ("[[roots]]\npath = \"/x\"\nobserver = \"fanotify\"\n", "roots[0].observer must be one of auto, native, polling"),
+])
+def test_bad_daemon_settings_are_refused_naming_the_key(tmp_path, text, says):
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load(str(path)).check()
+    assert says in str(err.value) and str(path) in str(err.value)
+    with pytest.raises(jsonschema.ValidationError):
+        _validate(tomllib.loads(text))
+
+
+def test_six_field_cron_has_seconds_first():
+    trigger = config_module.cron_trigger("*/2 * * * * *")
+    fields = {f.name: str(f) for f in trigger.fields}
+    assert fields["second"] == "*/2" and fields["minute"] == "*"
+    assert {f.name: str(f) for f in config_module.cron_trigger("0 3 * * *").fields}["hour"] == "3"
+
+
+def test_systemd_unit_runs_the_daemon_and_reloads_with_sighup():
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str
+    unit.read_string((ROOT / "deploy" / "sidecar.service").read_text())
+    service = unit["Service"]
+    assert service["ExecStart"].split()[1:3] == ["daemon", "--config"]
+    assert "-HUP" in service["ExecReload"] and service["KillSignal"] == "SIGTERM"
+    assert int(service["TimeoutStopSec"]) > 10          # the daemon stops within 10 s
+    assert service["RestartPreventExitStatus"] == "2"  # a configuration error is not retried
+    assert unit["Install"]["WantedBy"] == "default.target"
+
+
+def test_launchd_plist_runs_the_daemon():
+    plist = plistlib.loads((ROOT / "deploy" / "com.sfxsidecar.daemon.plist").read_bytes())
+    assert plist["Label"] == "com.sfxsidecar.daemon"
+    assert plist["ProgramArguments"][1:3] == ["daemon", "--config"]
+    assert plist["RunAtLoad"] is True and plist["KeepAlive"] == {"SuccessfulExit": False}
+    assert plist["ExitTimeOut"] > 10

@@ -1,0 +1,140 @@
+"""The daemon's parts on real files and a real index: the queue's rules, the catch-up, the ignore
+rules, roots going offline, file system types (checked against findmnt)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from daemon_support import tiny_wav
+from sidecar.daemon.catchup import catch_up
+from sidecar.daemon.ignore import IgnoreRules
+from sidecar.daemon.roots import filesystem_type, is_remote, offline_reason
+from sidecar.index.store import Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store.open(tmp_path / "q.db")
+    yield s
+    s.close()
+
+
+def test_an_event_while_claimed_queues_the_file_again_after(store):
+    store.enqueue(["/lib/a.wav"], seen={"/lib/a.wav": (10, 1)})
+    job = store.claim("w1", lease=60)
+    assert job.path == "/lib/a.wav" and job.seen == (10, 1)
+    store.enqueue(["/lib/a.wav"], delay=0)          # the file changed (or was written) meanwhile
+    assert store.claim("w2", lease=60) is None       # never two workers on one file
+    store.finish_job("/lib/a.wav", True)
+    assert store.queue_counts() == {"queued": 1}
+    assert store.claim("w2", lease=60).seen is None  # to be looked at afresh
+
+
+def test_failures_back_off_and_the_file_is_set_aside_with_its_reason(store):
+    store.enqueue(["/lib/bad.wav"])
+    job = store.claim("w", lease=60)
+    store.retry_job(job.path, 3600, "decoder said no")
+    assert store.claim("w", lease=60) is None        # waiting out its back-off
+    assert store.recent_errors()[0].reason == "decoder said no"
+    store.execute("UPDATE jobs SET not_before = 0")
+    job = store.claim("w", lease=60)
+    assert job.tries == 1
+    store.finish_job(job.path, False, "decoder said no, again")
+    assert store.queue_counts() == {"set_aside": 1}
+    aside = store.jobs_in("set_aside")[0]
+    assert (aside.tries, aside.reason) == (2, "decoder said no, again")
+    store.enqueue(["/lib/bad.wav"])                  # a new event: the file gets a fresh start
+    assert store.claim("w", lease=60).tries == 0
+
+
+def test_claims_of_dead_workers_and_expired_leases_are_taken_up(store):
+    store.enqueue(["/lib/a.wav", "/lib/b.wav"])
+    a = store.claim("dead", lease=60)
+    b = store.claim("slow", lease=0.01)
+    time.sleep(0.05)
+    assert store.take_over_claims(["dead"]) == 2     # a: its worker died; b: its lease ran out
+    again = {store.claim("w", lease=60).path: None for _ in range(2)}
+    assert set(again) == {a.path, b.path}
+    rows = dict(store.execute("SELECT path, taken_over FROM jobs").fetchall())
+    assert all(rows[p] for p in again)               # remembered: the file may have been written
+
+
+def test_a_scan_cannot_claim_what_a_live_worker_holds(store):
+    store.enqueue(["/lib/a.wav"])
+    store.claim("daemon", lease=60)
+    assert not store.claim_path("/lib/a.wav", "scan", 600)
+    store.finish_job("/lib/a.wav", True)
+    assert store.claim_path("/lib/a.wav", "scan", 600)
+    assert store.claim("daemon", lease=60) is None
+
+
+def test_a_gone_file_waits_for_the_jobs_asked_for_before_it(store):
+    store.enqueue(["/lib/new/place.wav"], now=100.0)
+    store.enqueue(["/lib/old.wav"], now=100.0)
+    assert store.ahead_of("/lib/old.wav") == 1
+    store.claim("w", lease=60)                       # the new place is being worked on
+    assert store.ahead_of("/lib/old.wav") == 1
+    store.finish_job("/lib/new/place.wav", True)
+    assert store.ahead_of("/lib/old.wav") == 0
+
+
+def test_release_puts_jobs_back_without_a_try(store):
+    store.enqueue(["/lib/a.wav"])
+    store.claim("w", lease=60)
+    assert store.release_claims("w") == 1
+    assert store.claim("w2", lease=60).tries == 0
+
+
+def test_ignore_rules():
+    rules = IgnoreRules(["*_render_tmp*"])
+    for name in ("a.wav.part", "a.tmp", "a.wav.crdownload", "._a.wav", ".DS_Store", "Thumbs.db",
+                 ".sidecar-tmp-a.wav-1234", "a.wav.xml", "notes.txt", ".hidden.wav", "x_render_tmp.wav"):
+        assert rules.ignored(f"/lib/{name}", "/lib"), name
+    for name in ("a.wav", "B.WAV", "c.flac", "d.mp3", "e.aiff"):
+        assert not rules.ignored(f"/lib/{name}", "/lib"), name
+    assert rules.ignored("/lib/.trash/a.wav", "/lib")
+    assert not rules.ignored("/home/me/.sounds/lib/a.wav", "/home/me/.sounds/lib")   # above the root
+
+
+def test_catch_up_finds_new_changed_and_gone_files_only(tmp_path):
+    lib = tmp_path / "lib"
+    same, changed, new = (tiny_wav(lib / n, seed=i) for i, n in enumerate(("same.wav", "sub/changed.wav", "new.wav")))
+    (lib / ".hidden").mkdir()
+    tiny_wav(lib / ".hidden" / "h.wav")
+    (lib / "link.wav").symlink_to(same)
+    (lib / "sub" / ".sidecar-tmp-changed.wav-abcd").write_bytes(b"x")
+    (lib / "same.wav.xml").write_text("<x/>")
+    os.mkfifo(lib / "pipe.wav")
+    st = {p: os.stat(p) for p in (same, changed)}
+    known = {str(same): (st[same].st_size, st[same].st_mtime_ns, "f1"),
+             str(changed): (st[changed].st_size, st[changed].st_mtime_ns - 1, "f2"),
+             str(lib / "gone.wav"): (1, 1, "f3")}
+    result = catch_up(str(lib), known, sorted(known), IgnoreRules())
+    assert set(result.changed) == {str(changed), str(new)}
+    assert result.gone == [str(lib / "gone.wav")]
+    assert result.temp_folders == {str(lib / "sub")}
+    assert result.listed == 3
+
+
+def test_offline_reasons(tmp_path):
+    assert "missing" in offline_reason(str(tmp_path / "nope"), True)
+    (tmp_path / "empty").mkdir()
+    assert offline_reason(str(tmp_path / "empty"), False) == ""         # a new, empty library
+    assert "empty while the index holds files" in offline_reason(str(tmp_path / "empty"), True)
+    tiny_wav(tmp_path / "full" / "a.wav")
+    assert offline_reason(str(tmp_path / "full"), True) == ""
+
+
+@pytest.mark.skipif(not shutil.which("findmnt"), reason="findmnt (util-linux) is not installed")
+def test_file_system_type_agrees_with_findmnt(tmp_path):
+    for path in (tmp_path, "/proc", "/"):
+        expected = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", str(path)],
+                                  capture_output=True, text=True).stdout.strip()
+        assert filesystem_type(str(path)) == expected, path
+    assert is_remote("nfs4") and is_remote("cifs") and is_remote("fuse.sshfs")
+    assert not is_remote("ext4") and not is_remote("apfs") and not is_remote("tmpfs")
