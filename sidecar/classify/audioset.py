@@ -92,10 +92,7 @@ class AudiosetEngine:
 
     def top_labels(self, mono16k: np.ndarray, count: int) -> list[Label]:
         """The best labels of one clip whatever their probability (what MAX answers)."""
-        scores = self.window_scores(mono16k, 0.0)
-        order = np.argsort(-scores, kind="stable")[:count]
-        return [Label(self._labels[i], round(float(scores[i]), 4), self.model.classes.mids[i], NAME)
-                for i in order]
+        return self._top(self.window_scores(mono16k, 0.0), count, floor=0.0)
 
     def classify(self, audio: Audio) -> Classification:
         facts = measure(audio, spectral=False)
@@ -123,10 +120,10 @@ class AudiosetEngine:
         return Classification(NAME, self.model_name, __version__, labels,
                               windows if len(windows) > 1 else [], technical)
 
-    def _top(self, scores: np.ndarray, count: int) -> list[Label]:
+    def _top(self, scores: np.ndarray, count: int, floor: float = KEEP_PROBABILITY) -> list[Label]:
         order = np.argsort(-scores, kind="stable")[:count]
         return [Label(self._labels[i], round(float(scores[i]), 4), self.model.classes.mids[i], NAME)
-                for i in order if scores[i] >= KEEP_PROBABILITY]
+                for i in order if scores[i] >= floor]
 
 
 def _best_two_mean(per_patch: np.ndarray) -> np.ndarray:
