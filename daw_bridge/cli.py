@@ -28,19 +28,21 @@ def cli():
               help="Library root that /sfx/info and /sfx/tag may name (repeatable; default: [[roots]]).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False), help="Index (default: SIDECAR_DB).")
 def serve(host, port, roots, db_path):
-    """Answer DAW scripts over UDP: search, info, tag (schemas/osc-address-space.md)."""
+    """Answer DAW scripts over UDP: search, info, tag, similar (schemas/osc-address-space.md)."""
     import logging
 
     from sidecar.cli.common import load_config, make_vocabulary, open_store
     from sidecar.errors import ConfigError
     from daw_bridge.server import bridge_from_config
+    from sidecar.similarity.search import Similar
     logging.basicConfig(level=logging.INFO, format="daw-bridge: %(message)s", stream=sys.stderr)
     cfg = load_config()
     store = open_store(db_path, cfg)
     vocabulary = make_vocabulary(cfg, store)
     try:
         bridge = bridge_from_config(store, cfg, host=host, port=port, roots=list(roots) or None,
-                                    expand=vocabulary.expand_term, cat_info=vocabulary.cat_info)
+                                    expand=vocabulary.expand_term, cat_info=vocabulary.cat_info,
+                                    similar=Similar(store))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except OSError as exc:

@@ -63,24 +63,34 @@ def indexed_library(tmp_path):
     return lib, store, paths
 
 
+def with_embeddings(store, paths):
+    """The files' sounds-like vectors in the index, as a scan stores them (the real network)."""
+    from sidecar.audio.decode import decode
+    from sidecar.similarity.embedder import shared, stored_form
+    for path in paths:
+        audio = decode(path, "wav")
+        store.put_embedding(path, stored_form(shared().embed(audio.samples, audio.samplerate),
+                                              store.get(path).fingerprint))
+
+
 def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     lib, store, paths = indexed_library(tmp_path)
     monkeypatch.setenv("SIDECAR_DB", store.path)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
-    # a second bridge, in this process, with a similarity function: "more like this" is offered there
-    alike = Bridge(store, port=0, expand=False, roots=[str(lib)],
-                   similar=lambda path, limit: [f for f in store.all() if f.path != path][:limit])
-    threading.Thread(target=alike.serve_forever, daemon=True).start()
+    with_embeddings(store, paths)
+    # a second bridge, in this process, built without similarity: "more like this" is not offered there
+    plain = Bridge(store, port=0, expand=False, roots=[str(lib)], similar=None)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     try:
         with BridgeProcess("--root", str(lib)) as bridge:
             out = subprocess.run(
                 [tool("lua5.4"), str(REPO / "tests" / "lua" / "reaper_core_test.lua"), str(SCRIPTS),
-                 str(bridge.port), DAW_BRIDGE, str(scratch), str(alike.port), *paths],
+                 str(bridge.port), DAW_BRIDGE, str(scratch), str(plain.port), *paths],
                 capture_output=True, text=True, timeout=240)
     finally:
-        alike.shutdown()
+        plain.shutdown()
     lines = out.stdout.splitlines()
     assert out.returncode == 0, out.stdout + out.stderr
     assert [l for l in lines if l.startswith("FAIL")] == []
@@ -90,6 +100,8 @@ def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     assert bytes.fromhex(dgram) == messages.message("/sfx/search", 7, "door é", 20)
     hits = [l.split("|") for l in lines if l.startswith("HIT ")]
     assert {h[1] for h in hits} == {paths[0], paths[1]}
+    # more like the first file: daw-bridge serve heard the others through the real network
+    assert {l.split("|")[1] for l in lines if l.startswith("ALIKE ")} == {paths[1], paths[2]}
     calls = [l[5:] for l in lines if l.startswith("CALL ")]
     first = hits[0][1]
     assert f"InsertMedia|{first}|0" in calls and f"InsertMedia|{first}|4096" in calls

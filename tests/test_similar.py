@@ -174,15 +174,34 @@ def test_without_the_model_the_service_still_runs_and_says_how_to_install_it(tmp
     assert len(similar.stderr.strip().splitlines()) == 1 and where in similar.stderr
 
 
-def test_the_function_for_osc_requests_refuses_relative_and_dotted_paths(families):
-    from sidecar.similarity.search import SimilarityError, similar_for_request
-    store = Store.open(families["db"])
-    query, family = next(iter(families["members"].items()))
-    hits = similar_for_request(store, query, 3)
-    assert [families["members"][h.path] for h in hits] == [family] * 3
-    assert hits[0].to_json()["distance"] == round(hits[0].distance, 6)
-    for bad, reason in ((os.path.relpath(query), "not an absolute path"),
-                        (os.path.join(os.path.dirname(query), "..", "lib", os.path.basename(query)), ".."),
-                        (query + ".missing", "no such file")):
-        with pytest.raises(SimilarityError, match=reason):
-            similar_for_request(store, bad, 3)
+def test_the_osc_bridge_answers_sfx_similar_over_udp(families, tmp_path):
+    """daw-bridge serve answers /sfx/similar from the vectors it keeps, takes in what was scanned
+    after it started, and refuses a path outside the library roots."""
+    from bridge_support import DAW_BRIDGE, BridgeProcess
+    late_root = tmp_path / "late"
+    late_root.mkdir()
+    bridge = BridgeProcess("--db", families["db"], "--root", str(families["lib"]), "--root", str(late_root)).start()
+
+    def ask(path, limit=3):
+        return subprocess.run([DAW_BRIDGE, "similar", path, "-n", str(limit), "--json", "--port", str(bridge.port),
+                               "--timeout", "60"], capture_output=True, text=True)
+    try:
+        query, family = next(iter(families["members"].items()))
+        answer = ask(query)
+        assert answer.returncode == 0, answer.stderr
+        hits = json.loads(answer.stdout)
+        assert [families["members"][h["path"]] for h in hits] == [family] * 3 and query not in [h["path"] for h in hits]
+        # a file scanned after the bridge started is found by the next request
+        late = write(str(late_root / "late"), "wav16", family_sound(family, np.random.default_rng(99)))
+        scan = subprocess.run([SIDECAR, "scan", "--db", families["db"], str(late_root)],
+                              capture_output=True, text=True)
+        assert scan.returncode == 0, scan.stderr
+        everyone = json.loads(ask(query, 200).stdout)
+        assert late in [h["path"] for h in everyone]
+        outside = write(str(tmp_path / "elsewhere"), "wav16", family_sound("tone", np.random.default_rng(4)))
+        refused = subprocess.run([DAW_BRIDGE, "similar", outside, "--port", str(bridge.port), "--timeout", "60"],
+                                 capture_output=True, text=True)
+        assert refused.returncode != 0 and "outside the library roots" in refused.stderr
+    finally:
+        bridge.stop()
+

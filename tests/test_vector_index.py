@@ -9,7 +9,7 @@ import pytest
 from sidecar.index.store import IndexedFile, Store, StoredEmbedding
 from sidecar.metadata.record import Record
 from sidecar.similarity import search
-from sidecar.similarity.vector_index import VectorIndex
+from sidecar.similarity.vector_index import ExactVectors, VectorIndex
 
 DIM = 512
 
@@ -104,3 +104,45 @@ def test_exact_and_approximate_search_agree_through_the_public_function(store, m
     assert np.allclose([d for _, d in exact[:5]], [d for _, d in approx[:5]], atol=2e-3)
     first = exact[0][0]
     assert first not in [i for i, _ in search.nearest(store, q, 10, exclude=first, exact=True)]
+
+
+def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
+    """Similar (the bridge's) keeps the vectors in memory: what another connection adds, replaces
+    or deletes is found by its next query, also after the log was trimmed, and a library that
+    grows past EXACT_BELOW is moved to the graph."""
+    rng = np.random.default_rng(11)
+    centres = rng.random((20, DIM)).astype(np.float32)
+    add(store, 0, clustered(200, rng, centres))
+    other = Store.open(store.path)          # the scanner: another connection to the same index
+    similar = search.Similar(store)
+    queries = clustered(20, rng, centres)
+
+    def agrees() -> None:
+        searcher = similar._up_to_date()
+        for q in queries:
+            assert [i for i, _ in searcher.search(q, 10)] == [i for i, _ in search.nearest(store, q, 10, exact=True)]
+
+    agrees()
+    assert isinstance(similar.searcher, ExactVectors) and len(similar.searcher) == 200
+    add(other, 200, clustered(50, rng, centres))
+    other.delete_many([f"/lib/{i:05d}.wav" for i in range(0, 40)])
+    replaced = clustered(1, rng, centres)[0]
+    other.put_embedding("/lib/00100.wav", StoredEmbedding(0, "aisfx-0.1.2", "f100", replaced.tobytes(), b"", b"", DIM))
+    agrees()
+    assert len(similar.searcher) == 210
+    assert similar.searcher.search(replaced, 1)[0][0] == store.embedding("/lib/00100.wav").file_id
+    kept = similar.searcher
+    other.forget_vector_changes(other.last_vector_change())      # as a graph save does
+    add(other, 300, clustered(5, rng, centres))
+    agrees()
+    assert similar.searcher is kept and len(kept) == 215
+    search_module_limit = search.EXACT_BELOW
+    try:
+        search.EXACT_BELOW = 100
+        agrees()
+        assert isinstance(similar.searcher, VectorIndex) and len(similar.searcher) == 215
+        add(other, 400, clustered(3, rng, centres))
+        found = similar._up_to_date()
+        assert found is similar.searcher and len(found) == 218
+    finally:
+        search.EXACT_BELOW = search_module_limit

@@ -446,11 +446,13 @@ class Daemon:
         if not (self.osc_wanted and self.cfg.osc.enabled):
             return
         from daw_bridge.server import bridge_from_config
+        from sidecar.similarity.search import Similar
         store = Store.open(self.store.path)     # its own connection: searches never wait for a write
         vocabulary = self.context.vocabulary
         try:
             self.bridge = bridge_from_config(store, self.cfg, expand=lambda term: vocabulary.expand_term(term),
-                                             cat_info=lambda catid: vocabulary.cat_info(catid))
+                                             cat_info=lambda catid: vocabulary.cat_info(catid),
+                                             similar=Similar(store))
         except OSError as exc:
             store.close()
             raise ConfigError(f"cannot serve OSC on {self.cfg.osc.host}:{self.cfg.osc.port}: "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sidecar.errors import AudioError, SidecarError
-from sidecar.similarity.vector_index import VectorIndex, as_matrix
+from sidecar.similarity.vector_index import SAVE_AFTER, ExactVectors, VectorIndex, as_matrix, nearest_rows
 
 #: below this many vectors an exact search is as fast as the graph and needs no file
 EXACT_BELOW = 20_000
@@ -29,6 +29,11 @@ class Neighbour:
     distance: float           # cosine distance: 0 is the same sound, 1 unrelated
     file: object              # its IndexedFile
 
+    @property
+    def record(self):
+        """Its record: a Neighbour is answered over OSC as a search hit is."""
+        return self.file.record
+
     def to_json(self) -> dict:
         rec = self.file.record
         return {"path": self.path, "distance": round(self.distance, 6), "CatID": rec.CatID,
@@ -37,39 +42,47 @@ class Neighbour:
 
 
 def nearest(store, vector: np.ndarray, limit: int, *, exclude: int | None = None,
-            exact: bool | None = None) -> list[tuple[int, float]]:
-    """(file id, distance) of the `limit` nearest file vectors, nearest first."""
+            exact: bool | None = None, searcher=None) -> list[tuple[int, float]]:
+    """(file id, distance) of the `limit` nearest file vectors, nearest first. searcher: vectors a
+    long-lived process keeps (ExactVectors or VectorIndex); without one the index is read."""
     if not np.any(vector):
         return []
     want = limit + (1 if exclude is not None else 0)
-    if exact is None:
-        exact = store.vector_count() < EXACT_BELOW
-    if exact:
-        found = _exact(store, np.asarray(vector, np.float32), want)
+    if searcher is not None:
+        found = searcher.search(vector, want)
     else:
-        found = VectorIndex.open(store).search(vector, want)
+        if exact is None:
+            exact = store.vector_count() < EXACT_BELOW
+        if exact:
+            found = _exact(store, np.asarray(vector, np.float32), want)
+        else:
+            found = VectorIndex.open(store).search(vector, want)
     return [(i, d) for i, d in found if i != exclude][:limit]
 
 
 def maintain(store) -> None:
     """After a scan: a library large enough for the graph gets it up to date, saved when worth it."""
-    if store.path == ":memory:" or store.vector_count() < EXACT_BELOW:
+    if store.path == ":memory:":
+        return
+    if store.vector_count() < EXACT_BELOW:
+        # searched exactly: no graph needs the log, which is only kept from growing without end
+        last = store.last_vector_change()
+        if not VectorIndex.files(store) and last - store.vector_log_floor() > SAVE_AFTER:
+            store.forget_vector_changes(last)
         return
     index = VectorIndex.open(store, writable=True)
     index.save_if_worth_it()
 
 
 def _exact(store, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
-    best_ids, best_dist = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    """Every vector of the index read once, a batch at a time (a one-off query holds no copy)."""
+    best: list[tuple[int, float]] = []
     for ids, blobs in store.vector_batches():
-        dist = 1.0 - as_matrix(blobs) @ vector
-        best_ids = np.concatenate([best_ids, np.asarray(ids, np.int64)])
-        best_dist = np.concatenate([best_dist, dist.astype(np.float32)])
-        if len(best_ids) > count:
-            keep = np.argpartition(best_dist, count)[:count]
-            best_ids, best_dist = best_ids[keep], best_dist[keep]
-    order = np.lexsort((best_ids, best_dist))[:count]
-    return [(int(best_ids[i]), float(best_dist[i])) for i in order]
+        ids = np.concatenate([np.asarray(ids, np.int64), np.asarray([i for i, _ in best], np.int64)])
+        dist = np.concatenate([(1.0 - as_matrix(blobs) @ vector).astype(np.float32),
+                               np.asarray([d for _, d in best], np.float32)])
+        best = nearest_rows(ids, dist, count)
+    return best
 
 
 def query_vector(store, path: str, embedder_factory) -> tuple[np.ndarray, int | None]:
@@ -101,7 +114,7 @@ def query_vector(store, path: str, embedder_factory) -> tuple[np.ndarray, int | 
 
 
 def similar_to_file(store, path: str, limit: int = 10, *, exact: bool | None = None,
-                    embedder_factory=None) -> list[Neighbour]:
+                    embedder_factory=None, searcher=None) -> list[Neighbour]:
     """The library's files nearest to the audio file at path (indexed or not), best first,
     the file itself left out. Raises SimilarityError or ModelUnavailable with one line."""
     if embedder_factory is None:
@@ -109,16 +122,35 @@ def similar_to_file(store, path: str, limit: int = 10, *, exact: bool | None = N
     vector, own_id = query_vector(store, path, embedder_factory)
     if not np.any(vector):
         return []      # digital silence sounds like nothing in particular
-    found = nearest(store, vector, limit, exclude=own_id, exact=exact)
+    found = nearest(store, vector, limit, exclude=own_id, exact=exact, searcher=searcher)
     files = store.files_by_id([i for i, _ in found])
     return [Neighbour(files[i].path, d, files[i]) for i, d in found if i in files]
 
 
-def similar_for_request(store, path: str, limit: int = 10) -> list[Neighbour]:
-    """similar_to_file for a request from outside (OSC): an absolute path with no `..` only.
-    Every refusal is a SidecarError whose str() names the path and the reason."""
-    if not isinstance(path, str) or not os.path.isabs(path):
-        raise SimilarityError(f"{path}: not an absolute path")
-    if ".." in path.replace("\\", "/").split("/"):
-        raise SimilarityError(f"{path}: a path with .. is refused")
-    return similar_to_file(store, path, limit)
+class Similar:
+    """A long-lived answerer of sounds-like queries (the OSC bridge's /sfx/similar, in
+    `daw-bridge serve` and the daemon): the library's vectors stay in memory (a matrix, or the
+    graph of a large library) and take in, at each query, what was scanned since. Not
+    thread-safe: the bridge asks from its one worker thread."""
+
+    def __init__(self, store, embedder_factory=None):
+        self.store = store
+        self.embedder_factory = embedder_factory
+        self.searcher: ExactVectors | VectorIndex | None = None
+
+    def __call__(self, path: str, limit: int) -> list[Neighbour]:
+        return similar_to_file(self.store, path, limit, embedder_factory=self.embedder_factory,
+                               searcher=self._up_to_date())
+
+    def _up_to_date(self):
+        s = self.searcher
+        if s is not None:
+            try:
+                s.sync()
+            except ValueError:          # another process saved a newer graph: take it
+                s = None
+        if s is None or (isinstance(s, ExactVectors) and len(s) >= EXACT_BELOW):
+            large = self.store.vector_count() >= EXACT_BELOW
+            s = VectorIndex.open(self.store) if large else ExactVectors(self.store)
+        self.searcher = s
+        return s

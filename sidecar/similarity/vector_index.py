@@ -115,8 +115,12 @@ class VectorIndex:
 
     # -- keeping up with the index ------------------------------------------------------
     def sync(self) -> int:
-        """Apply the changes logged since this graph's change number; how many files changed."""
+        """Apply the changes logged since this graph's change number; how many files changed.
+        ValueError when the log no longer holds them (another process saved a newer graph and
+        dropped them): open() again."""
         changes = self.store.vector_changes(self.seq)
+        if self.store.vector_log_floor() > self.seq:   # read after the changes: none is missed
+            raise ValueError("the change log was trimmed past this graph; open the newer one")
         if not changes:
             return 0
         if self.viewed:
@@ -177,6 +181,56 @@ class VectorIndex:
             return []
         found = self.graph.search(np.asarray(vector, dtype=np.float32), min(count, len(self.graph)))
         return [(int(k), float(d)) for k, d in zip(found.keys, found.distances)]
+
+
+class ExactVectors:
+    """Every file vector of a small library in memory, searched by one matrix product: what a
+    long-lived process (the OSC bridge) asks instead of reading the index at each query. Kept up
+    to date from the same change log as the graph."""
+
+    def __init__(self, store):
+        self.store = store
+        self.load()
+
+    def load(self) -> None:
+        self.seq = self.store.last_vector_change()     # replaying a change seen already is harmless
+        ids, blobs = [], []
+        for batch_ids, batch in self.store.vector_batches():
+            ids += batch_ids
+            blobs += batch
+        self.ids = np.asarray(ids, np.int64)
+        self.matrix = as_matrix(blobs)
+
+    def sync(self) -> int:
+        """Apply the changes logged since this copy was taken; how many files changed."""
+        changes = self.store.vector_changes(self.seq)
+        if self.store.vector_log_floor() > self.seq:   # read after the changes: none is missed
+            self.load()                 # the log was trimmed past what this copy had seen
+            return len(self.ids)
+        if not changes:
+            return 0
+        changed = sorted({file_id for _, file_id in changes})
+        keep = ~np.isin(self.ids, changed)
+        present = self.store.vectors_of(changed)
+        self.ids = np.concatenate([self.ids[keep], np.asarray([i for i, _ in present], np.int64)])
+        self.matrix = np.concatenate([self.matrix[keep], as_matrix([b for _, b in present])])
+        self.seq = max(seq for seq, _ in changes)
+        return len(changed)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
+        return nearest_rows(self.ids, 1.0 - self.matrix @ np.asarray(vector, np.float32), count)
+
+
+def nearest_rows(ids: np.ndarray, distances: np.ndarray, count: int) -> list[tuple[int, float]]:
+    """The count (id, distance) pairs of least distance, nearest first (ties by id)."""
+    if len(ids) > count:
+        keep = np.argpartition(distances, count)[:count]
+        ids, distances = ids[keep], distances[keep]
+    order = np.lexsort((ids, distances))[:count]
+    return [(int(ids[i]), float(distances[i])) for i in order]
 
 
 @contextmanager

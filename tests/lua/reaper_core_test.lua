@@ -1,9 +1,10 @@
 -- The REAPER scripts' core under plain Lua 5.4 with LuaSocket, against a live bridge, with a stand-in
 -- `reaper` table that records every call it would make. Run by tests/test_reaper_scripts.py:
---   lua5.4 reaper_core_test.lua SCRIPTS_DIR PORT DAW_BRIDGE TMPDIR SIMILAR_PORT FILE...
+--   lua5.4 reaper_core_test.lua SCRIPTS_DIR PORT DAW_BRIDGE TMPDIR PLAIN_PORT FILE...
+-- PORT is `daw-bridge serve` (which answers /sfx/similar), PLAIN_PORT a bridge built without it.
 -- Prints one line per recorded REAPER call ("CALL name|arg|arg") and per check that failed
 -- ("FAIL ..."), then "checks N failed M"; exits 1 when a check failed.
-local scripts, port, command, tmpdir, similar_port = arg[1], tonumber(arg[2]), arg[3], arg[4], tonumber(arg[5])
+local scripts, port, command, tmpdir, plain_port = arg[1], tonumber(arg[2]), arg[3], arg[4], tonumber(arg[5])
 local files = { table.unpack(arg, 6) }
 package.path = scripts .. "/?.lua;" .. package.path
 
@@ -97,7 +98,7 @@ local client = Client.new({ socket = socket, port = port, clock = socket.gettime
 check(answer(client, function(cb) return client:ping(cb) end).ok, "ping")
 local addresses = answer(client, function(cb) return client:addresses(cb) end)
 check(addresses.ok and addresses.addresses["/sfx/search"] and addresses.addresses["/sfx/tag"], "addresses listed")
-check(not addresses.addresses["/sfx/similar"], "this bridge has no /sfx/similar")
+check(addresses.addresses["/sfx/similar"], "daw-bridge serve lists /sfx/similar")
 
 local found = answer(client, function(cb) return client:search("door", 10, cb) end)
 check(found.ok and #found.hits == 2 and found.count == 2, "search finds the two doors")
@@ -157,18 +158,24 @@ check(info.by_name.Description.value == "Oak door, knocked twice" and info.by_na
       "the edit is a person's")
 local refused = answer(client, function(cb) return client:tag("/etc/passwd", "Description", "x", cb) end)
 check(not refused.ok and refused.error:find("outside the library roots") ~= nil, "a path outside the roots")
-local unsupported = answer(client, function(cb) return client:similar(selected, 5, cb) end)
-check(not unsupported.ok and unsupported.unsupported, "a bridge without /sfx/similar: told at once")
-client:close()
 
--- 5. "more like this" on a bridge that has it
-if similar_port and similar_port > 0 then
-  local sim = Client.new({ socket = socket, port = similar_port, clock = socket.gettime })
-  local listed = answer(sim, function(cb) return sim:addresses(cb) end)
-  check(listed.ok and listed.addresses["/sfx/similar"], "the similarity bridge lists /sfx/similar")
-  local alike = answer(sim, function(cb) return sim:similar(selected, 5, cb) end)
-  check(alike.ok and #alike.hits >= 1, "more like this returns hits")
-  sim:close()
+-- 5. "more like this": the library's other files, nearest first, the selected one left out
+local alike = answer(client, function(cb) return client:similar(selected, 5, cb) end)
+check(alike.ok and #alike.hits == #files - 1, "more like this returns the other files: " .. tostring(alike.error) .. " " .. tostring(alike.hits and #alike.hits) .. "/" .. #files)
+for _, hit in ipairs(alike.hits or {}) do
+  check(hit.path ~= selected, "the selected file is left out")
+  print("ALIKE " .. hit.rank .. "|" .. hit.path)
+end
+local outside = answer(client, function(cb) return client:similar("/etc/passwd", 5, cb) end)
+check(not outside.ok and outside.error:find("outside the library roots") ~= nil, "similar: a path outside the roots")
+client:close()
+if plain_port and plain_port > 0 then
+  local plain = Client.new({ socket = socket, port = plain_port, clock = socket.gettime })
+  local listed = answer(plain, function(cb) return plain:addresses(cb) end)
+  check(listed.ok and not listed.addresses["/sfx/similar"], "a bridge without similarity does not list it")
+  local unsupported = answer(plain, function(cb) return plain:similar(selected, 5, cb) end)
+  check(not unsupported.ok and unsupported.unsupported, "a bridge without /sfx/similar: told at once")
+  plain:close()
 end
 
 -- 6. a bridge that does not answer: the request ends with a reason, nothing waits
