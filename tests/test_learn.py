@@ -29,7 +29,13 @@ def learned(tmp_path_factory):
         for i in range(6):
             write(str(root / "named" / f"{CATIDS[family]}_{family} take {i}_JD_Gen"), "wav16",
                   family_sound(family, rng))
-    run("scan", str(root / "named"), env=env)
+    early = {}
+    for family in FAMILIES:
+        for i in range(2):
+            path = write(str(root / "early" / f"early {family[0]}{i}"), "flac", family_sound(family, rng))
+            early[os.path.abspath(path)] = CATIDS[family]
+    run("scan", str(root / "named"), str(root / "early"), env=env)
+    before = {p: Store.open(env["SIDECAR_DB"]).get(p).record for p in early}
     report = json.loads(run("learn", "--json", env=env).stdout)
     truth = {}
     for family in FAMILIES:
@@ -41,7 +47,8 @@ def learned(tmp_path_factory):
     tags["CATID"] = "DOORWood"
     tags.save()
     run("scan", str(root / "untagged"), env=env)
-    return {"root": root, "env": env, "report": report, "truth": truth, "person": os.path.abspath(person)}
+    return {"root": root, "env": env, "report": report, "truth": truth, "person": os.path.abspath(person),
+            "early": early, "before": before}
 
 
 def test_learn_reports_cross_validated_accuracy_and_saves_a_versioned_model(learned):
@@ -103,3 +110,22 @@ def test_too_little_to_learn_from_is_refused_in_one_line(tmp_path):
     refused = run("learn", "--json", env=env, check=False)
     assert refused.returncode == 2 and refused.stdout == ""
     assert len(refused.stderr.strip().splitlines()) == 1 and "too little to learn from: 0 files" in refused.stderr
+
+
+def test_files_indexed_before_learning_get_learned_categories_on_the_next_scan(learned):
+    """Described again from what the index heard (the same labels), written into the file, and
+    a scan after that finds nothing left to do."""
+    env, early = learned["env"], learned["early"]
+    summary = json.loads(run("scan", str(learned["root"] / "early"), "--json", env=env).stdout)
+    store = Store.open(env["SIDECAR_DB"])
+    right = 0
+    for path, catid in early.items():
+        rec = store.get(path).record
+        assert rec.provenance.labels == learned["before"][path].provenance.labels     # not heard again
+        if rec.provenance.category_source == "learned":
+            assert rec.provenance.category_model.startswith("learned-") and rec.provenance.category_confidence >= 0.6
+            assert FLAC(path)["CATID"] == [rec.CatID]           # written into the file, as mutagen reads it
+            right += rec.CatID == catid
+    assert summary["classified"] >= right >= 0.75 * len(early)
+    again = json.loads(run("scan", str(learned["root"] / "early"), "--json", env=env).stdout)
+    assert again["unchanged"] == len(early) and again["classified"] == 0

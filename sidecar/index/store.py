@@ -488,6 +488,15 @@ class Store:
                          "DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
                          (str(upto),))
 
+    def meta_value(self, key: str) -> str | None:
+        row = self.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta_value(self, key: str, value: str) -> None:
+        with self.atomic():
+            self.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
+                         "value = excluded.value", (key, value))
+
     def files_with_vectors(self, model: str) -> Iterator[tuple[IndexedFile, bytes]]:
         """Every indexed file with its vector of this embedding model (current audio only)."""
         rows = self.execute("SELECT f.*, e.vector AS e_vector FROM files f JOIN embeddings e ON e.file_id = f.id "

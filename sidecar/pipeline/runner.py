@@ -24,6 +24,7 @@ from sidecar.metadata.merge import machine_values
 from sidecar.metadata.record import Provenance
 from sidecar.pipeline.stages import Context, process
 from sidecar.pipeline.task import Outcome, Task
+from sidecar.similarity.categories import APPLIED_KEY, recategorised
 
 
 @dataclass
@@ -76,6 +77,11 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
         lambda engine, model: heard_by_an_older_engine(Provenance(engine=engine, model=model), ctx.engine))
     # files indexed before embeddings existed (or by another model) get theirs, not a new classification
     unheard = store.embedding_stale(ctx.embedder.model) if ctx.embedder is not None and not ctx.dry_run else set()
+    # files whose category a newly learned model changes are described again, never heard again
+    if ctx.categories is not None and not ctx.dry_run:
+        ctx.recategorise = frozenset(recategorised(store, ctx.vocabulary, ctx.categories,
+                                                   ctx.config.learn_min_confidence))
+    recategorised_now: set[str] = set()
     candidates: list[Task] = []
     for found in walk(roots):
         summary.seen += 1
@@ -98,7 +104,8 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
                 st = os.stat(path)
             except OSError:
                 st = None
-            if st is not None and (st.st_size, st.st_mtime_ns) == ident[:2] and path not in unheard:
+            if (st is not None and (st.st_size, st.st_mtime_ns) == ident[:2] and path not in unheard
+                    and path not in ctx.recategorise):
                 _finish(Task(path).done(Outcome.UNCHANGED), summary, store, ctx, on_task)
                 continue
         candidates.append(Task(path))
@@ -107,6 +114,12 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
             for task in _process_all(candidates, ctx, jobs, claims.process):
                 _finish(task, summary, store, ctx, on_task)
                 claims.finish(task)
+                if task.path in ctx.recategorise and task.outcome == Outcome.CLASSIFIED:
+                    recategorised_now.add(task.path)
+    if ctx.categories is not None and not ctx.dry_run and not unheard and recategorised_now >= ctx.recategorise:
+        # every indexed file has this model's decision (a file without a vector yet had none to
+        # decide by): later scans need not look again
+        store.set_meta_value(APPLIED_KEY, str(ctx.categories.version))
     if not ctx.dry_run:
         summary.pruned = _prune(roots, store)
     if ctx.embedder is not None and not ctx.dry_run:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sidecar import events
 from sidecar.audio.decode import decode
-from sidecar.classify.base import heard_by_an_older_engine
+from sidecar.classify.base import Classification, heard_by_an_older_engine
 from sidecar.config import Config
 from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, SidecarError
 from sidecar.library.fingerprint import audio_fingerprint
@@ -37,6 +37,8 @@ class Context:
     repair: bool = False            # write into files whose header is damaged (it sets the framing right)
     embedder: object | None = None  # the sounds-like network; None when it is not installed
     categories: object | None = None  # the CatID model `sidecar learn` saved, if any
+    #: indexed files whose category that model changes: described again from what was heard before
+    recategorise: frozenset = frozenset()
 
 
 def probe(task: Task, ctx: Context) -> Task:
@@ -144,6 +146,10 @@ def fingerprint(task: Task, ctx: Context) -> Task:
         task.ours["Loudness"] = f"{indexed.record.Loudness:.2f}"
     if (indexed is not None and indexed.fingerprint == task.fingerprint
             and not heard_by_an_older_engine(indexed.record.provenance, ctx.engine)):
+        if task.path in ctx.recategorise and not ctx.dry_run:
+            # the learned model changes its category: described again from what the index heard
+            task.classification, task.audio = heard_before(indexed.record)
+            return task
         # the audio did not change: never classify again, only refresh what is known of it
         keep = indexed.record
         rec.provenance = keep.provenance
@@ -168,6 +174,25 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     return task
 
 
+@dataclass
+class KnownAudio:
+    """The facts of audio the index measured before: describe_and_merge's stand-in for samples."""
+    duration: float
+    samplerate: int
+    channels: int
+    bit_depth: int | None
+    samples: None = None
+
+
+def heard_before(rec: Record) -> tuple[Classification, KnownAudio]:
+    """What the engine said about a file, and its measured facts, as its index record keeps them."""
+    prov = rec.provenance
+    c = Classification(engine=prov.engine, model=prov.model, version=prov.version, labels=list(prov.labels),
+                       windows=list(prov.windows),
+                       technical={"Loudness": rec.Loudness, "TruePeak": rec.TruePeak})
+    return c, KnownAudio(rec.Duration or 0.0, rec.SampleRate or 0, rec.Channels or 0, rec.BitDepth)
+
+
 def _find_move(task: Task, ctx: Context) -> bool:
     """A new path whose audio an index row holds under a path that is gone: a moved file."""
     gone = [row for row in ctx.store.find_by_fingerprint(task.fingerprint) if not os.path.exists(row.path)]
@@ -180,7 +205,7 @@ def _find_move(task: Task, ctx: Context) -> bool:
 
 
 def classify(task: Task, ctx: Context) -> Task:
-    if task.unchanged_audio:
+    if task.unchanged_audio or task.classification is not None:
         return task
     task.stage = "classify"
     try:
@@ -199,13 +224,15 @@ def embed(task: Task, ctx: Context) -> Task:
     from sidecar.similarity.embedder import stored_form
     held = ctx.store.embedding(task.moved_from or task.path) if ctx.store is not None else None
     if held is not None and held.model == ctx.embedder.model and held.fingerprint == task.fingerprint:
+        task.vector = held.vector
         if task.moved_from:
             task.embedding = held       # follows the moved file
         return task
     from sidecar.similarity.checkpoint import ModelUnavailable
     try:
-        audio = task.audio if task.audio is not None else decode(task.path, task.format)
+        audio = task.audio if getattr(task.audio, "samples", None) is not None else decode(task.path, task.format)
         task.embedding = stored_form(ctx.embedder.embed(audio.samples, audio.samplerate), task.fingerprint)
+        task.vector = task.embedding.vector
     except ModelUnavailable:
         pass            # said once for the whole scan, where the model was loaded
     except (AudioError, ValueError, MemoryError) as exc:
@@ -277,10 +304,10 @@ CATEGORY_FIELDS = ("CatID", "Category", "SubCategory")
 def _learned_category(task: Task, ctx: Context, ucs_named: bool) -> tuple[str, float] | None:
     """The learned model's CatID for a file no person categorised, when it is confident enough."""
     model = ctx.categories
-    if model is None or task.embedding is None or ucs_named or set(CATEGORY_FIELDS) & task.human:
+    if model is None or task.vector is None or ucs_named or set(CATEGORY_FIELDS) & task.human:
         return None
     import numpy as np
-    vector = np.frombuffer(task.embedding.vector, "<f4")
+    vector = np.frombuffer(task.vector, "<f4")
     if not vector.any():
         return None
     catid, confidence = model.predict(vector)

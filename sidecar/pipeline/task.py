@@ -35,6 +35,7 @@ class Task:
     classification: Classification | None = None
     record: Record | None = None
     embedding: object | None = None  # a StoredEmbedding for the index, when heard (or carried by a move)
+    vector: bytes | None = None      # the file's sounds-like vector, heard now or held by the index
     written: list[str] = field(default_factory=list)    # containers written
     unchanged_audio: bool = False    # known audio: refresh metadata, never classify again
     moved_from: str = ""             # the indexed path this file was found moved from

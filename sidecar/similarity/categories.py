@@ -75,6 +75,33 @@ def category_of(item, vocab) -> tuple[str, str] | None:
     return None
 
 
+#: the index's note of the newest model whose decisions every indexed file has
+APPLIED_KEY = "learned_categories_applied"
+
+
+def recategorised(store, vocab, model: CategoryModel, min_confidence: float) -> set[str]:
+    """Indexed files (as they are now) whose category this model changes: a file no person
+    categorised gets a confident learned CatID it does not hold yet, or loses a learned CatID an
+    older model gave and this one is not sure of. Empty once a scan applied this model to all."""
+    if store.meta_value(APPLIED_KEY) == str(model.version):
+        return set()
+    changed = set()
+    for item, vector in store.files_with_vectors(model.embedding_model):
+        rec = item.record
+        if category_of(item, vocab) is not None or set(item.human_fields) & {"CatID", "Category", "SubCategory"}:
+            continue
+        v = np.frombuffer(vector, "<f4")
+        if not v.any():
+            continue
+        catid, confidence = model.predict(v)
+        if confidence >= min_confidence:
+            if rec.CatID != catid:
+                changed.add(item.path)
+        elif rec.provenance.category_source == "learned":
+            changed.add(item.path)
+    return changed
+
+
 def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[str], Counter]:
     """Vectors and CatIDs of the files a person categorised; the sources counted."""
     vectors, labels, sources = [], [], Counter()
