@@ -98,6 +98,8 @@ class Config:
     roots: list[RootOptions] = field(default_factory=list)     # every [[roots]] entry
     osc: OscOptions = field(default_factory=OscOptions)
     learn_min_confidence: float = 0.6  # a learned CatID less probable than this is not written
+    #: cron of the daemon's retraining, done only when the files a person categorised changed ("" = never)
+    learn_schedule: str = "30 3 * * *"
     daemon: DaemonOptions = field(default_factory=DaemonOptions)
     source: str = ""                   # the file this configuration came from
 
@@ -131,8 +133,8 @@ class Config:
             raise ConfigError(f"{where}daemon.max_tries must be at least 1")
         if not 0 <= self.osc.port < 65536:
             raise ConfigError(f"{where}osc.port must be in 0..65535 (0: any free port), not {self.osc.port}")
-        crons = [("daemon.rescan", d.rescan)] + [(f"roots[{i}].rescan", r.rescan)
-                                                  for i, r in enumerate(self.roots)]
+        crons = [("daemon.rescan", d.rescan), ("learn.schedule", self.learn_schedule)] + [
+            (f"roots[{i}].rescan", r.rescan) for i, r in enumerate(self.roots)]
         for key, expr in crons:
             if expr:
                 try:
@@ -216,7 +218,7 @@ _DAEMON_KEYS = {"stable_seconds": (int, float), "max_tries": int, "retry_seconds
                 "poll_seconds": (int, float), "rescan": str, "root_check_seconds": (int, float),
                 "ignore": list}
 _OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
-_LEARN_KEYS = {"min_confidence": (float, int)}
+_LEARN_KEYS = {"min_confidence": (float, int), "schedule": str}
 _TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict, "learn": dict, "daemon": dict}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                dict: "a table", list: "a list"}
@@ -283,3 +285,4 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
     if not 0 <= confidence <= 1:
         raise ConfigError(f"{path}: learn.min_confidence must be between 0 and 1, not {confidence!r}")
     cfg.learn_min_confidence = float(confidence)
+    cfg.learn_schedule = learn.get("schedule", cfg.learn_schedule)

@@ -18,15 +18,14 @@ def learn(as_json, db_path):
     accuracy overall and per category, and saves the model with a new version: from then on a scan
     gives a file no person categorised the learned CatID when the model is sure enough
     ([learn] min_confidence). Refuses, exit 2, when there is too little to learn from."""
-    from sidecar.similarity.categories import CategoryModel, NotEnoughToLearn, train
+    from sidecar.similarity.categories import NotEnoughToLearn, learn_and_save
     from sidecar.similarity.embedder import MODEL
     cfg = load_config()
     store = open_store(db_path, cfg, must_exist=True)
     try:
-        model = train(store, make_vocabulary(cfg, store), MODEL)
+        model = learn_and_save(store, make_vocabulary(cfg, store), MODEL)
     except NotEnoughToLearn as exc:
         raise ConfigError(str(exc)) from None
-    model.version = store.save_category_model(model.to_row())
     doc = {"version": model.version, "embedding_model": model.embedding_model, "created": model.created,
            "min_confidence": cfg.learn_min_confidence, **model.report}
     if as_json:

@@ -15,6 +15,7 @@ from sidecar.metadata.record import join_keywords
 from sidecar.pipeline import runner
 from sidecar.pipeline.stages import Context
 from sidecar.pipeline.task import Outcome, Task
+from sidecar.similarity.categories import saved_model
 
 
 #: a temporary file this old is a crash's leftover, not another process's write under way
@@ -75,7 +76,7 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
                 warn(f"{action.path}: {action.what}")
     embedder = None if dry_run else make_scan_embedder()
     ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run, store, repair=repair,
-                  embedder=embedder, categories=_learned_model(store, embedder))
+                  embedder=embedder, categories=saved_model(store, embedder))
     progress = _Progress(enabled=is_terminal() and not as_json)
     summary = runner.run(list(paths), ctx, store, jobs=cfg.jobs, on_task=progress)
     progress.close()
@@ -96,17 +97,6 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
 def _engine_name(engine) -> str:
     model = getattr(engine, "model_name", "")
     return f"{engine.name} ({model})" if model else engine.name
-
-
-def _learned_model(store, embedder):
-    """The newest model `sidecar learn` saved, when it speaks the embedder's language."""
-    if embedder is None:
-        return None
-    from sidecar.similarity.categories import CategoryModel
-    row = store.latest_category_model()
-    if row is None or row["embedding_model"] != embedder.model:
-        return None
-    return CategoryModel.from_row(row)
 
 
 def _plan_row(task: Task) -> dict:

@@ -28,6 +28,7 @@ from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, SidecarError
 from sidecar.index.store import Store
 from sidecar.pipeline.stages import Context
+from sidecar.similarity.categories import recategorised, saved_model
 
 #: a SIGTERM is answered within this many seconds, whatever is in hand
 STOP_SECONDS = 8.0
@@ -114,6 +115,9 @@ class Daemon:
         self._engine_checked = 0.0
         self.bridge = None
         self._threads: list[threading.Thread] = []
+        self._revisit: set[str] = set()         # unchanged files to take anyway (see revisit())
+        self._revisit_lock = threading.Lock()
+        self._embedder = None
 
     # -- what workers ask ----------------------------------------------------
     @property
@@ -132,6 +136,15 @@ class Daemon:
         marked offline, never emptied out of the index."""
         self._check_root(root.state.path)
         return root.online
+
+    def revisit(self, path: str) -> bool:
+        """Whether an unchanged file is to be taken anyway, once: it lacks its sounds-like vector,
+        or a newly learned model changes its category."""
+        with self._revisit_lock:
+            if path in self._revisit:
+                self._revisit.discard(path)
+                return True
+        return False
 
     def engine_healthy(self) -> bool:
         """Asked after a failed classification; a down engine pauses every worker until it answers."""
@@ -176,6 +189,7 @@ class Daemon:
         for options in cfg.roots:
             self._add_root(options, catch=False)
         self._catch_up_all(first=True)
+        self._spawn(self._revisit_known, "sidecar-revisit")
         self._start_osc()
         for i in range(cfg.jobs):
             self._spawn(self._work, f"sidecar-worker-{i}")
@@ -193,8 +207,84 @@ class Daemon:
         self.settings = Settings(cfg.daemon.stable_seconds, cfg.daemon.max_tries, cfg.daemon.retry_seconds,
                                  cfg.daemon.retry_max_seconds, cfg.daemon.lease_seconds)
         store = self.store
+        if self._embedder is None:
+            self._embedder = self._make_embedder()
         self.context = Context(cfg, self.engine, _Lazy(lambda: make_vocabulary(cfg, store)),
-                               Journal(store.path), False, store)
+                               Journal(store.path), False, store, embedder=self._embedder,
+                               categories=saved_model(store, self._embedder))
+
+    @staticmethod
+    def _make_embedder():
+        """The sounds-like network, loaded when a file first needs it; None (said once) when absent."""
+        from sidecar.similarity import embedder
+
+        def unavailable(exc) -> None:
+            eventlog.emit("embeddings_off", reason=str(exc))
+
+        if not embedder.available():
+            try:
+                embedder.shared()
+            except Exception as exc:        # ModelUnavailable: its line says how to install it
+                unavailable(exc)
+            return None
+        return embedder.LazyEmbedder(on_unavailable=unavailable)
+
+    def _revisit_known(self) -> None:
+        """Indexed files that lack a sounds-like vector, or whose category the learned model
+        changes, are taken once more (without being heard again for their tags)."""
+        ctx = self.context
+        if ctx.embedder is None:
+            return
+        try:
+            paths = set(self.store.embedding_stale(ctx.embedder.model))
+            if ctx.categories is not None:
+                changed = recategorised(self.store, ctx.vocabulary, ctx.categories, self.cfg.learn_min_confidence)
+                ctx.recategorise = frozenset(changed)
+                paths |= changed
+        except Exception as exc:
+            eventlog.emit("revisit_error", reason=f"{type(exc).__name__}: {exc}")
+            return
+        self._queue_revisits(paths)
+
+    def _queue_revisits(self, paths) -> None:
+        paths = [p for p in paths if self.root_of(p) is not None]
+        if not paths:
+            return
+        with self._revisit_lock:
+            self._revisit.update(paths)
+        self.store.enqueue(sorted(paths))
+        self._wake.set()
+        eventlog.emit("revisit_queued", files=len(paths))
+
+    def _learn(self) -> None:
+        """The schedule's retraining: only when the files a person categorised changed."""
+        from sidecar.similarity.categories import NotEnoughToLearn, learn_and_save
+        ctx = self.context
+        if ctx.embedder is None:
+            return
+        try:
+            model = learn_and_save(self.store, ctx.vocabulary, ctx.embedder.model, unless_unchanged=True)
+        except NotEnoughToLearn as exc:
+            eventlog.emit("learn_skipped", reason=str(exc))
+            return
+        except Exception as exc:
+            eventlog.emit("learn_error", reason=f"{type(exc).__name__}: {exc}")
+            return
+        if model is None:
+            eventlog.emit("learn_skipped", reason="the files a person categorised did not change")
+            return
+        r = model.report
+        eventlog.emit("learned", version=model.version, files=r["files"], categories=r["categories"],
+                      accuracy=r["accuracy"])
+        ctx.categories = model
+        self._revisit_known()
+
+    def _maintain_vectors(self) -> None:
+        from sidecar.similarity.search import maintain
+        try:
+            maintain(self.store)
+        except Exception as exc:    # the graph is a cache: the next try or query rebuilds it
+            eventlog.emit("vector_index_error", reason=f"{type(exc).__name__}: {exc}")
 
     def _stop(self) -> None:
         deadline = time.monotonic() + STOP_SECONDS
@@ -414,6 +504,9 @@ class Daemon:
         s.add_job(self._beat, "interval", seconds=max(1.0, min(d.lease_seconds / 3, 10.0)), id="heartbeat")
         s.add_job(self._check_roots, "interval", seconds=d.root_check_seconds, id="roots")
         s.add_job(lambda: self.store.forget_done_jobs(7 * 86400), "interval", hours=6, id="forget-done")
+        s.add_job(self._maintain_vectors, "interval", minutes=10, id="vectors")
+        if self.cfg.learn_schedule:
+            s.add_job(self._learn, config_module.cron_trigger(self.cfg.learn_schedule), id="learn")
         for path, root in self.roots.items():
             expr = root.options.rescan or d.rescan
             if expr:

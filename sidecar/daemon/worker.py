@@ -85,7 +85,8 @@ class JobRunner:
                 eventlog.emit("still_changing", path=path, size=st.st_size)
             return
         indexed = self.store.get(path)
-        if indexed is not None and (indexed.size, indexed.mtime_ns) == (st.st_size, st.st_mtime_ns):
+        if (indexed is not None and (indexed.size, indexed.mtime_ns) == (st.st_size, st.st_mtime_ns)
+                and not svc.revisit(path)):
             self.store.finish_job(path, True)      # the service's own write, or nothing new
             return
         task = Task(path)

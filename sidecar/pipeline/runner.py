@@ -244,19 +244,16 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
             "fields": machine_values(task.record), "containers": task.written,
             "time": task.record.provenance.time}
         try:
-            store.upsert(IndexedFile(
-                path=task.path, size=task.size, mtime_ns=task.mtime_ns, fingerprint=task.fingerprint,
-                format=task.format, record=task.record, written=written,
-                human_fields=sorted(task.human)))
+            with store.atomic():    # the row and its vector together: no reader sees one alone
+                store.upsert(IndexedFile(
+                    path=task.path, size=task.size, mtime_ns=task.mtime_ns, fingerprint=task.fingerprint,
+                    format=task.format, record=task.record, written=written,
+                    human_fields=sorted(task.human)))
+                if task.embedding is not None:
+                    store.put_embedding(task.path, task.embedding)
         except (sqlite3.Error, ValueError) as exc:
             task.done(Outcome.FAILED, f"written, but the index could not record it: {exc}")
             outcome = Outcome.FAILED
-        else:
-            if task.embedding is not None:
-                try:
-                    store.put_embedding(task.path, task.embedding)
-                except sqlite3.Error as exc:     # heard again on the next scan
-                    task.notes.append(f"sounds-like embedding not indexed: {exc}")
     if outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
         events.send("indexed", path=task.path, outcome=outcome.value)
     elif outcome == Outcome.FAILED:

@@ -11,6 +11,7 @@ increasing version, so predicting needs only numpy and loading runs no code.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -63,6 +64,16 @@ class CategoryModel:
                    report=json.loads(row["report"]))
 
 
+def saved_model(store, embedder) -> CategoryModel | None:
+    """The newest model `sidecar learn` saved, when it speaks the embedder's language."""
+    if embedder is None:
+        return None
+    row = store.latest_category_model()
+    if row is None or row["embedding_model"] != embedder.model:
+        return None
+    return CategoryModel.from_row(row)
+
+
 def category_of(item, vocab) -> tuple[str, str] | None:
     """(CatID, source) when a person chose the file's category, else None."""
     rec = item.record
@@ -102,9 +113,11 @@ def recategorised(store, vocab, model: CategoryModel, min_confidence: float) -> 
     return changed
 
 
-def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[str], Counter]:
-    """Vectors and CatIDs of the files a person categorised; the sources counted."""
+def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[str], Counter, str]:
+    """Vectors and CatIDs of the files a person categorised; the sources counted; a digest of
+    the (file, audio, CatID) triples, which changes when what there is to learn from changes."""
     vectors, labels, sources = [], [], Counter()
+    digest = hashlib.sha256()
     for item, vector in store.files_with_vectors(embedding_model):
         found = category_of(item, vocab)
         if found is None:
@@ -115,7 +128,24 @@ def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[s
         vectors.append(v)
         labels.append(found[0])
         sources[found[1]] += 1
-    return (np.array(vectors, np.float32) if vectors else np.zeros((0, 512), np.float32)), labels, sources
+        digest.update(f"{item.path}\0{item.fingerprint}\0{found[0]}\n".encode("utf-8", "surrogateescape"))
+    matrix = np.array(vectors, np.float32) if vectors else np.zeros((0, 512), np.float32)
+    return matrix, labels, sources, digest.hexdigest()
+
+
+def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool = False) -> CategoryModel | None:
+    """Train and keep a new model version (what `sidecar learn` and the daemon's schedule do).
+    unless_unchanged: None, and nothing trained, when the files a person categorised are what
+    the newest model learned from. NotEnoughToLearn as train()."""
+    if unless_unchanged:
+        row = store.latest_category_model()
+        if row is not None and row["embedding_model"] == embedding_model:
+            digest = training_set(store, vocab, embedding_model)[3]
+            if json.loads(row["report"]).get("digest") == digest:
+                return None
+    model = train(store, vocab, embedding_model)
+    model.version = store.save_category_model(model.to_row())
+    return model
 
 
 def train(store, vocab, embedding_model: str) -> CategoryModel:
@@ -124,7 +154,7 @@ def train(store, vocab, embedding_model: str) -> CategoryModel:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X, y, sources = training_set(store, vocab, embedding_model)
+    X, y, sources, digest = training_set(store, vocab, embedding_model)
     counts = Counter(y)
     kept = sorted(c for c, n in counts.items() if n >= MIN_PER_CATEGORY)
     left_out = {c: n for c, n in sorted(counts.items()) if n < MIN_PER_CATEGORY}
@@ -151,7 +181,7 @@ def train(store, vocab, embedding_model: str) -> CategoryModel:
                         "accuracy": round(float(right[[t == c for t in y]].mean()), 4)} for c in kept}
     report = {"files": len(y), "categories": len(kept), "folds": folds,
               "accuracy": round(float(right.mean()), 4), "per_category": per_category,
-              "left_out": left_out, "sources": dict(sources),
+              "left_out": left_out, "sources": dict(sources), "digest": digest,
               "seconds": round(time.perf_counter() - started, 3)}
     return CategoryModel(classes=[str(c) for c in lr.classes_], coef=coef, intercept=intercept,
                          embedding_model=embedding_model, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
