@@ -39,7 +39,8 @@ def test_schema_names_exactly_the_keys_the_loader_knows():
     props = SCHEMA["properties"]
     assert set(props) == set(config_module._TOP_KEYS)
     for table, keys in (("scan", config_module._SCAN_KEYS), ("write", config_module._WRITE_KEYS),
-                        ("daemon", config_module._DAEMON_KEYS), ("osc", config_module._OSC_KEYS)):
+                        ("daemon", config_module._DAEMON_KEYS), ("osc", config_module._OSC_KEYS),
+                        ("learn", config_module._LEARN_KEYS)):
         assert set(props[table]["properties"]) == set(keys), table
     assert set(props["roots"]["items"]["properties"]) == set(config_module._ROOT_KEYS)
 
@@ -51,6 +52,7 @@ def test_schema_names_exactly_the_keys_the_loader_knows():
     ("[daemon]\nrescan = \"0 3 * * * * *\"\n", "daemon.rescan: not a cron expression"),
     ("[daemon]\nlease_seconds = 0\n", "daemon.lease_seconds must be a positive number"),
     ("[osc]\nport = 70000\n", "osc.port must be in 0..65535"),
+    ("[learn]\nschedule = \"weekly\"\n", "learn.schedule: not a cron expression"),
     ("[[roots]]\npath = \"/x\"\nobserver = \"fanotify\"\n", "roots[0].observer must be one of auto, native, polling"),
 ])
 def test_bad_daemon_settings_are_refused_naming_the_key(tmp_path, text, says):
