@@ -109,6 +109,17 @@ def bench_query(n: int, queries: int) -> None:
               f"opened {1000 * (t3 - t2):.0f} ms; query p50 {1000 * np.percentile(lat, 50):.2f} ms, "
               f"p99 {1000 * np.percentile(lat, 99):.2f} ms; recall@10 {hits / (10 * min(30, queries)):.3f} "
               f"(exact search p50 {1000 * np.percentile(exact_lat, 50):.0f} ms)")
+        # as the OSC bridge answers: the kept vectors brought up to date, the search, the rows
+        similar = search.Similar(store)
+        similar.up_to_date()
+        bridge_lat = []
+        for q in qs:
+            s = time.perf_counter()
+            found = search.nearest(store, q, 10, searcher=similar.up_to_date())
+            store.files_by_id([i for i, _ in found])
+            bridge_lat.append(time.perf_counter() - s)
+        print(f"  as the bridge answers ({type(similar.searcher).__name__}, change log read, index rows): "
+              f"p50 {1000 * np.percentile(bridge_lat, 50):.2f} ms, p99 {1000 * np.percentile(bridge_lat, 99):.2f} ms")
 
 
 def bench_query_direct(n: int, queries: int) -> None:

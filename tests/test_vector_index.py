@@ -118,7 +118,7 @@ def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
     queries = clustered(20, rng, centres)
 
     def agrees() -> None:
-        searcher = similar._up_to_date()
+        searcher = similar.up_to_date()
         for q in queries:
             assert [i for i, _ in searcher.search(q, 10)] == [i for i, _ in search.nearest(store, q, 10, exact=True)]
 
@@ -142,7 +142,7 @@ def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
         agrees()
         assert isinstance(similar.searcher, VectorIndex) and len(similar.searcher) == 215
         add(other, 400, clustered(3, rng, centres))
-        found = similar._up_to_date()
+        found = similar.up_to_date()
         assert found is similar.searcher and len(found) == 218
     finally:
         search.EXACT_BELOW = search_module_limit

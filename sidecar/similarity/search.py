@@ -140,9 +140,10 @@ class Similar:
 
     def __call__(self, path: str, limit: int) -> list[Neighbour]:
         return similar_to_file(self.store, path, limit, embedder_factory=self.embedder_factory,
-                               searcher=self._up_to_date())
+                               searcher=self.up_to_date())
 
-    def _up_to_date(self):
+    def up_to_date(self):
+        """The kept vectors with what was scanned since: a graph once the library is large."""
         s = self.searcher
         if s is not None:
             try:
