@@ -129,3 +129,51 @@ def test_files_indexed_before_learning_get_learned_categories_on_the_next_scan(l
     assert summary["classified"] >= right >= 0.75 * len(early)
     again = json.loads(run("scan", str(learned["root"] / "early"), "--json", env=env).stdout)
     assert again["unchanged"] == len(early) and again["classified"] == 0
+
+
+def test_the_audioset_scores_join_the_vectors_only_where_they_help(tmp_path):
+    """Vectors that say nothing of the category and AudioSet labels that do: the scores are
+    chosen by cross-validation, saved with the model, and a prediction uses them. Where the
+    vectors say it all, the model keeps to the vectors."""
+    from sidecar.index.store import IndexedFile, StoredEmbedding
+    from sidecar.metadata.record import Label, Provenance, Record
+    from sidecar.similarity.categories import CategoryModel, train
+    from sidecar.vocabulary import Vocabulary
+
+    rng = np.random.default_rng(3)
+    vocab = Vocabulary.load(None)
+    heard = {"DOORWood": ("/m/02dgv", "Door"), "RAINConc": ("/m/06mb1", "Rain"), "BELLHand": ("/m/0395lw", "Bell")}
+    centres = {c: rng.random(512) for c in heard}
+
+    def library(informative_vectors: bool) -> Store:
+        store = Store.open(str(tmp_path / f"index-{informative_vectors}.db"))
+        for n in range(150):
+            catid = list(heard)[n % 3]
+            v = centres[catid] + 0.2 * rng.random(512) if informative_vectors else rng.random(512)
+            v = (v / np.linalg.norm(v)).astype("<f4")
+            mid, name = heard[catid]
+            path = f"/lib/{catid}_take {n}_JD_Gen.wav"
+            labels = [Label(name, float(rng.uniform(0.5, 0.9)), mid),
+                      Label("Noise", float(rng.uniform(0.1, 0.4)), "/m/096m7z")]
+            store.upsert(IndexedFile(path=path, size=1, mtime_ns=1, fingerprint=f"f{n}", format="wav",
+                                     record=Record(provenance=Provenance(engine="embedded", labels=labels))))
+            store.put_embedding(path, StoredEmbedding(0, "aisfx-0.1.2", f"f{n}", v.tobytes(), b"", b"", 512))
+        return store
+
+    store = library(informative_vectors=False)
+    model = train(store, vocab, "aisfx-0.1.2")
+    tried = model.report["accuracy_by_features"]
+    assert model.report["features"] == "embeddings+audioset" and tried["embeddings"] < 0.7
+    assert model.report["accuracy"] == tried["embeddings+audioset"] >= tried["embeddings"] + 0.25
+    assert set(model.mids) >= {"/m/02dgv", "/m/06mb1", "/m/0395lw"}
+    model.version = store.save_category_model(model.to_row())
+    again = CategoryModel.from_row(store.latest_category_model())
+    assert again.mids == model.mids
+    # fresh vectors (saying nothing, as in training) with the label that does
+    fresh = [(v / np.linalg.norm(v)).astype(np.float32) for v in rng.random((30, 512))]
+    for catid, (mid, name) in heard.items():
+        said = [again.predict(v, [Label(name, 0.8, mid)])[0] for v in fresh]
+        assert said.count(catid) >= 0.6 * len(fresh), (catid, said)
+
+    plain = train(library(informative_vectors=True), vocab, "aisfx-0.1.2")
+    assert plain.report["features"] == "embeddings" and plain.mids == [] and plain.report["accuracy"] >= 0.95

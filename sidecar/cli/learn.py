@@ -34,6 +34,8 @@ def learn(as_json, db_path):
     r = model.report
     click.echo(f"learned model {model.version}: {r['files']} files in {r['categories']} categories, "
                f"cross-validated accuracy {r['accuracy']:.1%} ({r['folds']} folds, {r['seconds']:.1f} s)")
+    click.echo("features: " + ", ".join(f"{name} {acc:.1%}" + (" (chosen)" if name == r["features"] else "")
+                                        for name, acc in r["accuracy_by_features"].items()))
     table([[c, str(v["files"]), f"{v['accuracy']:.1%}"] for c, v in sorted(r["per_category"].items(),
                                                                             key=lambda kv: -kv[1]["files"])],
           ["CatID", "files", "accuracy"], [16, 8, 8])

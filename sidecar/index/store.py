@@ -107,7 +107,8 @@ CREATE TABLE IF NOT EXISTS category_models (
     classes TEXT NOT NULL,          -- JSON list of CatIDs
     coef BLOB NOT NULL,             -- float64, classes x dim
     intercept BLOB NOT NULL,        -- float64, classes
-    report TEXT NOT NULL            -- JSON: cross-validated accuracy, overall and per category
+    report TEXT NOT NULL,           -- JSON: cross-validated accuracy, overall and per category
+    features TEXT NOT NULL DEFAULT '[]'  -- JSON list of AudioSet MIDs whose scores follow the vector
 );
 CREATE TABLE IF NOT EXISTS workers (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
@@ -116,6 +117,8 @@ CREATE TABLE IF NOT EXISTS workers (
 """
 
 #: columns the work queue gained after the first schema; added in place to an older index
+#: columns added to category_models since it first shipped (an older index gets them at open)
+_MODEL_COLUMNS = {"features": "TEXT NOT NULL DEFAULT '[]'"}
 _JOB_COLUMNS = {
     "tries": "INTEGER NOT NULL DEFAULT 0",          # failed attempts so far
     "not_before": "REAL NOT NULL DEFAULT 0",        # back-off, or the stability wait
@@ -252,15 +255,17 @@ class Store:
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         if store.schema_version() < SCHEMA_VERSION:
             store._upgrade()
-        store._add_job_columns()
+        store._add_columns()
         return store
 
-    def _add_job_columns(self) -> None:
+    def _add_columns(self) -> None:
+        """Columns newer than the table, added to an index made before them."""
         with self.atomic():
-            have = {r[1] for r in self.execute("PRAGMA table_info(jobs)").fetchall()}
-            for name, kind in _JOB_COLUMNS.items():
-                if name not in have:
-                    self.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+            for table, columns in (("jobs", _JOB_COLUMNS), ("category_models", _MODEL_COLUMNS)):
+                have = {r[1] for r in self.execute(f"PRAGMA table_info({table})").fetchall()}
+                for name, kind in columns.items():
+                    if name not in have:
+                        self.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             self.execute("CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(state, not_before, queued)")
             self.execute("UPDATE jobs SET state = 'set_aside' WHERE state = 'failed'")
 

@@ -310,7 +310,7 @@ def _learned_category(task: Task, ctx: Context, ucs_named: bool) -> tuple[str, f
     vector = np.frombuffer(task.vector, "<f4")
     if not vector.any():
         return None
-    catid, confidence = model.predict(vector)
+    catid, confidence = model.predict(vector, task.classification.labels if task.classification else ())
     return (catid, confidence) if confidence >= ctx.config.learn_min_confidence else None
 
 

@@ -4,7 +4,9 @@ It learns only from categories a person chose: a CatID (or Category and
 SubCategory) a person wrote into a file or its sidecar, or a UCS file name;
 never from what a classifier derived. A multinomial logistic regression on
 the standardised file vectors (scikit-learn), judged by stratified
-cross-validation before it is fitted on everything. The model is saved in
+cross-validation before it is fitted on everything. The AudioSet engine's
+scores of the labels it heard join the vectors only where cross-validation
+says they help (by SCORES_MUST_GAIN). The model is saved in
 the index as plain arrays (the scaling folded into the weights) with an
 increasing version, so predicting needs only numpy and loading runs no code.
 """
@@ -26,6 +28,10 @@ MIN_FILES = 20
 MIN_PER_CATEGORY = 5
 FOLDS = 5
 SOURCES = ("person", "ucs_name")
+#: the AudioSet scores join the vectors only when they raise cross-validated accuracy this much
+SCORES_MUST_GAIN = 0.01
+#: an AudioSet label heard in fewer training files is not a feature (nothing to learn from it)
+MIN_FILES_PER_LABEL = 3
 
 
 class NotEnoughToLearn(SidecarError):
@@ -35,16 +41,21 @@ class NotEnoughToLearn(SidecarError):
 @dataclass
 class CategoryModel:
     classes: list[str]
-    coef: np.ndarray          # (classes, 512)
+    coef: np.ndarray          # (classes, 512 + len(mids))
     intercept: np.ndarray     # (classes,)
     embedding_model: str
     version: int = 0
     created: str = ""
     report: dict = field(default_factory=dict)
+    mids: list[str] = field(default_factory=list)   # AudioSet labels whose scores are features too
 
-    def predict(self, vector: np.ndarray) -> tuple[str, float]:
-        """The most likely CatID of a file vector and its probability."""
-        logits = self.coef @ np.asarray(vector, np.float64) + self.intercept
+    def predict(self, vector: np.ndarray, labels=()) -> tuple[str, float]:
+        """The most likely CatID of a file (its vector, and the AudioSet labels heard in it) and
+        its probability."""
+        x = np.asarray(vector, np.float64)
+        if self.mids:
+            x = np.concatenate([x, audioset_scores(labels, self.mids)])
+        logits = self.coef @ x + self.intercept
         p = np.exp(logits - logits.max())
         p /= p.sum()
         best = int(p.argmax())
@@ -53,7 +64,8 @@ class CategoryModel:
     def to_row(self) -> dict:
         return {"created": self.created, "embedding_model": self.embedding_model,
                 "classes": json.dumps(self.classes), "coef": self.coef.astype("<f8").tobytes(),
-                "intercept": self.intercept.astype("<f8").tobytes(), "report": json.dumps(self.report)}
+                "intercept": self.intercept.astype("<f8").tobytes(), "report": json.dumps(self.report),
+                "features": json.dumps(self.mids)}
 
     @classmethod
     def from_row(cls, row) -> "CategoryModel":
@@ -61,7 +73,18 @@ class CategoryModel:
         coef = np.frombuffer(row["coef"], "<f8").reshape(len(classes), -1)
         return cls(classes=classes, coef=coef, intercept=np.frombuffer(row["intercept"], "<f8"),
                    embedding_model=row["embedding_model"], version=row["version"], created=row["created"],
-                   report=json.loads(row["report"]))
+                   report=json.loads(row["report"]), mids=json.loads(row["features"]))
+
+
+def audioset_scores(labels, mids: list[str]) -> np.ndarray:
+    """The probabilities of these AudioSet labels among those heard (0 for one not heard)."""
+    where = {mid: i for i, mid in enumerate(mids)}
+    x = np.zeros(len(mids))
+    for lb in labels:
+        i = where.get(lb.mid)
+        if i is not None:
+            x[i] = max(x[i], lb.probability)
+    return x
 
 
 def saved_model(store, embedder) -> CategoryModel | None:
@@ -104,7 +127,7 @@ def recategorised(store, vocab, model: CategoryModel, min_confidence: float) -> 
         v = np.frombuffer(vector, "<f4")
         if not v.any():
             continue
-        catid, confidence = model.predict(v)
+        catid, confidence = model.predict(v, rec.provenance.labels)
         if confidence >= min_confidence:
             if rec.CatID != catid:
                 changed.add(item.path)
@@ -113,10 +136,19 @@ def recategorised(store, vocab, model: CategoryModel, min_confidence: float) -> 
     return changed
 
 
-def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[str], Counter, str]:
-    """Vectors and CatIDs of the files a person categorised; the sources counted; a digest of
-    the (file, audio, CatID) triples, which changes when what there is to learn from changes."""
-    vectors, labels, sources = [], [], Counter()
+@dataclass
+class TrainingSet:
+    """The files a person categorised: their vectors, CatIDs and AudioSet labels, the sources
+    counted, and a digest of the (file, audio, CatID) triples that changes when they change."""
+    vectors: np.ndarray
+    catids: list[str]
+    heard: list[list]         # each file's AudioSet labels (provenance), best first
+    sources: Counter
+    digest: str
+
+
+def training_set(store, vocab, embedding_model: str) -> TrainingSet:
+    vectors, labels, heard, sources = [], [], [], Counter()
     digest = hashlib.sha256()
     for item, vector in store.files_with_vectors(embedding_model):
         found = category_of(item, vocab)
@@ -127,10 +159,11 @@ def training_set(store, vocab, embedding_model: str) -> tuple[np.ndarray, list[s
             continue       # digital silence says nothing of a category
         vectors.append(v)
         labels.append(found[0])
+        heard.append([lb for lb in item.record.provenance.labels if lb.mid])
         sources[found[1]] += 1
         digest.update(f"{item.path}\0{item.fingerprint}\0{found[0]}\n".encode("utf-8", "surrogateescape"))
     matrix = np.array(vectors, np.float32) if vectors else np.zeros((0, 512), np.float32)
-    return matrix, labels, sources, digest.hexdigest()
+    return TrainingSet(matrix, labels, heard, sources, digest.hexdigest())
 
 
 def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool = False) -> CategoryModel | None:
@@ -140,7 +173,7 @@ def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool
     if unless_unchanged:
         row = store.latest_category_model()
         if row is not None and row["embedding_model"] == embedding_model:
-            digest = training_set(store, vocab, embedding_model)[3]
+            digest = training_set(store, vocab, embedding_model).digest
             if json.loads(row["report"]).get("digest") == digest:
                 return None
     model = train(store, vocab, embedding_model)
@@ -149,40 +182,70 @@ def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool
 
 
 def train(store, vocab, embedding_model: str) -> CategoryModel:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.model_selection import StratifiedKFold
 
-    X, y, sources, digest = training_set(store, vocab, embedding_model)
-    counts = Counter(y)
+    ts = training_set(store, vocab, embedding_model)
+    counts = Counter(ts.catids)
     kept = sorted(c for c, n in counts.items() if n >= MIN_PER_CATEGORY)
     left_out = {c: n for c, n in sorted(counts.items()) if n < MIN_PER_CATEGORY}
-    mask = np.array([c in kept for c in y], bool)
-    X, y = X[mask] if len(y) else X, [c for c in y if c in kept]
+    rows = [i for i, c in enumerate(ts.catids) if c in kept]
+    X, y, heard = ts.vectors[rows], [ts.catids[i] for i in rows], [ts.heard[i] for i in rows]
     if len(kept) < 2 or len(y) < MIN_FILES:
         raise NotEnoughToLearn(
             f"too little to learn from: {len(y)} files in {len(kept)} categories with at least "
             f"{MIN_PER_CATEGORY} files each carry a category a person gave (a CatID in the file or its "
             f"sidecar, or a UCS file name); at least {MIN_FILES} files in 2 or more such categories are needed")
     folds = min(FOLDS, min(Counter(y).values()))
+    folding = StratifiedKFold(folds, shuffle=True, random_state=0)
     started = time.perf_counter()
-    pipeline = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
-    predicted = cross_val_predict(pipeline, X, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0))
-    pipeline.fit(X, y)
+    predicted = _cross_validated(X, y, folding)
+    tried = {"embeddings": _accuracy(predicted, y)}
+    label_counts = Counter(lb.mid for labels in heard for lb in {lb.mid: lb for lb in labels}.values())
+    mids = sorted(m for m, n in label_counts.items() if n >= MIN_FILES_PER_LABEL)
+    chosen = []
+    if mids:
+        with_scores = np.hstack([X, np.array([audioset_scores(labels, mids) for labels in heard])])
+        scored = _cross_validated(with_scores, y, folding)
+        tried["embeddings+audioset"] = _accuracy(scored, y)
+        if tried["embeddings+audioset"] >= tried["embeddings"] + SCORES_MUST_GAIN:
+            X, predicted, chosen = with_scores, scored, mids
+    coef, intercept, classes = _fit(X, y)
+    right = np.array(predicted) == np.array(y)
+    per_category = {c: {"files": int(sum(1 for t in y if t == c)),
+                        "accuracy": round(float(right[[t == c for t in y]].mean()), 4)} for c in kept}
+    report = {"files": len(y), "categories": len(kept), "folds": folds,
+              "accuracy": round(float(right.mean()), 4), "per_category": per_category,
+              "features": "embeddings+audioset" if chosen else "embeddings",
+              "accuracy_by_features": tried,
+              "left_out": left_out, "sources": dict(ts.sources), "digest": ts.digest,
+              "seconds": round(time.perf_counter() - started, 3)}
+    return CategoryModel(classes=classes, coef=coef, intercept=intercept, embedding_model=embedding_model,
+                         created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), report=report, mids=chosen)
+
+
+def _pipeline():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+
+
+def _cross_validated(X: np.ndarray, y: list[str], folding) -> list[str]:
+    from sklearn.model_selection import cross_val_predict
+    return list(cross_val_predict(_pipeline(), X, y, cv=folding))
+
+
+def _accuracy(predicted: list[str], y: list[str]) -> float:
+    return round(float(np.mean(np.array(predicted) == np.array(y))), 4)
+
+
+def _fit(X: np.ndarray, y: list[str]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Fitted on every file; the scaling folded into the weights (predicting needs numpy only)."""
+    pipeline = _pipeline().fit(X, y)
     scaler, lr = pipeline[0], pipeline[1]
     coef = lr.coef_ / scaler.scale_
     intercept = lr.intercept_ - coef @ scaler.mean_
     if len(lr.classes_) == 2:      # binary: one row for the second class; softmax of (0, z) is the same
         coef = np.vstack([np.zeros_like(coef[0]), coef[0]])
         intercept = np.array([0.0, intercept[0]])
-    right = np.array(predicted) == np.array(y)
-    per_category = {c: {"files": int(sum(1 for t in y if t == c)),
-                        "accuracy": round(float(right[[t == c for t in y]].mean()), 4)} for c in kept}
-    report = {"files": len(y), "categories": len(kept), "folds": folds,
-              "accuracy": round(float(right.mean()), 4), "per_category": per_category,
-              "left_out": left_out, "sources": dict(sources), "digest": digest,
-              "seconds": round(time.perf_counter() - started, 3)}
-    return CategoryModel(classes=[str(c) for c in lr.classes_], coef=coef, intercept=intercept,
-                         embedding_model=embedding_model, created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                         report=report)
+    return coef, intercept, [str(c) for c in lr.classes_]
