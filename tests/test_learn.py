@@ -177,3 +177,19 @@ def test_the_audioset_scores_join_the_vectors_only_where_they_help(tmp_path):
 
     plain = train(library(informative_vectors=True), vocab, "aisfx-0.1.2")
     assert plain.report["features"] == "embeddings" and plain.mids == [] and plain.report["accuracy"] >= 0.95
+
+
+def test_a_model_saved_before_features_existed_still_loads(tmp_path):
+    """An index whose category_models table predates the features column gets it at open, and its
+    models predict from the vectors alone."""
+    import sqlite3
+    from sidecar.similarity.categories import CategoryModel
+    path = str(tmp_path / "index.db")
+    Store.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE category_models DROP COLUMN features")
+        conn.execute("INSERT INTO category_models(created, embedding_model, classes, coef, intercept, report) "
+                     "VALUES ('2026-01-01T00:00:00Z', 'aisfx-0.1.2', '[\"BEEP\", \"RAINConc\"]', ?, ?, '{}')",
+                     (np.vstack([np.ones(512), -np.ones(512)]).astype("<f8").tobytes(), np.zeros(2).tobytes()))
+    model = CategoryModel.from_row(Store.open(path).latest_category_model())
+    assert model.mids == [] and model.predict(np.ones(512, np.float32) / 512 ** 0.5)[0] == "BEEP"
