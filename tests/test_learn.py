@@ -187,7 +187,10 @@ def test_a_model_saved_before_features_existed_still_loads(tmp_path):
     path = str(tmp_path / "index.db")
     Store.open(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE category_models DROP COLUMN features")
+        conn.execute("DROP TABLE category_models")
+        conn.execute("CREATE TABLE category_models (version INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, "
+                     "embedding_model TEXT NOT NULL, classes TEXT NOT NULL, coef BLOB NOT NULL, "
+                     "intercept BLOB NOT NULL, report TEXT NOT NULL)")     # as the first version made it
         conn.execute("INSERT INTO category_models(created, embedding_model, classes, coef, intercept, report) "
                      "VALUES ('2026-01-01T00:00:00Z', 'aisfx-0.1.2', '[\"BEEP\", \"RAINConc\"]', ?, ?, '{}')",
                      (np.vstack([np.ones(512), -np.ones(512)]).astype("<f8").tobytes(), np.zeros(2).tobytes()))
