@@ -28,7 +28,7 @@ from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, SidecarError
 from sidecar.index.store import Store
 from sidecar.pipeline.stages import Context
-from sidecar.similarity.categories import recategorised, saved_model
+from sidecar.similarity.categories import APPLIED_KEY, recategorised, saved_model
 
 #: a SIGTERM is answered within this many seconds, whatever is in hand
 STOP_SECONDS = 8.0
@@ -240,6 +240,8 @@ class Daemon:
             if ctx.categories is not None:
                 changed = recategorised(self.store, ctx.vocabulary, ctx.categories, self.cfg.learn_min_confidence)
                 ctx.recategorise = frozenset(changed)
+                if not changed and not paths:      # every file has this model's decision: later starts skip
+                    self.store.set_meta_value(APPLIED_KEY, str(ctx.categories.version))
                 paths |= changed
         except Exception as exc:
             eventlog.emit("revisit_error", reason=f"{type(exc).__name__}: {exc}")
