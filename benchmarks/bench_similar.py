@@ -122,7 +122,7 @@ def bench_query(n: int, queries: int) -> None:
               f"p50 {1000 * np.percentile(bridge_lat, 50):.2f} ms, p99 {1000 * np.percentile(bridge_lat, 99):.2f} ms")
 
 
-def bench_query_direct(n: int, queries: int) -> None:
+def bench_query_direct(n: int, queries: int, expansions: list[int] | None = None) -> None:
     """The graph built from vectors in memory (no index database), saved, reopened memory-mapped
     as VectorIndex.open does, and queried through VectorIndex.search; exact search in numpy."""
     from usearch.index import Index
@@ -143,22 +143,24 @@ def bench_query_direct(n: int, queries: int) -> None:
         index = VectorIndex(None, Index.restore(os.path.join(tmp, "g.usearch"), view=True), 0, None)
         t3 = time.perf_counter()
         qs = clustered(queries, rng, centres)
-        lat = []
-        for q in qs:
+        truths, exact_lat = [], []
+        for q in qs[:100]:
             s = time.perf_counter()
-            index.search(q, 10)
-            lat.append(time.perf_counter() - s)
-        hits, exact_lat = 0, []
-        for q in qs[:50]:
-            s = time.perf_counter()
-            truth = set(np.argpartition(1.0 - vectors @ q, 10)[:10].tolist())
+            truths.append(set(np.argpartition(1.0 - vectors @ q, 10)[:10].tolist()))
             exact_lat.append(time.perf_counter() - s)
-            hits += len(truth & {i for i, _ in index.search(q, 10)})
         print(f"similar over {n:,} vectors (graph built directly): built in {t1 - t0:.0f} s "
-              f"({n / (t1 - t0):.0f} vectors/s), opened {1000 * (t3 - t2):.0f} ms; query p50 "
-              f"{1000 * np.percentile(lat, 50):.2f} ms, p99 {1000 * np.percentile(lat, 99):.2f} ms; "
-              f"recall@10 {hits / (10 * min(50, queries)):.3f} (exact search in memory p50 "
-              f"{1000 * np.percentile(exact_lat, 50):.0f} ms)")
+              f"({n / (t1 - t0):.0f} vectors/s), opened {1000 * (t3 - t2):.0f} ms; exact search in memory "
+              f"p50 {1000 * np.percentile(exact_lat, 50):.0f} ms")
+        for ef in expansions or [index.graph.expansion_search]:
+            index.graph.expansion_search = ef
+            lat = []
+            for q in qs:
+                s = time.perf_counter()
+                index.search(q, 10)
+                lat.append(time.perf_counter() - s)
+            hits = sum(len(t & {i for i, _ in index.search(q, 10)}) for q, t in zip(qs, truths))
+            print(f"  expansion_search {ef}: query p50 {1000 * np.percentile(lat, 50):.2f} ms, "
+                  f"p99 {1000 * np.percentile(lat, 99):.2f} ms; recall@10 {hits / (10 * len(truths)):.3f}")
 
 
 def bench_learn(n: int) -> None:
@@ -194,12 +196,16 @@ def main() -> None:
     ap.add_argument("--learn", type=int, default=10000)
     ap.add_argument("--only", choices=("embedding", "query", "learn"))
     ap.add_argument("--direct", action="store_true", help="build the graph without an index database")
+    ap.add_argument("--ef", default="", help="with --direct: expansion_search values to try (e.g. 160,320,640)")
     args = ap.parse_args()
     if args.only in (None, "embedding"):
         bench_embedding(args.audio_seconds)
     if args.only in (None, "query"):
         for n in (int(x) for x in args.sizes.split(",")):
-            (bench_query_direct if args.direct else bench_query)(n, args.queries)
+            if args.direct:
+                bench_query_direct(n, args.queries, [int(x) for x in args.ef.split(",") if x])
+            else:
+                bench_query(n, args.queries)
     if args.only in (None, "learn"):
         bench_learn(args.learn)
 
