@@ -119,8 +119,12 @@ def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
 
     def agrees() -> None:
         searcher = similar.up_to_date()
-        for q in queries:
-            assert [i for i, _ in searcher.search(q, 10)] == [i for i, _ in search.nearest(store, q, 10, exact=True)]
+        found = [[i for i, _ in searcher.search(q, 10)] for q in queries]
+        truth = [[i for i, _ in search.nearest(store, q, 10, exact=True)] for q in queries]
+        if isinstance(searcher, ExactVectors):
+            assert found == truth                   # the same products, the same order
+        else:                                       # half precision in the graph: near ties may swap
+            assert sum(len(set(f) & set(t)) for f, t in zip(found, truth)) >= 0.95 * 10 * len(queries)
 
     agrees()
     assert isinstance(similar.searcher, ExactVectors) and len(similar.searcher) == 200
