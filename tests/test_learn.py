@@ -62,6 +62,16 @@ def test_learn_reports_cross_validated_accuracy_and_saves_a_versioned_model(lear
     assert again["version"] == 2
 
 
+def test_status_names_the_learned_model(learned):
+    doc = json.loads(run("status", "--json", env=learned["env"]).stdout)
+    assert doc["sounds_like"]["vectors"] >= 24
+    model = doc["sounds_like"]["learned"]
+    assert model["version"] >= 1 and model["files"] == 24 and model["categories"] == 4
+    assert model["features"] in ("embeddings", "embeddings+audioset") and model["accuracy"] >= 0.8
+    text = run("status", env=learned["env"]).stdout
+    assert f"learned CatIDs: model {model['version']} of " in text and "files with a vector" in text
+
+
 def test_a_scan_after_learning_predicts_the_other_half(learned):
     store = Store.open(learned["env"]["SIDECAR_DB"])
     right = 0

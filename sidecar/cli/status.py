@@ -29,7 +29,8 @@ def status(as_json, db_path):
            "last_errors": [_job(j) for j in store.recent_errors(10)],
            "workers": [{"id": w["id"], "kind": w["kind"], "pid": w["pid"], "host": w["host"],
                         "started": _iso(w["started"]), "heartbeat_age": round(now - w["heartbeat"], 1),
-                        **w["info"]} for w in store.workers()]}
+                        **w["info"]} for w in store.workers()],
+           "sounds_like": {"vectors": store.vector_count(), "learned": _learned(store)}}
     if as_json:
         emit_json(doc)
         return
@@ -37,6 +38,12 @@ def status(as_json, db_path):
     for key in ("formats", "engines", "jobs"):
         if doc[key]:
             click.echo(f"  {key}: " + ", ".join(f"{k or '-'} {v}" for k, v in sorted(doc[key].items())))
+    sounds = doc["sounds_like"]
+    learned = sounds["learned"]
+    click.echo(f"  sounds like: {sounds['vectors']} files with a vector; " + (
+        f"learned CatIDs: model {learned['version']} of {learned['created']}, {learned['files']} files in "
+        f"{learned['categories']} categories, cross-validated accuracy {learned['accuracy']:.1%}"
+        if learned else "no learned CatIDs (`sidecar learn`)"))
     t = doc["throughput"]
     click.echo(f"  done: {t['last_minute']} in the last minute, {t['last_hour']} in the last hour")
     for w in doc["workers"]:
@@ -61,6 +68,17 @@ def status(as_json, db_path):
         click.echo("last errors:")
         for j in doc["last_errors"]:
             click.echo(f"  {j['path']}: {j['reason']} ({j['state']}, {j['tries']} tries)")
+
+
+def _learned(store) -> dict | None:
+    """The newest learned CatID model, as `sidecar learn` reported it."""
+    import json
+    row = store.latest_category_model()
+    if row is None:
+        return None
+    report = json.loads(row["report"])
+    return {"version": row["version"], "created": row["created"], "embedding_model": row["embedding_model"],
+            **{k: report.get(k) for k in ("files", "categories", "accuracy", "features")}}
 
 
 def _job(job) -> dict:
