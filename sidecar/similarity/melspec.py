@@ -14,7 +14,6 @@ from functools import lru_cache
 from math import gcd
 
 import numpy as np
-from scipy.signal import resample_poly
 
 SAMPLE_RATE = 44100
 FRAME = 2048
@@ -32,6 +31,9 @@ def prepare(samples: np.ndarray, samplerate: int) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=1)
     if samplerate != SAMPLE_RATE and x.size:
+        # imported here: scipy.signal costs a second and 70 MB, which the daemon's start and idle
+        # should not pay before a file needs hearing
+        from scipy.signal import resample_poly
         g = gcd(int(samplerate), SAMPLE_RATE)
         x = resample_poly(x, SAMPLE_RATE // g, int(samplerate) // g).astype(np.float32)
     peak = float(np.max(np.abs(x))) if x.size else 0.0
