@@ -83,14 +83,18 @@ def make_vocabulary(cfg: Config, store: Store | None = None):
     return Vocabulary.load(cfg.vocabulary, ucs_list)
 
 
-def make_scan_embedder():
-    """The sounds-like network for a scan, loaded when a file first needs it; None when it is not
-    installed. Not installed or damaged: one line on stderr, and the scan goes on without it."""
+def make_scan_embedder(on_unavailable=None):
+    """The sounds-like network for a scan (or the daemon), loaded when a file first needs it; None
+    when it is not installed. Not installed or damaged: said once, through on_unavailable (by
+    default one line on stderr), and the work goes on without it."""
     from sidecar.cli.output import warn
     from sidecar.similarity import embedder
 
     def unavailable(exc) -> None:
-        warn(f"{exc} (files are scanned without sounds-like embeddings)")
+        if on_unavailable is not None:
+            on_unavailable(exc)
+        else:
+            warn(f"{exc} (files are scanned without sounds-like embeddings)")
 
     if not embedder.available():
         try:

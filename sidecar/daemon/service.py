@@ -208,26 +208,12 @@ class Daemon:
                                  cfg.daemon.retry_max_seconds, cfg.daemon.lease_seconds)
         store = self.store
         if self._embedder is None:
-            self._embedder = self._make_embedder()
+            from sidecar.cli.common import make_scan_embedder
+            self._embedder = make_scan_embedder(
+                on_unavailable=lambda exc: eventlog.emit("embeddings_off", reason=str(exc)))
         self.context = Context(cfg, self.engine, _Lazy(lambda: make_vocabulary(cfg, store)),
                                Journal(store.path), False, store, embedder=self._embedder,
                                categories=saved_model(store, self._embedder))
-
-    @staticmethod
-    def _make_embedder():
-        """The sounds-like network, loaded when a file first needs it; None (said once) when absent."""
-        from sidecar.similarity import embedder
-
-        def unavailable(exc) -> None:
-            eventlog.emit("embeddings_off", reason=str(exc))
-
-        if not embedder.available():
-            try:
-                embedder.shared()
-            except Exception as exc:        # ModelUnavailable: its line says how to install it
-                unavailable(exc)
-            return None
-        return embedder.LazyEmbedder(on_unavailable=unavailable)
 
     def _revisit_known(self) -> None:
         """Indexed files that lack a sounds-like vector, or whose category the learned model

@@ -170,21 +170,22 @@ def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool
     """Train and keep a new model version (what `sidecar learn` and the daemon's schedule do).
     unless_unchanged: None, and nothing trained, when the files a person categorised are what
     the newest model learned from. NotEnoughToLearn as train()."""
+    ts = training_set(store, vocab, embedding_model)
     if unless_unchanged:
         row = store.latest_category_model()
-        if row is not None and row["embedding_model"] == embedding_model:
-            digest = training_set(store, vocab, embedding_model).digest
-            if json.loads(row["report"]).get("digest") == digest:
-                return None
-    model = train(store, vocab, embedding_model)
+        if (row is not None and row["embedding_model"] == embedding_model
+                and json.loads(row["report"]).get("digest") == ts.digest):
+            return None
+    model = train(store, vocab, embedding_model, ts)
     model.version = store.save_category_model(model.to_row())
     return model
 
 
-def train(store, vocab, embedding_model: str) -> CategoryModel:
+def train(store, vocab, embedding_model: str, ts: TrainingSet | None = None) -> CategoryModel:
+    """ts: the training set when the caller read it already (the index is read once)."""
     from sklearn.model_selection import StratifiedKFold
 
-    ts = training_set(store, vocab, embedding_model)
+    ts = ts or training_set(store, vocab, embedding_model)
     counts = Counter(ts.catids)
     kept = sorted(c for c, n in counts.items() if n >= MIN_PER_CATEGORY)
     left_out = {c: n for c, n in sorted(counts.items()) if n < MIN_PER_CATEGORY}
