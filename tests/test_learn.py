@@ -15,6 +15,9 @@ from audiogen import write
 from sidecar.index.store import Store
 from test_similar import FAMILIES, family_sound, run
 
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
+
 CATIDS = {"tone": "BEEP", "noise": "ELECBuzz", "clicks": "MECHClik", "sweep": "ALRMSirn"}
 
 

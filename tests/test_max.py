@@ -17,6 +17,9 @@ from sidecar.errors import ClassifierError
 from tests_support import audio_of
 import audiogen
 
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
+
 
 def test_metadata_names_the_model_that_answers_in_max_shape(serve_max):
     meta = requests.get(serve_max.url + "/model/metadata").json()
@@ -107,7 +110,9 @@ def test_windows_of_a_35_second_file(serve_max):
     second = {l.label for l in result.windows[1].labels}
     assert "Sine wave" in first and "Sine wave" not in second      # a long file changes
     assert "White noise" in second and "White noise" not in first
-    assert {l.label for l in result.labels} >= first | second
+    # the file keeps each window's strongest sound (not every window's top five: a fifth label
+    # may sit a hair from the file's tenth on another CPU)
+    assert {"Sine wave", "White noise"} <= {l.label for l in result.labels}
     assert all(l.source == "max" for l in result.labels)
 
 

@@ -1,5 +1,6 @@
 """The runner in process: events, sequential and parallel runs alike, the job queue."""
 
+import pytest
 import audiogen
 from sidecar import events
 from sidecar.classify.audioset import AudiosetEngine
@@ -8,6 +9,9 @@ from sidecar.index.store import Store
 from sidecar.pipeline import runner
 from sidecar.pipeline.stages import Context
 from sidecar.vocabulary import default_vocabulary
+
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
 
 
 def _library(root):

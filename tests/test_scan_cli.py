@@ -1,11 +1,15 @@
 """The scan and search commands end to end: synonyms, show, several MAX containers, errors."""
 
+import pytest
 import json
 
 from mutagen.flac import FLAC
 
 import audiogen
 from conftest import free_port, run_sidecar
+
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
 
 
 def _flac_with_keyword(path, keyword):

@@ -12,6 +12,9 @@ import pytest
 import audiogen
 from conftest import run_sidecar
 
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
+
 KINDS = ["wav16", "wav24_96k", "wav32f", "wav_multichannel", "rf64", "aiff", "flac", "mp3", "ogg", "opus", "m4a"]
 PCM = {"wav16", "wav24_96k", "wav32f", "wav_multichannel", "rf64", "aiff"}
 

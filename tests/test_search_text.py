@@ -14,6 +14,9 @@ from sidecar.index.query import cjk_split, parse
 from sidecar.index.store import SCHEMA_VERSION, IndexedFile, Store
 from sidecar.metadata.record import Label, Provenance, Record
 
+#: what the engine hears decides these: they also run on the int8 numeric path (make test)
+pytestmark = pytest.mark.labels
+
 SYNONYMS = {"sine": ["tone", "sine wave"], "rain": ["downpour"]}
 
 

@@ -61,8 +61,8 @@ class AudiosetEngine:
 
     name = NAME
 
-    def __init__(self, model_path: str | None = None, *, max_windows: int = 30):
-        self.model = YamnetModel(model_path)
+    def __init__(self, model_path: str | None = None, *, max_windows: int = 30, numerics: str | None = None):
+        self.model = YamnetModel(model_path, numerics=numerics)
         self.model_name = f"{self.model.name}/{GENERATION}"
         self.max_windows = max_windows
         known = _names()
@@ -72,7 +72,7 @@ class AudiosetEngine:
 
     def describe_model(self) -> dict:
         return {"engine": NAME, "model": self.model_name, "source": str(self.model.source),
-                "classes": len(self._labels)}
+                "classes": len(self._labels), "numerics": self.model.numerics}
 
     def window_scores(self, mono16k: np.ndarray, start: float) -> np.ndarray:
         """[521] scores of one 10 s window: each label's mean over its two best patches

