@@ -117,10 +117,16 @@ def _refused(replies: list[OscMessage]) -> None:
             raise click.ClickException(reason)
 
 
+def _json(doc) -> str:
+    """ASCII JSON (\\u escapes): on Windows, output redirected to a file is written in the ANSI code page,
+    where a path with é or ü would no longer name its file; ASCII survives any code page."""
+    return json.dumps(doc, ensure_ascii=True)
+
+
 def _print_results(replies: list[OscMessage], as_json: bool) -> None:
     rows = [dict(zip(_RESULT_KEYS, m.params)) for m in replies if m.address == "/sfx/result"]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False))
+        click.echo(_json(rows))
     else:
         for row in rows:
             click.echo(row["path"])
@@ -161,9 +167,8 @@ def info(path, host, port, timeout, as_json):
     _refused(replies)
     fields = [m.params[1:] for m in replies if m.address == "/sfx/field"]
     if as_json:
-        click.echo(json.dumps({"path": os.path.abspath(path),
-                               "fields": [dict(zip(("name", "value", "source"), f)) for f in fields]},
-                              ensure_ascii=False))
+        click.echo(_json({"path": os.path.abspath(path),
+                          "fields": [dict(zip(("name", "value", "source"), f)) for f in fields]}))
     else:
         for name, value, source in fields:
             click.echo(f"{name}: {value}  [{source}]")
@@ -186,8 +191,7 @@ def tag(path, field, value, host, port, timeout, as_json):
     _refused(replies)
     name, now = replies[-1].params[1:3]
     if as_json:
-        click.echo(json.dumps({"path": os.path.abspath(path), "field": name, "value": now, "source": "person"},
-                              ensure_ascii=False))
+        click.echo(_json({"path": os.path.abspath(path), "field": name, "value": now, "source": "person"}))
     else:
         click.echo(f"{name}: {now}")
 
@@ -200,7 +204,7 @@ def addresses(host, port, timeout, as_json):
     replies = _ask(host, port, _request("/sfx/addresses"), "/sfx/addresses", timeout)
     _refused(replies)
     names = str(replies[-1].params[1]).split()
-    click.echo(json.dumps(names) if as_json else "\n".join(names))
+    click.echo(_json(names) if as_json else "\n".join(names))
 
 
 @cli.command()

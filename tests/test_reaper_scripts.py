@@ -2,9 +2,11 @@
 LuaSocket against a live `daw-bridge serve`, with a stand-in `reaper` table recording its calls.
 Lua 5.4, LuaSocket and liblo-tools are installed by `make install` (Makefile SYSTEM_TOOLS)."""
 
+import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -22,6 +24,17 @@ from sidecar.metadata.record import Record
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "daw_bridge" / "reaper"
 LUA_FILES = sorted(SCRIPTS.rglob("*.lua")) + sorted((REPO / "tests" / "lua").glob("*.lua"))
+
+
+# what REAPER's ExecProcess, a shell or a code page could mangle: spaces, both quote kinds, $, a backtick,
+# a percent sign, accented letters
+HARD_NAME = """it's the "iron" door $HOME `x` 100% é ü ß ñ.wav"""
+EXEC_ARGV = REPO / "tests" / "lua" / "exec_argv.py"
+
+
+def lua_env() -> dict:
+    """The Lua tests' stand-in for reaper.ExecProcess runs argv through tests/lua/exec_argv.py."""
+    return {**os.environ, "SFX_TEST_PYTHON": sys.executable, "SFX_TEST_EXEC_ARGV": str(EXEC_ARGV)}
 
 
 def tool(name: str) -> str:
@@ -49,7 +62,7 @@ def indexed_library(tmp_path):
     """Three real WAV files, indexed as a scan leaves them (records written by hand, files untagged)."""
     lib = tmp_path / "lib"
     rows = [("oak door.wav", "Door knock, oak", ["door", "knock"], "DOORWood"),
-            ("iron door.wav", "Door slam, iron", ["door", "slam"], "DOORMetal"),
+            (HARD_NAME, "Door slam, iron \U0001F514", ["door", "slam"], "DOORMetal"),
             ("rain.wav", "Rain on a roof", ["rain"], "RAINGen")]
     store = Store.open(tmp_path / "index.db")
     paths = []
@@ -88,7 +101,7 @@ def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
             out = subprocess.run(
                 [tool("lua5.4"), str(REPO / "tests" / "lua" / "reaper_core_test.lua"), str(SCRIPTS),
                  str(bridge.port), DAW_BRIDGE, str(scratch), str(plain.port), *paths],
-                capture_output=True, text=True, timeout=240)
+                capture_output=True, text=True, timeout=240, env=lua_env())
     finally:
         plain.shutdown()
     lines = out.stdout.splitlines()
@@ -110,7 +123,31 @@ def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     assert WavInfoReader(paths[0], bext_encoding="utf-8").bext.description == "Oak door, knocked twice"
     row = store.get(paths[1])
     assert row.record.Keywords[-2:] == ["hinge", "'quoted' word"] and "Keywords" in row.human_fields
-    assert not list(scratch.iterdir())            # the fallback's output files are cleaned up
+    assert row.record.Notes == """He said "slam" & it's 100% $HOME `x` é"""
+    # a command that could not run was reported as a failure, with the shell's reason
+    missing = next(l for l in lines if l.startswith("MISSING "))
+    assert "no such daw-bridge" in missing
+    assert not list(scratch.iterdir())            # the fallback's scripts and output files are cleaned up
+
+
+def test_daw_bridge_json_is_ascii(tmp_path, monkeypatch):
+    """`daw-bridge ... --json` writes \\u escapes: redirected on Windows, output is written in the ANSI code
+    page, where an accented path would no longer name its file; ASCII passes through any code page."""
+    lib, store, paths = indexed_library(tmp_path)
+    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
+    with BridgeProcess("--root", str(lib)) as bridge:
+        port = ["--port", str(bridge.port)]
+        outs = [subprocess.run([DAW_BRIDGE, *args, *port], capture_output=True, timeout=60)
+                for args in (["search", "--json", "iron"], ["info", "--json", paths[1]],
+                             ["tag", "--json", paths[1], "Notes", "clé ü"])]
+    for out in outs:
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.isascii() and b"\\u00e9" in out.stdout
+    assert json.loads(outs[0].stdout)[0]["path"] == paths[1]
+    assert json.loads(outs[0].stdout)[0]["Description"] == "Door slam, iron \U0001F514"
+    assert json.loads(outs[1].stdout)["path"] == paths[1]
+    assert json.loads(outs[2].stdout)["value"] == "clé ü"
 
 
 def test_the_search_window_driven_by_keys(tmp_path, monkeypatch):

@@ -6,7 +6,8 @@
 -- ("FAIL ..."), then "checks N failed M"; exits 1 when a check failed.
 local scripts, port, command, tmpdir, plain_port = arg[1], tonumber(arg[2]), arg[3], arg[4], tonumber(arg[5])
 local files = { table.unpack(arg, 6) }
-package.path = scripts .. "/?.lua;" .. package.path
+package.path = scripts .. "/?.lua;" .. (debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./") .. "?.lua;"
+  .. package.path
 
 local socket = require("socket")
 local osc = require("sfx_sidecar.osc")
@@ -190,24 +191,70 @@ silent:poll()
 check(late and not late.ok and late.error:find("no answer from daw%-bridge") ~= nil, "a clear timeout")
 silent:close()
 
--- 7. the fallback without sockets: the daw-bridge command with --json, read back from files
-local function exec(line) os.execute(line .. " &") end     -- REAPER's ExecProcess(line, -1) returns at once too
-local cli = Client.new({ exec = exec, command = command, port = port, tmpdir = tmpdir, clock = socket.gettime,
-                         timeout = 30 })
+-- 7. the fallback without sockets: the daw-bridge command with --json, started through a stand-in for
+-- reaper.ExecProcess that, like REAPER's, runs no shell (tests/lua/exec_process.lua), read back from files.
+-- files[2] is named with spaces, both quote kinds, $, a backtick and accented letters.
+local ExecProcess = require("exec_process")
+local t = ExecProcess.tokenise([[cmd.exe /C "C:\Users\Zoë\REAPER Data\x.cmd" 'a b' `c d` e\"f]])
+check(#t == 6 and t[3] == [[C:\Users\Zoë\REAPER Data\x.cmd]] and t[4] == "a b" and t[5] == "c d" and
+      t[6] == [[e\"f]], "the stand-in splits like ExecProcess")
+t = ExecProcess.tokenise([[/bin/sh -c 'echo '\''quoted'\'' word']])
+check(#t ~= 3 or t[3] ~= "echo 'quoted' word", "the shell's '\\'' idiom does not survive ExecProcess")
+
+local exec, exec_calls = ExecProcess.new(os.getenv("SFX_TEST_PYTHON"), os.getenv("SFX_TEST_EXEC_ARGV"), tmpdir)
+local function cli_client(cmd)
+  return Client.new({ exec = function(line) return exec(line, -1) end, command = cmd, port = port,
+                      tmpdir = tmpdir, clock = socket.gettime, timeout = 30 })
+end
+local cli = cli_client(command)
 local cfound = answer(cli, function(cb) return cli:search("door", 10, cb) end)
 local paths = {}
 for _, hit in ipairs(cfound.hits or {}) do paths[hit.path] = hit.rank end
 check(cfound.ok and #cfound.hits == 2 and paths[found.hits[1].path] and paths[found.hits[2].path],
       "search through the command: " .. tostring(cfound.error))
+local iron = answer(cli, function(cb) return cli:search("iron", 10, cb) end)
+check(iron.ok and #iron.hits == 1 and iron.hits[1].path == files[2],
+      "the hard name comes back intact: " .. tostring(iron.hits and iron.hits[1] and iron.hits[1].path))
+check(iron.ok and iron.hits[1].Description == "Door slam, iron \u{1F514}", "a character beyond the BMP (\\u pair)")
+local placed = Actions.new(recorder(true, false))
+placed:insert(iron.ok and iron.hits[1].path or "")
+check(last_call("InsertMedia") == "InsertMedia|" .. files[2] .. "|0", "InsertMedia receives the hard name intact")
+for _, c in ipairs(exec_calls) do
+  local words = ExecProcess.tokenise(c.line)
+  check(#words == 2 and words[1] == "/bin/sh" and words[2]:match("%.sh$"), "ExecProcess runs one script: " .. c.line)
+end
 local cinfo = answer(cli, function(cb) return cli:info(files[2], cb) end)
-check(cinfo.ok and cinfo.by_name.Description ~= nil, "info through the command")
+check(cinfo.ok and cinfo.by_name.Description ~= nil and cinfo.by_name.Description.value == "Door slam, iron \u{1F514}",
+      "info through the command: " .. tostring(cinfo.error))
 local ctag = answer(cli, function(cb) return cli:tag(files[2], "Keywords+", "hinge, 'quoted' word", cb) end)
 check(ctag.ok and ctag.field == "Keywords" and ctag.value:find("'quoted' word", 1, true) ~= nil,
       "tag through the command, quotes intact: " .. tostring(ctag.value or ctag.error))
+local notes = [[He said "slam" & it's 100% $HOME `x` é]]
+local cnotes = answer(cli, function(cb) return cli:tag(files[2], "Notes", notes, cb) end)
+check(cnotes.ok and cnotes.value == notes, "a value with both quotes, $, % and a backtick: " .. tostring(cnotes.value or cnotes.error))
 local cbad = answer(cli, function(cb) return cli:tag(files[2], "Nope", "x", cb) end)
 check(not cbad.ok and cbad.error:find("unknown field") ~= nil, "the command's refusal: " .. tostring(cbad.error))
 local caddr = answer(cli, function(cb) return cli:addresses(cb) end)
 check(caddr.ok and caddr.addresses["/sfx/info"], "addresses through the command")
+local missing = cli_client(tmpdir .. "/no such daw-bridge")
+local cmissing = answer(missing, function(cb) return missing:ping(cb) end)
+check(not cmissing.ok and cmissing.error ~= "", "a command that cannot run is a failure: " .. tostring(cmissing.error))
+print("MISSING " .. tostring(cmissing.error))
+
+-- on Windows: a .cmd file run by cmd.exe /C, its exit status tested with `if errorlevel` (never %ERRORLEVEL%)
+local win_lines = {}
+local win = Client.new({ exec = function(line) win_lines[#win_lines + 1] = line end, command = [[C:\SFX\daw-bridge.exe]],
+                         port = port, tmpdir = tmpdir, windows = true, clock = socket.gettime })
+win:tag([[D:\SFX\it's "100%" é.wav]], "Notes", "x", function() end)
+local wt = ExecProcess.tokenise(win_lines[1] or "")
+check(#wt == 3 and wt[1] == "cmd.exe" and wt[2] == "/C" and wt[3]:match("%.cmd$"), "cmd.exe /C runs the .cmd file")
+local cmd_file = wt[3] and io.open(wt[3], "rb")
+local cmd_text = cmd_file and cmd_file:read("a") or ""
+if cmd_file then cmd_file:close() os.remove(wt[3]) end
+check(cmd_text:find("if errorlevel 1", 1, true) and not cmd_text:upper():find("%ERRORLEVEL%", 1, true),
+      "the exit status is tested when it is run")
+check(cmd_text:find([["D:\SFX\it's ""100%%"" é.wav"]], 1, true) ~= nil, "cmd quoting: \"\" for a quote, %% for %")
+print("CMD " .. cmd_text:gsub("\r\n", "\nCMD "))
 
 -- 8. the window's keys
 local view = View.new(3)

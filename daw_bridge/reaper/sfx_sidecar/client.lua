@@ -18,8 +18,8 @@ local RESULT_KEYS = { "rank", "path", "CatID", "Description", "Keywords", "Durat
 
 --- opts: host, port, timeout (s), clock (a function giving seconds), and either
 ---   socket = the LuaSocket module, or
----   exec = function(command_line) that starts a command without waiting, command = "daw-bridge",
----   tmpdir = a folder for its output, windows = true on Windows.
+---   exec = function(line) that starts a command without waiting, as reaper.ExecProcess does (no shell),
+---   command = "daw-bridge", tmpdir = a folder for its script and output, windows = true on Windows.
 function Client.new(opts)
   local self = setmetatable({
     host = opts.host or "127.0.0.1", port = opts.port or 9310, timeout = opts.timeout or 5,
@@ -124,6 +124,7 @@ function Client:poll()
   local now, left = self.clock(), 0
   for id, p in pairs(self.pending) do
     if now > p.deadline then
+      for _, path in ipairs({ p.script, p.out, p.err }) do os.remove(path) end   -- the late command's files
       self:_finish(id, { ok = false, error = ("no answer from daw-bridge at %s:%d within %g s (is `daw-bridge serve` "
         .. "or `sidecar daemon` running?)"):format(self.host, self.port, self.timeout) })
     else
@@ -186,35 +187,70 @@ function Client:_assembled(p, count)
 end
 
 -- the command-line fallback --------------------------------------------------------------------------
+-- reaper.ExecProcess runs no shell: it splits its line on spaces, honours '...', "..." and `...` around a
+-- word and passes everything else literally. So the command goes into a small script file, written here
+-- with the shell's own quoting, and ExecProcess runs only `/bin/sh "<file>"` or `cmd.exe /C "<file>"`.
 
 local function quote_sh(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+-- cmd.exe: "" inside quotes is a quote (for cmd and for the C runtime that splits Python's argv),
+-- and a batch file expands %NAME% even inside quotes, so % is doubled.
 local function quote_cmd(s)
-  return '"' .. tostring(s):gsub('"', '""') .. '"'
+  return '"' .. tostring(s):gsub('"', '""'):gsub("%%", "%%%%") .. '"'
+end
+
+--- The line for ExecProcess that runs a script file: the file's name in quotes it does not contain.
+local function exec_line(program, file)
+  for _, q in ipairs({ '"', "'", "`" }) do
+    if not file:find(q, 1, true) then return ("%s %s%s%s"):format(program, q, file, q) end
+  end
+  return nil
+end
+
+--- The script: run the command, its output and errors to files, then its exit status, written under
+--- another name and renamed, so that once the status file is there the output is complete.
+function Client:_script(words, p)
+  if self.windows then
+    local q = quote_cmd
+    local tmp = p.rc .. ".tmp"
+    return table.concat({
+      "@echo off",
+      "chcp 65001 > NUL",                         -- read the lines below as UTF-8 (accented paths)
+      ("%s > %s 2> %s"):format(table.concat(words, " "), q(p.out), q(p.err)),
+      -- %ERRORLEVEL% would be expanded when a line is read; `if errorlevel N` tests it when run
+      ("if errorlevel 2 (> %s echo 2) else if errorlevel 1 (> %s echo 1) else (> %s echo 0)"):format(
+        q(tmp), q(tmp), q(tmp)),
+      ("move /Y %s %s > NUL & exit /b 0"):format(q(tmp), q(p.rc)),
+      "",
+    }, "\r\n")
+  end
+  local q = quote_sh
+  return table.concat({
+    ("%s > %s 2> %s"):format(table.concat(words, " "), q(p.out), q(p.err)),
+    ("echo $? > %s"):format(q(p.rc .. ".tmp")),
+    ("mv %s %s"):format(q(p.rc .. ".tmp"), q(p.rc)),
+    "",
+  }, "\n")
 end
 
 function Client:_start_command(id, p, argv)
   local q = self.windows and quote_cmd or quote_sh
-  local base = ("%s/sfx_sidecar_%d_%d_%d"):format(self.tmpdir, os.time(), math.random(1, 1000000000), id)
+  local sep = self.windows and "\\" or "/"
+  local base = ("%s%ssfx_sidecar_%d_%d_%d"):format(self.tmpdir, sep, os.time(), math.random(1, 1000000000), id)
   p.out, p.err, p.rc = base .. ".json", base .. ".err", base .. ".rc"
+  p.script = base .. (self.windows and ".cmd" or ".sh")
   local words = { q(self.command) }
   for _, w in ipairs(argv) do words[#words + 1] = q(w) end
-  words[#words + 1] = "--host"
-  words[#words + 1] = q(self.host)
-  words[#words + 1] = "--port"
-  words[#words + 1] = q(self.port)
-  -- the exit status is written last, under another name, then renamed: once it is there, so is the output
-  local line
-  if self.windows then
-    line = ('cmd.exe /C "%s > %s 2> %s & echo %%ERRORLEVEL%% > %s.tmp & move /Y %s.tmp %s > NUL"'):format(
-      table.concat(words, " "), q(p.out), q(p.err), q(p.rc), q(p.rc), q(p.rc))
-  else
-    local inner = ("%s > %s 2> %s; echo $? > %s.tmp; mv %s.tmp %s"):format(
-      table.concat(words, " "), q(p.out), q(p.err), q(p.rc), q(p.rc), q(p.rc))
-    line = "/bin/sh -c " .. quote_sh(inner)
+  for _, w in ipairs({ "--host", self.host, "--port", self.port }) do words[#words + 1] = q(w) end
+  local line = exec_line(self.windows and "cmd.exe /C" or "/bin/sh", p.script)
+  local f = line and io.open(p.script, "wb")
+  if not f then
+    return self:_finish(id, { ok = false, error = "cannot write the command's script in " .. self.tmpdir })
   end
+  f:write(self:_script(words, p))
+  f:close()
   p.deadline = p.deadline + 10                  -- the command starts a Python process first
   self.exec(line)
 end
@@ -231,7 +267,7 @@ function Client:_check_command(id, p)
   local status = slurp(p.rc)
   if not status then return end
   local out, err = slurp(p.out) or "", slurp(p.err) or ""
-  for _, path in ipairs({ p.out, p.err, p.rc }) do os.remove(path) end
+  for _, path in ipairs({ p.out, p.err, p.rc, p.script }) do os.remove(path) end
   local rc = tonumber(status:match("%d+"))
   if rc ~= 0 then
     local reason = err:gsub("%s+$", ""):match("([^\n]*)$"):gsub("^Error: ", "")
