@@ -26,8 +26,10 @@ local function check(ok, what)
   return ok
 end
 
--- the stand-in reaper: every call is recorded; the answers are those of a project with one track
+-- the stand-in reaper: every call is recorded; the answers are those of a project with two tracks, an
+-- open Media Explorer, and a selected item whose take plays a reversed section of files[1]
 local calls = {}
+local explorer_open = 1
 local function recorder(with_sws, with_js)
   local r = {}
   local function record(name, result)
@@ -35,10 +37,12 @@ local function recorder(with_sws, with_js)
       local parts = { name }
       for i = 1, select("#", ...) do parts[#parts + 1] = tostring((select(i, ...))) end
       calls[#calls + 1] = table.concat(parts, "|")
+      if type(result) == "function" then return result(...) end
       return result
     end
   end
   record("GetSelectedTrack", "track1")
+  record("GetTrack", function(_, i) return ({ [0] = "track1", [1] = "track2" })[i] end)
   record("SetOnlyTrackSelected")
   record("GetCursorPosition", 12.5)
   record("InsertMedia", 1)
@@ -47,19 +51,27 @@ local function recorder(with_sws, with_js)
   record("Undo_EndBlock")
   record("UpdateArrange")
   record("OpenMediaExplorer", "explorer-hwnd")
+  record("GetToggleCommandState", function(id) return id == 50124 and explorer_open or -1 end)
   record("GetSelectedMediaItem", "item1")
   record("GetActiveTake", "take1")
-  record("GetMediaItemTake_Source", "source1")
-  record("GetMediaSourceParent", nil)
-  record("GetMediaSourceFileName", files[1])
+  record("GetMediaItemTake_Source", "reversed-section")
+  record("GetMediaSourceParent", function(src) return ({ ["reversed-section"] = "section",
+                                                         section = "file-source" })[src] end)
+  record("GetMediaSourceFileName", function(src) return src == "file-source" and files[1] or "" end)
   if with_sws then
     record("PCM_Source_CreateFromFile", "pcm1")
     record("CF_CreatePreview", "preview1")
+    record("CF_Preview_SetOutputTrack", true)
+    record("CF_Preview_SetValue", true)
     record("CF_Preview_Play", true)
     record("CF_Preview_Stop", true)
     record("PCM_Source_Destroy")
   end
-  if with_js then record("JS_Window_OnCommand", true) end
+  if with_js then
+    record("JS_Window_OnCommand", true)
+    record("JS_WindowMessage_Send", 0)
+    record("JS_Window_IsWindow", true)
+  end
   return r
 end
 
@@ -136,17 +148,75 @@ check(sws:audition(first) == "sws", "audition through SWS")
 check(last_call("PCM_Source_CreateFromFile") == "PCM_Source_CreateFromFile|" .. first, "preview of the chosen file")
 check(last_call("CF_Preview_Play") == "CF_Preview_Play|preview1", "the preview plays")
 check(sws:stop() and last_call("CF_Preview_Stop") == "CF_Preview_Stop|preview1", "and stops")
-local plain = Actions.new(recorder(false, true))
-check(plain:audition(first) == "media explorer", "audition without SWS")
+local second = found.hits[2].path
+local function calls_since(mark, prefix)
+  local out = {}
+  for i = mark + 1, #calls do
+    if not prefix or calls[i]:sub(1, #prefix) == prefix then out[#out + 1] = calls[i] end
+  end
+  return out
+end
+local function mark() return #calls end
+
+-- the SWS preview through a chosen track at a chosen volume, set before it plays
+local routed = Actions.new(recorder(true, false), { preview_track = 2, preview_volume_db = -6 })
+local m = mark()
+routed:audition(first)
+local seq = calls_since(m)
+local volume = seq[5] and tonumber(seq[5]:match("^CF_Preview_SetValue|preview1|D_VOLUME|(.+)$"))
+check(seq[3] == "GetTrack|0|1" and seq[4] == "CF_Preview_SetOutputTrack|preview1|0|track2", "preview through track 2")
+check(volume and math.abs(volume - 10 ^ (-6 / 20)) < 1e-9 and seq[6] == "CF_Preview_Play|preview1",
+      "at -6 dB, set before it plays: " .. table.concat(seq, " "))
+routed:stop()
+
+-- the Media Explorer with js_ReaScriptAPI: its Stop is sent (carried out at once), never posted
+local now = 0
+local plain = Actions.new(recorder(false, true), { clock = function() return now end })
+check(plain:audition(first, 2.0) == "media explorer", "audition without SWS")
 check(last_call("OpenMediaExplorer") == "OpenMediaExplorer|" .. first .. "|true", "through the Media Explorer")
-check(plain:stop() and last_call("JS_Window_OnCommand") == "JS_Window_OnCommand|explorer-hwnd|1009",
-      "stopped with the Media Explorer's Preview: Stop")
-local bare = Actions.new(recorder(false, false))
-bare:audition(first)
+m = mark()
+plain:audition(second, 2.0)
+check(#calls_since(m, "JS_") == 0, "another sound replaces the last without a Stop")
+now = 0.5
+m = mark()
+plain:audition(second, 2.0)
+seq = calls_since(m, "JS_WindowMessage_Send")
+local opened = calls_since(m, "OpenMediaExplorer")
+check(#seq == 1 and seq[1] == "JS_WindowMessage_Send|explorer-hwnd|WM_COMMAND|1009|0|0|0",
+      "the same sound again: Stop sent first")
+check(#opened == 1 and opened[1] == "OpenMediaExplorer|" .. second .. "|true", "then played once (not toggled off)")
+m = mark()
+check(plain:stop() and calls_since(m)[#calls_since(m)] == "JS_WindowMessage_Send|explorer-hwnd|WM_COMMAND|1009|0|0|0",
+      "Left stops it with the Media Explorer's Preview: Stop")
+local posted = false
+for _, c in ipairs(calls) do if c:find("^JS_Window_OnCommand") then posted = true end end
+check(not posted, "JS_Window_OnCommand (posted, so it lands after the next play) is never used")
+-- closed by the user: stopping (as at exit) does not reopen it
+plain:audition(first, 2.0)
+explorer_open = 0
+m = mark()
+check(plain:stop() == true and #calls_since(m, "OpenMediaExplorer") == 0 and #calls_since(m, "JS_") == 0,
+      "a Media Explorer the user closed is not reopened")
+explorer_open = 1
+
+-- without js_ReaScriptAPI: the same sound while it still plays is toggled off and on; after its end, once
+now = 0
+local bare = Actions.new(recorder(false, false), { clock = function() return now end })
+bare:audition(first, 2.0)
+now = 1.0
+m = mark()
+bare:audition(first, 2.0)
+check(#calls_since(m, "OpenMediaExplorer|" .. first .. "|true") == 2, "replay while playing: toggled off, then on")
+now = 5.0
+m = mark()
+bare:audition(first, 2.0)
+check(#calls_since(m, "OpenMediaExplorer|" .. first .. "|true") == 1, "replay after its end: played once")
 local stopped, hint = bare:stop()
 check(not stopped and hint:find("Media Explorer") ~= nil, "without SWS nor js the user is told how to stop")
+m = mark()
 local selected = sws:selected_source()
-check(selected == files[1], "the selected item's source file")
+check(selected == files[1], "the selected item's source file, through a reversed section")
+check(#calls_since(m, "GetMediaSourceParent") == 3, "parents followed until there is none")
 
 -- 4. show tags and edit one
 local info = answer(client, function(cb) return client:info(selected, cb) end)
