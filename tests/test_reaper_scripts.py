@@ -150,14 +150,19 @@ def test_daw_bridge_json_is_ascii(tmp_path, monkeypatch):
     assert json.loads(outs[2].stdout)["value"] == "clé ü"
 
 
-def test_the_search_window_driven_by_keys(tmp_path, monkeypatch):
-    """window.lua run outside REAPER with stand-in reaper and gfx tables, keys typed one by one."""
+@pytest.mark.parametrize("mode", ["osc", "cli"])
+def test_the_search_window_driven_by_keys_and_mouse(tmp_path, monkeypatch, mode):
+    """window.lua run outside REAPER with stand-in reaper and gfx tables, keys and clicks given frame by frame:
+    over OSC (REAPER 7), and through the daw-bridge command when the socket library fails to load (REAPER 6)."""
     lib, store, paths = indexed_library(tmp_path)
     monkeypatch.setenv("SIDECAR_DB", store.path)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
+    resource = tmp_path / "REAPER"
+    (resource / "Data").mkdir(parents=True)
     with BridgeProcess("--root", str(lib)) as bridge:
         out = subprocess.run([tool("lua5.4"), str(REPO / "tests" / "lua" / "reaper_window_test.lua"), str(SCRIPTS),
-                              str(bridge.port), str(tmp_path)], capture_output=True, text=True, timeout=120)
+                              str(bridge.port), str(resource), mode, DAW_BRIDGE],
+                             capture_output=True, text=True, timeout=180, env=lua_env())
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.splitlines()[-1].endswith(" failed 0")
     inserted = [l for l in out.stdout.splitlines() if l.startswith("CALL InsertMedia|")]
@@ -166,3 +171,8 @@ def test_the_search_window_driven_by_keys(tmp_path, monkeypatch):
     edited = inserted[0].split("|")[1]
     assert WavInfoReader(edited, bext_encoding="utf-8").bext.description == "Edited in the window, twice"
     assert "Description" in store.get(edited).human_fields
+    if mode == "cli":
+        note = next(l for l in out.stdout.splitlines() if l.startswith("NOTE "))
+        assert note.startswith("NOTE daw-bridge command line in use; the socket library did not load: ")
+        assert "socket.so" in note and "Mavriq" not in note     # the reason, without the long folder
+        assert sorted(p.name for p in (resource / "Data").iterdir()) == []   # scripts and answers cleaned up

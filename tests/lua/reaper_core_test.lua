@@ -342,6 +342,51 @@ check(view:key(View.KEY.ctrl_l) == "similar" and view:key(View.KEY.tab) == "tags
 view:key(View.KEY.backspace)
 check(view.query == "door ", "backspace removes one character")
 
+-- characters up to 255 arrive as themselves (Latin-1), beyond as 'u' << 24 | code point
+local latin = View.new(3)
+for _, c in ipairs({ 233, 252, 223, 241, 0x75000000 + 0x1F514 }) do latin:key(c) end
+check(latin.query == "éüßñ\u{1F514}", "é ü ß ñ typed: " .. latin.query)
+check(View.typed(150) == nil and View.typed(0x1000) == nil, "control codes and key codes are not typed")
+
+-- search as you type: due once typing paused, not before, not twice, never in the tags view
+local typing = View.new(3)
+typing:key(string.byte("r"), 0, 10.0) typing:key(string.byte("a"), 0, 10.1)
+check(not typing:search_due(10.2), "not while typing")
+check(typing:search_due(10.1 + View.SEARCH_DELAY + 0.01), "once typing paused")
+typing.searched = typing.query
+check(not typing:search_due(20), "not twice for one query")
+typing:paste("in\nsecond line", 21)
+check(typing.query == "rain" and typing:search_due(22), "Ctrl+V pastes the first line, then it is searched")
+check(typing:key(View.KEY.ctrl_v) == "paste", "Ctrl+V asks for the clipboard")
+typing:set_items({ { name = "Description" } }, "fields")
+typing:key(string.byte("x"), 0, 30)
+check(typing.query == "rain" and not typing:search_due(40), "the tags view takes no typing")
+
+-- the mouse: a click selects, a second click on the same row soon after inserts (edits a field); the wheel
+local clicks = View.new(3)
+clicks:set_items({ { path = "/a" }, { path = "/b" }, { path = "/c" }, { path = "/d" }, { path = "/e" } })
+check(clicks:click(2, 1.0) == nil and clicks.selected == 2, "a click selects")
+check(clicks:click(2, 1.2) == "insert", "a double-click inserts")
+check(clicks:click(3, 1.3) == nil and clicks:click(2, 1.4) == nil, "clicks on two rows are not a double-click")
+check(clicks:click(2, 3.0) == nil, "nor two clicks far apart")
+check(clicks:click(9, 3.1) == nil and clicks.selected == 2, "a click below the rows does nothing")
+clicks:scroll(2)
+check(clicks.top == 3 and clicks.selected == 2, "the wheel scrolls, the selection stays")
+clicks:scroll(10)
+check(clicks.top == 3, "not past the last row")
+clicks:scroll(-10)
+check(clicks.top == 1, "nor above the first")
+clicks:set_items({ { name = "Notes" } }, "fields")
+clicks:click(1, 5.0)
+check(clicks:click(1, 5.1) == "edit", "a double-click on a field edits it")
+
+-- long text cut to its room, at a character boundary, with an ellipsis
+local function width(s) return utf8.len(s) * 7 end
+check(View.fit("short", 100, width) == "short", "text that fits is left whole")
+local cut = View.fit("Door slam, iron \u{1F514} and more words here", 140, width)
+check(width(cut) <= 140 and cut:sub(-3) == "..." and utf8.len(cut) ~= nil, "cut to fit: " .. cut)
+check(View.fit("ééééé", 10, width) == "", "no room: nothing drawn")
+
 for _, c in ipairs(calls) do print("CALL " .. c) end
 print(("checks %d failed %d"):format(checks, failed))
 os.exit(failed == 0 and 0 or 1)

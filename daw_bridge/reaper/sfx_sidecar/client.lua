@@ -119,16 +119,25 @@ function Client:poll()
       if msg then self:_on_message(msg) end
     end
   else
-    for id, p in pairs(self.pending) do self:_check_command(id, p) end
+    -- a callback may start a new request: never add to the table being walked
+    local ids = {}
+    for id in pairs(self.pending) do ids[#ids + 1] = id end
+    for _, id in ipairs(ids) do
+      local p = self.pending[id]
+      if p then self:_check_command(id, p) end
+    end
   end
   local now, left = self.clock(), 0
+  local late = {}
   for id, p in pairs(self.pending) do
-    if now > p.deadline then
+    if now > p.deadline then late[#late + 1] = id else left = left + 1 end
+  end
+  for _, id in ipairs(late) do
+    local p = self.pending[id]
+    if p then
       for _, path in ipairs({ p.script, p.out, p.err }) do os.remove(path) end   -- the late command's files
       self:_finish(id, { ok = false, error = ("no answer from daw-bridge at %s:%d within %g s (is `daw-bridge serve` "
         .. "or `sidecar daemon` running?)"):format(self.host, self.port, self.timeout) })
-    else
-      left = left + 1
     end
   end
   return left
