@@ -1,5 +1,5 @@
 -- @description SFX Sidecar: find sounds like the selected item's source file
--- @version 1.0
+-- @version 1.1
 -- @author SFX Sidecar
 -- @about
 --   Lists the library's nearest sounds to the selected item's source, when the bridge offers

@@ -1,5 +1,5 @@
 -- @description SFX Sidecar: show and edit the tags of the selected item's source file
--- @version 1.0
+-- @version 1.1
 -- @author SFX Sidecar
 -- @about
 --   Shows every field the library index holds for the file, with where it came from (person,
