@@ -323,6 +323,7 @@ local cmd_text = cmd_file and cmd_file:read("a") or ""
 if cmd_file then cmd_file:close() os.remove(wt[3]) end
 check(cmd_text:find("if errorlevel 1", 1, true) and not cmd_text:upper():find("%ERRORLEVEL%", 1, true),
       "the exit status is tested when it is run")
+check(cmd_text:find("chcp 65001", 1, true) and cmd_text:find('set "PYTHONUTF8=1"', 1, true), "read and written as UTF-8")
 check(cmd_text:find([["D:\SFX\it's ""100%%"" é.wav"]], 1, true) ~= nil, "cmd quoting: \"\" for a quote, %% for %")
 print("CMD " .. cmd_text:gsub("\r\n", "\nCMD "))
 

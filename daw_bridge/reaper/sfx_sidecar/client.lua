@@ -227,6 +227,7 @@ function Client:_script(words, p)
     return table.concat({
       "@echo off",
       "chcp 65001 > NUL",                         -- read the lines below as UTF-8 (accented paths)
+      'set "PYTHONUTF8=1"',                       -- and daw-bridge's reasons on stderr written as UTF-8
       ("%s > %s 2> %s"):format(table.concat(words, " "), q(p.out), q(p.err)),
       -- %ERRORLEVEL% would be expanded when a line is read; `if errorlevel N` tests it when run
       ("if errorlevel 2 (> %s echo 2) else if errorlevel 1 (> %s echo 1) else (> %s echo 0)"):format(
