@@ -24,8 +24,8 @@ ORT_CONFIG="key=value,..." adds ONNX Runtime session config entries to `score` a
 session.x64quantprecision=1, meant to avoid the u8s8 overflow on CPUs without VNNI; 1.32.0 fails to
 load this graph with it).
 
-The `graphs` step uses the project's own conversion (sidecar.classify.yamnet_model._prepared) when
-the installed project has it, else the same conversion written here.
+`score` reproduces sidecar.classify.yamnet_model.YamnetModel.scores bit for bit (checked natively on
+all three paths); it is written out here so that the emulated processes need no scipy, onnx or project.
 """
 
 from __future__ import annotations
@@ -132,79 +132,17 @@ def make_patches(out: Path, per_clip: int, randoms: int) -> None:
 # ---------------------------------------------------------------- graphs
 
 def make_graphs(folder: Path) -> None:
+    """The project's own converted graphs (sidecar.classify.yamnet_model._prepared), copied."""
     _project()
     from sidecar.classify import yamnet_model as ym
     zip_path, _ = ym.default_model_files()
     model = ym._unpack(zip_path)
     folder.mkdir(parents=True, exist_ok=True)
-    if hasattr(ym, "_prepared"):
-        made = {kind: ym._prepared(model, "float" if kind == "float" else "int8") for kind in ("qdq", "float")}
-        facts = made["qdq"][1]
-        for kind, (graph, _) in made.items():
-            shutil.copyfile(graph, folder / f"{kind}.onnx")
-        origin = "sidecar.classify.yamnet_model._prepared"
-    else:
-        facts = _convert_here(model, folder)
-        origin = "bench_numerics (the project has no conversion yet)"
-    (folder / "facts.json").write_text(json.dumps({**facts, "made_by": origin}), encoding="utf-8")
-    print(f"{folder}: qdq.onnx, float.onnx by {origin}")
-
-
-def _convert_here(model_path: Path, folder: Path) -> dict:
-    """The same conversion as the project's: Q/DQ pairs removed for float, batch dimension N."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper, shape_inference
-    wanted = {"audio_scale", "audio_zero_point", "class_scores_scale", "class_scores_zero_point"}
-    for kind in ("qdq", "float"):
-        proto = onnx.load(str(model_path))
-        g = proto.graph
-        params = {i.name: float(numpy_helper.to_array(i)) for i in g.initializer if i.name in wanted}
-        if kind == "float":
-            producer = {o: n for n in g.node for o in n.output}
-            inputs, outputs = {i.name for i in g.input}, {o.name for o in g.output}
-            alias = {}
-            for n in g.node:
-                if n.op_type == "DequantizeLinear":
-                    src = producer.get(n.input[0])
-                    alias[n.output[0]] = src.input[0] if src is not None and src.op_type == "QuantizeLinear" \
-                        else n.input[0]
-                    assert src is not None or n.input[0] in inputs
-
-            def resolve(name):
-                while name in alias:
-                    name = alias[name]
-                return name
-            kept = []
-            for n in g.node:
-                if n.op_type == "DequantizeLinear":
-                    continue
-                if n.op_type == "QuantizeLinear":
-                    if n.output[0] in outputs:
-                        kept.append(helper.make_node("Identity", [resolve(n.input[0])], [n.output[0]]))
-                    continue
-                for i, name in enumerate(n.input):
-                    n.input[i] = resolve(name)
-                kept.append(n)
-            del g.node[:]
-            g.node.extend(kept)
-            for v in list(g.input) + list(g.output):
-                v.type.tensor_type.elem_type = TensorProto.FLOAT
-            used = {name for n in g.node for name in n.input}
-            live = [i for i in g.initializer if i.name in used]
-            del g.initializer[:]
-            g.initializer.extend(live)
-        for v in list(g.input) + list(g.output):
-            v.type.tensor_type.shape.dim[0].dim_param = "N"
-        shapes = {n.input[1] for n in g.node if n.op_type == "Reshape"}
-        for i, init in enumerate(g.initializer):
-            if init.name in shapes:
-                value = numpy_helper.to_array(init)
-                if value.tolist() == [1, -1]:
-                    g.initializer[i].CopyFrom(numpy_helper.from_array(np.array([0, -1], dtype=value.dtype),
-                                                                      init.name))
-        del g.value_info[:]
-        onnx.save(shape_inference.infer_shapes(proto), str(folder / f"{kind}.onnx"))
-    return {"params": params, "sigmoid": False, "qdq": True}
+    for kind, numerics in (("qdq", "int8"), ("float", "float")):
+        graph, facts = ym._prepared(model, numerics)
+        shutil.copyfile(graph, folder / f"{kind}.onnx")
+    (folder / "facts.json").write_text(json.dumps(facts), encoding="utf-8")
+    print(f"{folder}: qdq.onnx, float.onnx")
 
 
 # ---------------------------------------------------------------- score (numpy + onnxruntime only)
