@@ -240,6 +240,8 @@ def _pooled(p: np.ndarray, clip: np.ndarray, names: np.ndarray) -> np.ndarray:
         if str(name).startswith("random/"):
             continue
         q = p[clip == c]
+        if len(q) == 0:
+            continue
         rows.append(q[0] if len(q) == 1 else np.partition(q, len(q) - 2, axis=0)[-2:].mean(axis=0))
     return np.array(rows)
 
@@ -265,6 +267,9 @@ def compare(files: list[Path], folder: Path, npz: Path) -> None:
     clip, names = data["clip"], data["names"]
     runs = []
     for f in files:
+        if not f.is_file():
+            print(f"(no {f}: left out)", file=sys.stderr)
+            continue
         z = np.load(f)
         seen = json.loads(str(z["seen"]))
         for path in PATHS:
