@@ -1,7 +1,8 @@
 """How the AudioSet engine's three numeric paths differ across CPU code paths, and how fast each is.
 
-Run by hand from the checkout (`.venv/bin/python benchmarks/bench_numerics.py STEP ...`); the whole
-measurement, emulated CPUs included, is `benchmarks/bench_numerics.sh` beside this file.
+Without arguments (as `make bench` runs it) it measures this CPU alone in a temporary folder. The whole
+measurement, emulated CPUs included, is `benchmarks/bench_numerics.sh` beside this file, which runs
+these steps (`.venv/bin/python benchmarks/bench_numerics.py STEP ...`):
 
 Steps:
   patches OUT.npz       log-mel patches made once by the project's front end (sidecar.audio.logmel
@@ -80,7 +81,8 @@ def _generated(folder: Path) -> list[tuple[str, Path]]:
     out = []
     for name, args in sox.items():
         path = folder / f"{name}.wav"
-        subprocess.run(["sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *args], check=True)
+        # -R: the noise generators seeded alike on every run; -D: no random dither
+        subprocess.run(["sox", "-R", "-D", "-n", "-r", "16000", "-c", "1", "-b", "16", str(path), *args], check=True)
         out.append((f"gen/{name}", path))
     for name, (voice, text) in speech.items():
         path = folder / f"{name}.wav"
@@ -285,6 +287,8 @@ def compare(files: list[Path], folder: Path, npz: Path) -> None:
             f"{'top1':>6}{'top5set':>8}{'top5ord':>8}{'  clips: x0.1':>14}{'x0.05':>7}{'top1':>6}")
     for title, against in (("against the native float reference", None),
                            ("against the same path on the native CPU (cross-machine determinism)", "same")):
+        if against and all(label == "native" for label, *_ in runs):
+            continue
         print(f"== {title}\n{head}")
         for label, path, p, seen in runs:
             r = ref if against is None else native[path]
@@ -331,9 +335,16 @@ def speed(folder: Path, npz: Path, repeats: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv:
-        print(__doc__)
-        return 2
+    if not argv:         # `make bench`: this CPU only, in a temporary folder
+        with tempfile.TemporaryDirectory(prefix="bench-numerics-") as tmp:
+            work = Path(tmp)
+            make_patches(work / "patches.npz", per_clip=6, randoms=64)
+            make_graphs(work / "graphs")
+            score(work / "graphs", work / "patches.npz", work / "native.npz", list(PATHS), "native")
+            compare([work / "native.npz"], work / "graphs", work / "patches.npz")
+            speed(work / "graphs", work / "patches.npz", repeats=5)
+        print("The emulated CPUs: benchmarks/bench_numerics.sh")
+        return 0
     step, rest = argv[0], argv[1:]
     if step == "patches":
         make_patches(Path(rest[0]), per_clip=int(os.environ.get("PER_CLIP", "6")),
