@@ -20,6 +20,9 @@ Steps:
   compare DIR NPZ OUT...  probability differences, threshold crossings and top-k changes of every
                         (path, CPU) against the native float reference and against the same path native
   speed DIR NPZ         ms per patch natively, one thread, batch 1 and batch 32
+  kernels LOG...        the int8 instructions in qemu translation logs (`qemu-... -d in_asm -D LOG`):
+                        x86 mnemonics as qemu prints them, arm64 dot product and matrix multiply
+                        instructions by their encodings (qemu 7.2 prints those as words only)
 
 ORT_CONFIG="key=value,..." adds ONNX Runtime session config entries to `score` and `speed` (e.g.
 session.x64quantprecision=1, meant to avoid the u8s8 overflow on CPUs without VNNI; 1.32.0 fails to
@@ -34,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -334,6 +338,34 @@ def speed(folder: Path, npz: Path, repeats: int) -> None:
         print(f"  {path:<10}" + "   ".join(row))
 
 
+# (mask, value) of the arm64 integer dot product and matrix multiply encodings
+_ARM64 = {
+    "udot": [(0xBF20FC00, 0x2E809400), (0xBFC0F400, 0x2F80E000)],
+    "sdot": [(0xBF20FC00, 0x0E809400), (0xBFC0F400, 0x0F80E000)],
+    "ummla": [(0xFFE0FC00, 0x6E80A400)], "smmla": [(0xFFE0FC00, 0x4E80A400)],
+    "sve ummla": [(0xFFE0FC00, 0x45C09800)], "sve smmla": [(0xFFE0FC00, 0x45009800)],
+    "sve sdot/udot": [(0xFF20F800, 0x44800000)],
+}
+_X86 = re.compile(r"\b(vpdpbusds?|vpmaddubsw|pmaddubsw|vpmaddwd|pmaddwd)\b")
+
+
+def kernels(logs: list[Path]) -> None:
+    """Which integer multiply-accumulate instructions the emulated process translated."""
+    for log in logs:
+        counts: dict[str, int] = {}
+        for line in log.read_text(errors="replace").splitlines():
+            for name in _X86.findall(line):
+                counts[name] = counts.get(name, 0) + 1
+            m = re.match(r"^0x[0-9a-f]+:\s+([0-9a-f]{8})\s", line)
+            if m:
+                word = int(m.group(1), 16)
+                for name, forms in _ARM64.items():
+                    if any(word & mask == value for mask, value in forms):
+                        counts[name] = counts.get(name, 0) + 1
+        found = ", ".join(f"{k} x{v}" for k, v in sorted(counts.items())) or "no dot product or pairwise multiply-add"
+        print(f"  {log.name.removesuffix('.in_asm.log'):<26}{found}")
+
+
 def main(argv: list[str]) -> int:
     if not argv:         # `make bench`: this CPU only, in a temporary folder
         with tempfile.TemporaryDirectory(prefix="bench-numerics-") as tmp:
@@ -356,6 +388,8 @@ def main(argv: list[str]) -> int:
         score(Path(rest[0]), Path(rest[1]), Path(rest[2]), paths, os.environ.get("LABEL", "native"))
     elif step == "compare":
         compare([Path(p) for p in rest[2:]], Path(rest[0]), Path(rest[1]))
+    elif step == "kernels":
+        kernels([Path(p) for p in rest])
     elif step == "speed":
         speed(Path(rest[0]), Path(rest[1]), repeats=int(os.environ.get("REPEATS", "5")))
     else:

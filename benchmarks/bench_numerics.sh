@@ -22,6 +22,9 @@
 # TARGETS=x86 (or arm64, or the start of one run's name) runs only the emulations whose names start
 # so, e.g. two shells at once, and leaves out the comparison; a run without it scores what is not yet
 # scored (nothing, after such runs) and compares.
+# At the end: the int8 kernels each emulated CPU ran, read from qemu's translation log of one patch
+# (`bench_numerics.py kernels`), and, where gcc is here, bench_numerics_isa.c run natively and under
+# qemu to show its x86 emulation gives this CPU's bits.
 # Emulation is slow (on a loaded 2-core EPYC about 0.25 s a patch for int8, 1 s for float, more for
 # fakequant): every patch is scored on int8, the path whose kernels differ; SUBSET patches (default
 # 96, spread evenly through the set) on all three paths.
@@ -46,8 +49,17 @@ done
 i = np.unique(np.linspace(0, len(d['clip']) - 1, int(sys.argv[1])).round().astype(int));
 np.savez_compressed('subset.npz', patches=d['patches'][i], clip=d['clip'][i], names=d['names'])" "$SUBSET"
 
+"$PY" -c "import numpy as np; d = dict(np.load('patches.npz'));
+np.savez_compressed('one.npz', patches=d['patches'][:1], clip=d['clip'][:1], names=d['names'])"
+
 [ -f native.npz ] || LABEL="native" "$PY" "$BENCH" score graphs patches.npz native.npz
 [ -f native-subset.npz ] || LABEL="native" "$PY" "$BENCH" score graphs subset.npz native-subset.npz
+
+kernel_log() {   # name, emulator and its options...: one int8 patch with qemu's translation log
+    name=$1 emulator=$2; shift 2
+    [ -f "$name.in_asm.log" ] || LABEL="$name" PATHS=int8 "$emulator" -d in_asm -D "$name.in_asm.log" "$@" \
+        "$BENCH" score graphs one.npz "$name.in_asm.npz"
+}
 
 emulate() {   # name, paths on every patch, paths on the subset ("-" for none), emulator and options...
     name=$1 full=$2 part=$3; shift 3
@@ -59,6 +71,7 @@ emulate() {   # name, paths on every patch, paths on the subset ("-" for none), 
 # x86-64: qemu answers cpuid for the model; the features TCG cannot emulate are switched off
 x86() {   # name, -cpu, paths on every patch, paths on the subset
     emulate "$1" "$3" "$4" qemu-x86_64-static -cpu "$2" "$PY"
+    case "$1" in ${TARGETS:-}*) kernel_log "$1" qemu-x86_64-static -cpu "$2" "$PY" ;; esac
 }
 x86 "x86-Haswell-AVX2-FMA" "Haswell-v4,-pcid,-x2apic,-tsc-deadline,-invpcid,-spec-ctrl" int8 int8,float,fakequant
 x86 "x86-Nehalem-SSE4.2" "Nehalem" int8 int8,float,fakequant
@@ -87,6 +100,8 @@ arm() {   # name, -cpu, MIDR part, Features, paths on every patch, paths on the 
             "$n" "$4" "$3" >> "$root/proc/cpuinfo"
     done
     emulate "$1" "$5" "$6" qemu-aarch64-static -cpu "$2" -L "$root" -E PYTHONPATH="$WORK/arm64-site" "$root/usr/bin/python3.11"
+    case "$1" in ${TARGETS:-}*) kernel_log "$1" qemu-aarch64-static -cpu "$2" -L "$root" \
+        -E PYTHONPATH="$WORK/arm64-site" "$root/usr/bin/python3.11" ;; esac
 }
 BASE="fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid"
 # MLAS's float kernels on arm64 are NEON whatever the core (the dot product and i8mm choose integer
@@ -103,3 +118,11 @@ echo "######## int8 on every patch"
 echo "######## the paths on $SUBSET patches"
 "$PY" "$BENCH" compare graphs subset.npz native-subset.npz x86-*.subset.npz arm64-*.subset.npz
 "$PY" "$BENCH" speed graphs patches.npz
+echo "######## the int8 kernels each emulated CPU ran (qemu -d in_asm, one patch)"
+"$PY" "$BENCH" kernels *.in_asm.log
+if command -v gcc >/dev/null; then
+    echo "######## qemu's AVX2/FMA/SSE against this CPU's: the same digest is the same bits"
+    gcc -O2 -o isa-check "$REPO/benchmarks/bench_numerics_isa.c"
+    echo "native:  $(./isa-check)"
+    echo "Haswell: $(qemu-x86_64-static -cpu Haswell-v4,-pcid,-x2apic,-tsc-deadline,-invpcid,-spec-ctrl ./isa-check)"
+fi
