@@ -14,7 +14,7 @@ SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainf
 	lua5.4:lua5.4 luac5.4:lua5.4 /usr/share/lua/5.4/socket.lua:lua-socket oscsend:liblo-tools \
 	espeak-ng:espeak-ng
 
-.PHONY: install system-tools run test demo bench clean lock
+.PHONY: install system-tools run test test-int8 demo bench clean lock
 
 install: $(VENV)/.installed system-tools
 
@@ -51,10 +51,12 @@ system-tools:
 run: install
 	$(PY) -m sidecar.demo $(LIBRARY)
 
-# Every test on the default (float) numeric path, then the tests whose outcome depends on what the
-# engine hears again on the int8 path, so both stay green on any CPU.
 test: install
 	$(PY) -m pytest -n $(JOBS) -p no:cacheprovider tests
+
+# The tests whose outcome depends on what the engine hears, on the int8 numeric path (CI runs it
+# after make test). int8 is exact only on CPUs whose int8 kernels do not saturate (see README).
+test-int8: install
 	SIDECAR_NUMERICS=int8 $(PY) -m pytest -n $(JOBS) -p no:cacheprovider -m labels tests
 
 bench: install
