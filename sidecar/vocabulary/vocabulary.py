@@ -183,8 +183,10 @@ class Vocabulary:
         kw = _Keywords(self.user.ban, max_keywords)
         for word in existing_keywords:
             kw.add(word, keep=True)
-        # a label gives words only when sure enough: a wrong keyword costs trust in every search
-        kept = [lb for s in sounds.written for lb in s.labels if lb.probability >= rules.keyword_floor]
+        # words only from what each sound is and does (never a neighbour in its branch: a duck's
+        # goose), and only from a label sure enough: a wrong keyword costs trust in every search
+        kept = [lb for s in sounds.written for lb in wording.sound_labels(s, self.branches)
+                if lb.probability >= rules.keyword_floor]
         if sounds.main is None:
             # measures only (the descriptor engine): they are what is known of the file
             kept = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]

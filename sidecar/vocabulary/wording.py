@@ -58,6 +58,14 @@ def actions_of(sound: Sound, noun: str, branches: Branches) -> list[tuple[str, L
     return out[:MAX_ACTIONS]
 
 
+def sound_labels(sound: Sound, branches: Branches) -> list[Label]:
+    """The labels that say what the sound is and does: its path and its actions, best first."""
+    noun, _ = noun_of(sound, branches)
+    out = list(sound.path)
+    out += [lb for _, lb in actions_of(sound, noun, branches) if all(lb is not x for x in out)]
+    return sorted(out, key=lambda lb: -lb.probability)
+
+
 def _phrase(sound: Sound, branches: Branches, actions: int) -> tuple[str, str, list[tuple[str, Label]]]:
     noun, _ = noun_of(sound, branches)
     verbs = actions_of(sound, noun, branches)[:actions]
