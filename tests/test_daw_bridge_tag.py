@@ -66,7 +66,8 @@ def test_info_tells_each_field_and_where_it_came_from(library, monkeypatch):
         assert "Loudness" in info and info["Description"][1] == "machine"
         row = json.loads(run_sidecar("show", library["wav"], "--json").stdout)["index"]
         assert info["Description"][0] == row["Description"]
-        assert info["Keywords"][0] == ", ".join(row["Keywords"])
+        # no keyword is written from a label under the keyword floor: then the bridge tells none
+        assert info.get("Keywords", ("", ""))[0] == ", ".join(row["Keywords"])
         client.close()
     # the roots may come from the command line; without any, info and tag are refused
     monkeypatch.delenv("SIDECAR_CONFIG")

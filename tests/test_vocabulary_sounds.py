@@ -39,7 +39,7 @@ def test_the_thresholds_leave_room_for_the_shapes_below():
     """Every shape's labels sit at least 0.05 away from each threshold they are tested against."""
     r = DEFAULT_RULES
     assert MIN_PROBABILITY <= 0.1 and 0.55 <= r.keyword_floor <= 0.7
-    assert r.second_floor <= 0.65 and r.second_ratio <= 0.65 and r.refine_ratio <= 0.82
+    assert r.second_floor <= 0.65 and r.second_ratio <= 0.82 and r.refine_ratio <= 0.82
 
 
 def test_a_generic_class_on_top_with_a_specific_descendant():

@@ -35,7 +35,7 @@ class Rules:
     #: a second sound is reported when its group's strongest label is at least this probable...
     second_floor: float = 0.6
     #: ...and at least this share of the main sound's strongest label
-    second_ratio: float = 0.6
+    second_ratio: float = 0.8
     #: a label gives its own words (and their synonyms) as keywords only from this probability
     keyword_floor: float = 0.7
     #: a narrower class refines a class that is not generic when at least this share as probable
