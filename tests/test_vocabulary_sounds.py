@@ -4,6 +4,7 @@ gives, each well clear of every threshold (sounds.Rules)."""
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from lxml import etree
 from mutagen.flac import FLAC
@@ -187,3 +188,47 @@ def test_an_index_written_by_older_rules_is_described_again_without_listening(tm
 
     again = _scan(lib, db)
     assert again["unchanged"] == 2 and again["classified"] == 0
+
+
+def test_the_daemon_describes_again_what_older_rules_wrote(tmp_path):
+    """At start the daemon takes the files older rules described, from the labels the index
+    holds, as the scan does; a later start finds nothing left to do."""
+    from daemon_support import Daemon, indexed, write_config
+    lib = tmp_path / "lib"
+    audiogen.write(str(lib / "engine"), "flac", audiogen.tone(seconds=0.5))
+    path = str(lib / "engine.flac")
+    db = str(tmp_path / "index.db")
+    _scan(lib, db)
+    store = Store.open(db)
+    item = store.get(path)
+    item.record.provenance.labels = labels(*STRAYS)
+    item.record.provenance.rules = ""
+    store.upsert(item)
+    store.set_meta_value(RULES_APPLIED_KEY, "")
+    store.close()
+
+    config = write_config(tmp_path / "sidecar.toml", [{"path": str(lib)}])
+    daemon = Daemon(tmp_path, config, db).start()
+    try:
+        daemon.wait_for(lambda: daemon.events("revisit_queued"), what="the files older rules described")
+        daemon.wait_for(lambda: indexed(db)[path]["provenance"].get("rules") == RULES_VERSION,
+                        what="the file described by the current rules")
+        rec = indexed(db)[path]
+        assert rec["Description"] == "Car engine idling" and rec["CatID"] == "VEHCar"
+        assert [lb["label"] for lb in rec["provenance"]["labels"]] == [name for name, _ in STRAYS]  # not heard again
+        assert FLAC(path)["DESCRIPTION"] == ["Car engine idling"]
+    finally:
+        daemon.stop()
+
+    def noted() -> bool:
+        with sqlite3.connect(db, timeout=30) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (RULES_APPLIED_KEY,)).fetchone()
+        return row is not None and row[0] == RULES_VERSION
+
+    assert not noted()          # noted at the start that finds every file described by these rules
+    again = Daemon(tmp_path, config, db, name="again").start()
+    try:
+        again.wait_for(noted, what="the index noting the rules applied")
+        assert not again.events("revisit_queued")
+    finally:
+        again.stop()
