@@ -23,7 +23,6 @@ halves' choices; their figures on all the clips are printed too (tuned on them, 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys

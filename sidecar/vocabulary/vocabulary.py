@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sidecar.metadata.record import Label
-from sidecar.vocabulary import tables
+from sidecar.vocabulary import tables, wording
 from sidecar.vocabulary.errors import UserVocabularyError
 from sidecar.vocabulary.sounds import (
     DEFAULT_RULES, DESCRIPTOR_PREFIX, MIN_PROBABILITY, Branches, Rules, Sound, Sounds, find_sounds,
@@ -17,7 +17,6 @@ from sidecar.vocabulary.synonyms import SynonymGroups
 from sidecar.vocabulary.ucs_list import UcsList
 from sidecar.vocabulary.ucs_name import UcsName, parse_ucs_filename
 from sidecar.vocabulary.user import UserVocabulary, load_user_vocabulary, normalise
-from sidecar.vocabulary import wording
 
 #: Descriptor labels that stay keywords beside sound labels: facts an editor searches for.
 QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
