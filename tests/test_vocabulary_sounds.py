@@ -66,6 +66,11 @@ def test_a_generic_class_on_top_whose_confident_descendants_give_no_catid():
     assert d.sounds.second is None
     assert d.description == "Animal" and "Alarm" not in d.description
     assert not words(d) & {"buzzer", "alarm clock", "squeak", "alarm"}
+    # the same with a weak dog further down: the old rule let the dog take the pets' place, then
+    # filed the file under the strongest leaf of any branch (ALRMBuzr)
+    d = v.describe(labels(("Animal", 0.68), ("Domestic animals, pets", 0.45), ("Squeak", 0.2),
+                          ("Buzzer", 0.18), ("Alarm clock", 0.15), ("Dog", 0.12)))
+    assert d.CatID.startswith("ANML") and d.Category == "ANIMALS"
     # the top class alone, its one descendant giving no CatID: the top class files it
     d = v.describe(labels(("Animal", 0.7), ("Growling", 0.15), ("Buzzer", 0.2)))
     assert d.CatID.startswith("ANML") and not d.CatID.startswith("ALRM")
