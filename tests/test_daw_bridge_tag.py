@@ -19,8 +19,8 @@ from daw_bridge import messages
 @pytest.fixture
 def library(tmp_path, monkeypatch):
     lib = tmp_path / "lib"
-    wav = audiogen.write(str(lib / "door"), "wav16", audiogen.noise(0.5))
-    flac = audiogen.write(str(lib / "rain"), "flac", audiogen.noise(0.5, seed=2))
+    wav = audiogen.write(str(lib / "door"), "wav16", audiogen.tone(seconds=0.5))   # heard surely: keywords
+    flac = audiogen.write(str(lib / "rain"), "flac", audiogen.tone(seconds=0.5))   # heard surely: keywords
     originals = {wav: open(wav, "rb").read(), flac: open(flac, "rb").read()}
     outside = tmp_path / "elsewhere"
     stray = audiogen.write(str(outside / "stray"), "wav16", audiogen.noise(0.3, seed=3))

@@ -13,6 +13,7 @@ import io
 import json
 import struct
 
+import numpy as np
 import pytest
 import wavinfo
 from lxml import etree
@@ -84,13 +85,21 @@ def _noise_bytes(frames: int, channels: int) -> bytes:
     return audio(frames, channels, 24, seed=7)
 
 
+def _tone_bytes(frames: int, channels: int) -> bytes:
+    """A 440 Hz tone, 24-bit: heard surely (a telephone tone), so keywords are written for it
+    (random noise is heard too vaguely to give any)."""
+    t = np.arange(frames) / 48000
+    x = np.round(0.4 * np.sin(2 * np.pi * 440 * t) * (2 ** 23 - 1)).astype("<i4")
+    return np.repeat(x[:, None], channels, axis=1).reshape(-1).view(np.uint8).reshape(-1, 4)[:, :3].tobytes()
+
+
 def sound_devices() -> bytes:
     """bext v1 with key lines, UMID and time reference; an iXML document whose BEXT mirrors it."""
     bext = bext_payload(KEY_LINES, b"Sound Devices", b"USSDVAA0123456789143015123456789", b"2024-05-01",
                         b"14:30:15", TIME_REFERENCE, 1, UMID, history=HISTORY)
     return wav([chunk(b"fmt ", fmt_payload(2, bits=24)), chunk(b"bext", bext),
                 chunk(b"iXML", _ixml(_bext_block(KEY_LINES, "Sound Devices", 1))),
-                chunk(b"data", _noise_bytes(24000, 2))])
+                chunk(b"data", _tone_bytes(24000, 2))])
 
 
 ZOOM_LINES = b"zSPEED=25.000ND\r\nzTAKE=001\r\nzSCENE=SC04\r\nzTRK1=MIC-1\r\nzTRK2=MIC-2\r\nzNOTE=\r\n"
@@ -102,7 +111,7 @@ def zoom_v0() -> bytes:
                         TIME_REFERENCE, 0, UMID, history=b"A=PCM,F=48000,W=24,M=stereo,T=ZOOM F8\r\n")
     return wav([chunk(b"fmt ", fmt_payload(2, bits=24)), chunk(b"bext", bext),
                 chunk(b"iXML", _ixml(_bext_block(ZOOM_LINES, "ZOOM F8", 0))),
-                chunk(b"data", _noise_bytes(24000, 2))])
+                chunk(b"data", _tone_bytes(24000, 2))])
 
 
 def _id3_chunk() -> bytes:

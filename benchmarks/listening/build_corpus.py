@@ -10,7 +10,8 @@ without them those clips are left out.
     python benchmarks/listening/build_corpus.py [OUT]   # default ~/.cache/sfx-sidecar/listening
 
 Every expected label is checked against the AudioSet display names in
-../shared/reference/max-class-labels.csv before anything is written.
+../shared/reference/max-class-labels.csv before anything is written. What a person accepts for
+each clip (UCS Categories and CatIDs, keywords) comes from expected.tsv beside this script.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 HERE = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.expanduser("~/.cache/sfx-sidecar/listening")
 CLIPS = os.path.join(HERE, "clips")
 LABELS_CSV = os.path.join(os.path.dirname(REPO), "shared", "reference", "max-class-labels.csv")
+EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "expected.tsv")
 MAX_SECONDS = 10
 
 TUX = "/usr/share/tuxpaint/stamps"
@@ -187,6 +189,13 @@ def known_labels() -> set[str]:
         return {row["display_name"] for row in csv.DictReader(f)}
 
 
+def accepted() -> dict[str, list[str]]:
+    """clip -> [categories, catids, keywords] as expected.tsv gives them."""
+    with open(EXPECTED, newline="") as f:
+        rows = csv.DictReader((ln for ln in f if not ln.startswith("#")), delimiter="\t")
+        return {r["clip"]: [r["categories"], r["catids"], r["keywords"]] for r in rows}
+
+
 def run(cmd: list[str], **kw) -> None:
     subprocess.run(cmd, check=True, **kw)
 
@@ -243,6 +252,11 @@ def main() -> int:
         for clip, lab in bad:
             print(f"{clip}: '{lab}' is not an AudioSet display name", file=sys.stderr)
         return 2
+    person = accepted()
+    missing = [e[0] for e in ENTRIES if e[0] not in person]
+    if missing:
+        print(f"{EXPECTED}: no line for {', '.join(missing)}", file=sys.stderr)
+        return 2
     os.makedirs(CLIPS, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -251,10 +265,10 @@ def main() -> int:
                 print(f"{name}: left out (no git clone of its source named)", file=sys.stderr)
                 continue
             build_one(name, how, tmp)
-            rows.append([f"clips/{name}.wav", truth, expected, source, licence])
+            rows.append([f"clips/{name}.wav", truth, expected, source, licence, *person[name]])
     with open(os.path.join(HERE, "manifest.tsv"), "w", newline="") as f:
         w = csv.writer(f, delimiter="\t", lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-        w.writerow(["file", "truth", "expected", "source", "licence"])
+        w.writerow(["file", "truth", "expected", "source", "licence", "categories", "catids", "keywords"])
         w.writerows(rows)
     print(f"{len(rows)} clips in {CLIPS}; manifest.tsv written")
     return 0

@@ -11,6 +11,13 @@ any of its expected AudioSet labels is among the engine's first k AudioSet label
 (matched by MID, so a renamed display name still counts); the same rates are also
 given with the ontology's broader classes above an expected label skipped. Prints a Markdown table and
 a summary line, or with --json one JSON document.
+
+What is written is scored against what a person accepts (the manifest's categories, catids and
+keywords columns, from expected.tsv beside this script): Category right and CatID right, keyword
+precision (the share of written keywords a person accepts; the quality flags Clipping, DC offset
+and Dual mono are measured facts and not counted), and Description right (the sound it names
+first is an expected label). Run it with PYTHONPATH set to another checkout's tree to score that
+vocabulary's rules on the same clips (the figures before and after a change).
 """
 
 from __future__ import annotations
@@ -28,15 +35,26 @@ _REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.pat
 LABELS_CSV = os.path.join(_REFERENCE, "max-class-labels.csv")
 ONTOLOGY = os.path.join(_REFERENCE, "audioset-ontology.json")
 DEPTHS = (1, 3, 5)
+EXPECTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "expected.tsv")
+FLAGS = {"clipping", "dc offset", "dual mono"}
 
 
 def read_manifest(path: str) -> list[dict[str, str]]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     base = os.path.dirname(os.path.abspath(path))
+    person = {}
+    if rows and "keywords" not in rows[0]:     # a corpus built before these columns
+        with open(EXPECTED, newline="") as f:
+            person = {r["clip"]: r for r in csv.DictReader((ln for ln in f if not ln.startswith("#")),
+                                                            delimiter="\t")}
     for row in rows:
         row["path"] = row["file"] if os.path.isabs(row["file"]) else os.path.join(base, row["file"])
         row["expected_list"] = [e.strip() for e in row["expected"].split(";") if e.strip()]
+        accepted = person.get(os.path.splitext(os.path.basename(row["file"]))[0], row)
+        row["categories"] = [c for c in accepted.get("categories", "").split(";") if c]
+        row["catids"] = [c for c in accepted.get("catids", "").split(";") if c]
+        row["accepted"] = {k.strip().lower() for k in accepted.get("keywords", "").split(",") if k.strip()}
     return rows
 
 
@@ -143,8 +161,37 @@ def listen(rows, decode_only: bool, model: dict) -> list[dict]:
         d = vocabulary.describe(classification.labels)
         out["CatID"] = d.CatID
         out["description"] = d.description
+        out["FXName"] = getattr(d, "fxname", "")
+        out["keywords"] = d.keywords
+        out.update(score_written(row, d, vocabulary))
         results.append(out)
     return results
+
+
+def first_named(description: str) -> str:
+    """The sound a description names first: "Dog growling" of "Dog growling with rain",
+    "Growling" of "Growling, dog and cat"."""
+    text = description.lower().split(" with ")[0]
+    return text.split(", ")[0].split(" and ")[0]
+
+
+def names(text: str, word: str) -> bool:
+    return f" {word} " in f" {text} "
+
+
+def score_written(row: dict, d, vocabulary) -> dict:
+    """What a person would say of the words written for one clip."""
+    written = [k for k in d.keywords if k.lower() not in FLAGS]
+    wrong = [k for k in written if k.lower() not in row["accepted"]]
+    said = first_named(d.description)
+    expected_words = set()
+    for name in row["expected_list"]:
+        entry = vocabulary.entry(name)
+        expected_words |= {w.lower() for w in ((entry.terms + entry.synonyms) if entry else (name,))}
+    return {"category_right": bool(d.Category) and d.Category in row["categories"],
+            "catid_right": bool(d.CatID) and d.CatID.partition("-")[0] in row["catids"],
+            "keywords_written": len(written), "keywords_wrong": wrong,
+            "description_right": bool(said) and any(names(said, w) for w in expected_words)}
 
 
 def summary(results: list[dict]) -> dict:
@@ -159,6 +206,20 @@ def summary(results: list[dict]) -> dict:
         hits = sum(1 for r in scored if r[f"top{k}_parents_skipped"])
         s[f"top{k}_parents_skipped_hits"] = hits
         s[f"top{k}_parents_skipped_rate"] = round(hits / n, 3) if n else None
+    s["category_right"] = sum(1 for r in scored if r.get("category_right"))
+    s["catid_right"] = sum(1 for r in scored if r.get("catid_right"))
+    top5 = [r for r in scored if r.get("top5")]
+    s["top5_clips"] = len(top5)
+    s["category_right_top5"] = sum(1 for r in top5 if r.get("category_right"))
+    top3 = [r for r in scored if r.get("top3")]
+    s["top3_clips"] = len(top3)
+    s["description_right_top3"] = sum(1 for r in top3 if r.get("description_right"))
+    s["description_right"] = sum(1 for r in scored if r.get("description_right"))
+    written = sum(r.get("keywords_written", 0) for r in scored)
+    wrong = sum(len(r.get("keywords_wrong", [])) for r in scored)
+    s["keywords_written"] = written
+    s["keywords_wrong"] = wrong
+    s["keyword_precision"] = round((written - wrong) / written, 3) if written else None
     s["top1_tied"] = sum(1 for r in scored if r.get("top1_tied"))
     s["distinct_probabilities"] = len({l["probability"] for r in scored for l in r["labels"]})
     return s
@@ -181,17 +242,20 @@ def markdown(results: list[dict], s: dict, decode_only: bool) -> str:
         lines.append("")
         lines.append(f"decoded {s['clips'] - s['errors']} of {s['clips']} clips")
         return "\n".join(lines)
-    lines.append("| file | truth | top 3 (probability) | CatID | description | top 3 | top 5 |")
-    lines.append("|---|---|---|---|---|---|---|")
+    lines.append("| file | truth | top 3 (probability) | top 3 | top 5 | CatID | Category right | description "
+                 "| right | FXName | keywords not accepted |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         name = _cell(os.path.basename(r["file"]))
         if "error" in r:
-            lines.append(f"| {name} | {_cell(r['truth'])} | ERROR: {_cell(r['error'])} |  |  |  |  |")
+            lines.append(f"| {name} | {_cell(r['truth'])} | ERROR: {_cell(r['error'])} |" + "  |" * 8)
             continue
         top = "; ".join(f"{l['label']} {l['probability']:.2f}" for l in r["labels"][:3]) or "(nothing kept)"
         mark = lambda hit: "yes" if hit else "no"  # noqa: E731
-        lines.append(f"| {name} | {_cell(r['truth'])} | {_cell(top)} | {r['CatID']} | "
-                     f"{_cell(r['description'])} | {mark(r['top3'])} | {mark(r['top5'])} |")
+        wrong = ", ".join(r["keywords_wrong"][:6]) + (" ..." if len(r["keywords_wrong"]) > 6 else "")
+        lines.append(f"| {name} | {_cell(r['truth'])} | {_cell(top)} | {mark(r['top3'])} | {mark(r['top5'])} | "
+                     f"{r['CatID']} | {mark(r['category_right'])} | {_cell(r['description'])} | "
+                     f"{mark(r['description_right'])} | {_cell(r['FXName'])} | {_cell(wrong)} |")
     lines.append("")
     n = s["scored"]
     parts = [f"top-{k} {s[f'top{k}_hits']}/{n} ({100 * (s[f'top{k}_rate'] or 0):.0f}%)" for k in DEPTHS]
@@ -201,6 +265,13 @@ def markdown(results: list[dict], s: dict, decode_only: bool) -> str:
     lines.append("")
     lines.append("With the broader classes above an expected label skipped (Animal above Dog): "
                  + ", ".join(parts))
+    lines.append("")
+    lines.append(f"What is written: Category right {s['category_right']}/{n} (on {s['category_right_top5']} of the "
+                 f"{s['top5_clips']} clips whose expected label is in the top 5), CatID right {s['catid_right']}/{n}; "
+                 f"keyword precision {s['keyword_precision']} ({s['keywords_written'] - s['keywords_wrong']} of "
+                 f"{s['keywords_written']} accepted); Description names the expected sound first on "
+                 f"{s['description_right']}/{n} ({s['description_right_top3']} of the {s['top3_clips']} clips whose "
+                 f"expected label is in the top 3).")
     lines.append("")
     lines.append(f"First label tied with the second on {s['top1_tied']} clips; "
                  f"{s['distinct_probabilities']} distinct probabilities among all labels shown.")

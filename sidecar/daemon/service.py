@@ -28,7 +28,9 @@ from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, SidecarError
 from sidecar.index.store import Store
 from sidecar.pipeline.stages import Context
+from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.similarity.categories import APPLIED_KEY, recategorised, saved_model
+from sidecar.vocabulary.vocabulary import RULES_VERSION
 
 #: a SIGTERM is answered within this many seconds, whatever is in hand
 STOP_SECONDS = 8.0
@@ -216,16 +218,27 @@ class Daemon:
                                categories=saved_model(store, self._embedder))
 
     def _revisit_known(self) -> None:
-        """Indexed files that lack a sounds-like vector, or whose category the learned model
-        changes, are taken once more (without being heard again for their tags)."""
+        """Indexed files that lack a sounds-like vector, whose category the learned model
+        changes, or that older vocabulary rules described, are taken once more (without being
+        heard again for their tags)."""
         ctx = self.context
+        try:
+            # the vocabulary's class names its rules: no need to load it before the catch-up
+            redescribe = described_by_older_rules(self.store, RULES_VERSION)
+            if not redescribe:
+                note_rules_applied(self.store, RULES_VERSION)
+        except Exception as exc:
+            eventlog.emit("revisit_error", reason=f"{type(exc).__name__}: {exc}")
+            redescribe = set()
+        ctx.recategorise = frozenset(redescribe)
         if ctx.embedder is None:
+            self._queue_revisits(redescribe)
             return
         try:
-            paths = set(self.store.embedding_stale(ctx.embedder.model))
+            paths = set(self.store.embedding_stale(ctx.embedder.model)) | redescribe
             if ctx.categories is not None:
                 changed = recategorised(self.store, ctx.vocabulary, ctx.categories, self.cfg.learn_min_confidence)
-                ctx.recategorise = frozenset(changed)
+                ctx.recategorise = frozenset(changed | redescribe)
                 if not changed and not paths:      # every file has this model's decision: later starts skip
                     self.store.set_meta_value(APPLIED_KEY, str(ctx.categories.version))
                 paths |= changed

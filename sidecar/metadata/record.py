@@ -71,6 +71,8 @@ class Provenance:
     category_source: str = ""
     category_confidence: float | None = None   # the label's or the learned model's probability
     category_model: str = ""                   # the learned model that chose it ("learned-3")
+    #: the vocabulary's rules that wrote the words ("sounds-1"); "" before rules were named
+    rules: str = ""
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> "Provenance":
@@ -85,6 +87,7 @@ class Provenance:
             category_source=d.get("category_source", ""),
             category_confidence=d.get("category_confidence"),
             category_model=d.get("category_model", ""),
+            rules=d.get("rules", ""),
         )
 
     def is_empty(self) -> bool:

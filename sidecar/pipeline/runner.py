@@ -22,6 +22,7 @@ from sidecar.index.store import IndexedFile, Store
 from sidecar.library.walk import printable, walk
 from sidecar.metadata.merge import machine_values
 from sidecar.metadata.record import Provenance
+from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.pipeline.stages import Context, process
 from sidecar.pipeline.task import Outcome, Task
 from sidecar.similarity.categories import APPLIED_KEY, recategorised
@@ -81,6 +82,10 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     if ctx.categories is not None and not ctx.dry_run:
         ctx.recategorise = frozenset(recategorised(store, ctx.vocabulary, ctx.categories,
                                                    ctx.config.learn_min_confidence))
+    # files older rules described get the current rules' words, from the labels the index keeps
+    rules_version = getattr(ctx.vocabulary, "rules_version", "")
+    redescribe = described_by_older_rules(store, rules_version) if not ctx.dry_run else set()
+    ctx.recategorise = frozenset(ctx.recategorise | redescribe)
     recategorised_now: set[str] = set()
     candidates: list[Task] = []
     for found in walk(roots):
@@ -116,6 +121,8 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
                 claims.finish(task)
                 if task.path in ctx.recategorise and task.outcome == Outcome.CLASSIFIED:
                     recategorised_now.add(task.path)
+    if not ctx.dry_run and recategorised_now >= redescribe:
+        note_rules_applied(store, rules_version)    # later scans need not read every row for this
     if ctx.categories is not None and not ctx.dry_run and not unheard and recategorised_now >= ctx.recategorise:
         # every indexed file has this model's decision (a file without a vector yet had none to
         # decide by): later scans need not look again

@@ -37,7 +37,8 @@ class Context:
     repair: bool = False            # write into files whose header is damaged (it sets the framing right)
     embedder: object | None = None  # the sounds-like network; None when it is not installed
     categories: object | None = None  # the CatID model `sidecar learn` saved, if any
-    #: indexed files whose category that model changes: described again from what was heard before
+    #: indexed files described again from what was heard before (never heard again): those whose
+    #: category that model changes, and those the vocabulary's older rules described
     recategorise: frozenset = frozenset()
 
 
@@ -147,7 +148,7 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     if (indexed is not None and indexed.fingerprint == task.fingerprint
             and not heard_by_an_older_engine(indexed.record.provenance, ctx.engine)):
         if task.path in ctx.recategorise and not ctx.dry_run:
-            # the learned model changes its category: described again from what the index heard
+            # a learned model or newer rules change its words: described again from what the index heard
             task.classification, task.audio = heard_before(indexed.record)
             return task
         # the audio did not change: never classify again, only refresh what is known of it
@@ -249,7 +250,7 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     vocab = ctx.vocabulary
     desc = vocab.describe(c.labels, task.existing.Keywords, expand=ctx.config.expand_synonyms)
     machine = Record(Description=desc.description, Keywords=desc.keywords, CatID=desc.CatID,
-                     Category=desc.Category, SubCategory=desc.SubCategory)
+                     Category=desc.Category, SubCategory=desc.SubCategory, FXName=desc.fxname)
     ucs = vocab.parse_ucs_filename(os.path.basename(task.path))
     if ucs is not None:
         # a UCS name is a person's decision: it wins over any classifier, but not over a
@@ -264,7 +265,8 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
         for name, value in (("FXName", ucs.FXName), ("ShortID", ucs.CreatorID),
                             ("Designer", ucs.CreatorID), ("Library", ucs.SourceID)):
             if value and task.existing.is_empty(name):
-                setattr(machine, name, value)
+                setattr(machine, name, value)   # the name's FXName is a person's, before the labels'
+
     learned = _learned_category(task, ctx, ucs is not None)
     if learned is not None:
         info = vocab.cat_info(learned[0])
@@ -284,7 +286,8 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     machine.provenance = Provenance(
         engine=c.engine, model=c.model, version=c.version,
         time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        labels=c.labels, windows=c.windows, synonyms_added=desc.synonyms_added)
+        labels=c.labels, windows=c.windows, synonyms_added=desc.synonyms_added,
+        rules=getattr(vocab, "rules_version", ""))
     task.stage = "merge"
     task.record = ownership.merge(task.existing, machine, task.human, ctx.config.policy)
     _mark_category_source(task, ctx, ucs is not None, learned, c.labels)

@@ -2,7 +2,8 @@
 
 labels.tsv maps each AudioSet label MAX can return to UCS; broader.tsv holds the
 label's ancestors in the AudioSet ontology; ucs_catids.tsv lists the UCS CatIDs
-with their Category and SubCategory (identifiers only).
+with their Category and SubCategory (identifiers only); phrases.tsv holds the words a
+description is written with.
 """
 
 from __future__ import annotations
@@ -66,3 +67,25 @@ def label_entries() -> tuple[LabelEntry, ...]:
 @lru_cache(maxsize=1)
 def catids() -> dict[str, CatInfo]:
     return {row[0]: CatInfo(*row[:3]) for row in _rows("ucs_catids.tsv")}
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """The project's words for one label: what sounds, what it does, an FXName."""
+
+    mid: str
+    label: str
+    noun: str = ""                  # "dog"
+    verb: str = ""                  # "barking"
+    title: str = ""                 # "Dog Bark"
+    fits: tuple[str, ...] = ()      # MIDs of other top classes whose sound this label may describe
+
+
+@lru_cache(maxsize=1)
+def phrases() -> dict[str, Phrase]:
+    out = {}
+    for row in _rows("phrases.tsv"):
+        row += [""] * (6 - len(row))
+        mid, label, noun, verb, title, fits = row[:6]
+        out[mid] = Phrase(mid, label, noun.strip(), verb.strip(), title.strip(), tuple(fits.split()))
+    return out

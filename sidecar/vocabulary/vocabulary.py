@@ -8,30 +8,23 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sidecar.metadata.record import Label
-from sidecar.vocabulary import tables
+from sidecar.vocabulary import tables, wording
 from sidecar.vocabulary.errors import UserVocabularyError
+from sidecar.vocabulary.sounds import (
+    DEFAULT_RULES, DESCRIPTOR_PREFIX, MIN_PROBABILITY, Branches, Rules, Sound, Sounds, find_sounds,
+)
 from sidecar.vocabulary.synonyms import SynonymGroups
 from sidecar.vocabulary.ucs_list import UcsList
 from sidecar.vocabulary.ucs_name import UcsName, parse_ucs_filename
 from sidecar.vocabulary.user import UserVocabulary, load_user_vocabulary, normalise
 
-#: Below this a label is a guess: it gives keywords only when no label is surer, and never a CatID.
-MIN_PROBABILITY = 0.1
-#: Labels the descriptor engine makes up about the signal, not the source.
-DESCRIPTOR_PREFIX = "/x/sidecar/"
-#: A label refines its (not top-level) parent when at least this share as probable.
-REFINE_RATIO = 0.25
-SILENCE = "Silence"
-#: A class with this many descendants in the ontology is too broad to name a source.
-GENERIC_DESCENDANTS = 20
-#: Another label joins the description when at least this share as probable as the first.
-DESCRIBE_RATIO = 0.5
-#: Labels that describe nothing beside another one.
-UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
-                 "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
-                 "Reverberation", "Echo", "Environmental noise")
 #: Descriptor labels that stay keywords beside sound labels: facts an editor searches for.
 QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
+#: A class with this many descendants in the ontology is too broad to name a source.
+GENERIC_DESCENDANTS = 20
+#: The rules this module describes a file by; provenance names them, and a file described by
+#: older rules is described again from the labels its index row keeps (never heard again).
+RULES_VERSION = "sounds-1"
 
 
 @dataclass
@@ -42,7 +35,9 @@ class Description:
     UserCategory: str = ""   # a "-UserCategory" suffix the user's [catid] gave with the CatID
     keywords: list[str] = field(default_factory=list)        # best first, existing keywords first
     synonyms_added: list[str] = field(default_factory=list)  # which keywords came from synonym expansion
-    description: str = ""                                    # short machine text, e.g. "Dog bark"
+    description: str = ""                                    # "Dog growling and barking"
+    fxname: str = ""                                         # "Dog Bark"
+    sounds: Sounds = field(default_factory=Sounds)           # what the words were taken from
 
 
 class _Keywords:
@@ -85,6 +80,8 @@ def limit_keywords(words: Iterable[str], max_bytes: int, sep: str = ", ") -> lis
 
 
 class Vocabulary:
+    rules_version = RULES_VERSION
+
     def __init__(self, user: UserVocabulary | None = None, ucs_list: UcsList | None = None):
         self.user = user or UserVocabulary()
         self.ucs_list = ucs_list if ucs_list else None
@@ -96,6 +93,7 @@ class Vocabulary:
         descendants = Counter(b.lower() for e in self._entries for b in e.broader)
         # classes as broad as Animal, Music or Vehicle: they name no source an editor files by
         self._generic = {name for name, n in descendants.items() if n >= GENERIC_DESCENDANTS}
+        self.branches = Branches(self._entries, self._generic)
         self.synonym_groups = SynonymGroups()
         for e in self._entries:
             self.synonym_groups.add(list(e.terms) + list(e.synonyms))
@@ -123,6 +121,9 @@ class Vocabulary:
             if key in self.user.catid:
                 return self.user.catid[key]
         return entry.catid
+
+    def _user_says_no_catid(self, entry: tables.LabelEntry) -> bool:
+        return any(self.user.catid.get(key, None) == "" for key in (entry.mid, entry.label.lower()))
 
     def user_category_of(self, entry: tables.LabelEntry) -> str:
         """The "-UserCategory" suffix the user's [catid] override gave the label; "" when none."""
@@ -156,17 +157,22 @@ class Vocabulary:
 
     # -- describe -------------------------------------------------------------
 
+    def sounds(self, labels: Sequence[Label], rules: Rules = DEFAULT_RULES) -> Sounds:
+        """The labels grouped by branch of the ontology: the main sound and a second one."""
+        return find_sounds(labels, self.branches, rules)
+
     def describe(self, labels: Sequence[Label], existing_keywords: Sequence[str] = (), *,
-                 expand: bool = True, max_keywords: int = 40) -> Description:
-        """What the labels say about a file.
+                 expand: bool = True, max_keywords: int = 40, rules: Rules = DEFAULT_RULES) -> Description:
+        """What the labels say about a file: everything from the main sound (and the second
+        one when it is really there), nothing from a weak label of another branch.
 
         The official UCS list's synonyms of the CatID are never added as
         keywords: they cover the whole category (those of TEST name every test
         signal), so they would give a file words that contradict what it holds.
         """
-        active = self._written_labels(labels)
-        out = Description()
-        chosen = self._most_specific(active)
+        sounds = self.sounds(labels, rules)
+        out = Description(sounds=sounds)
+        chosen = self._category_label(sounds.main) if sounds.main else None
         if chosen is not None:
             catid = self.catid_of(chosen)
             info = self.cat_info(catid)
@@ -176,16 +182,23 @@ class Vocabulary:
         kw = _Keywords(self.user.ban, max_keywords)
         for word in existing_keywords:
             kw.add(word, keep=True)
-        entries = [(lb, self.entry(lb.label, lb.mid)) for lb in active]
-        for lb, _ in entries:
+        # words only from what each sound is and does (never a neighbour in its branch: a duck's
+        # goose), and only from a label sure enough: a wrong keyword costs trust in every search
+        kept = [lb for s in sounds.written for lb in wording.sound_labels(s, self.branches)
+                if lb.probability >= rules.keyword_floor]
+        if sounds.main is None:
+            # measures only (the descriptor engine): they are what is known of the file
+            kept = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
+        for lb in kept:
             for term in self._terms(lb):
                 kw.add(term)
         if expand:
-            for lb, entry in entries:
+            for lb in kept:
                 for term in self._terms(lb):
                     for word in self.expand_term(term):
                         kw.add(word, synonym=True)
-        for _, entry in entries:
+        for lb in kept:
+            entry = self.entry(lb.label, lb.mid)
             if entry:
                 for term in self._broader_terms(entry):
                     kw.add(term)
@@ -193,83 +206,30 @@ class Vocabulary:
             for word in existing_keywords:
                 for other in self.expand_term(word):
                     kw.add(other, synonym=True)
+        for lb in labels:
+            if lb.mid.startswith(DESCRIPTOR_PREFIX) and lb.label in QUALITY_FLAGS:
+                kw.add(lb.label.lower())
         out.keywords = kw.words
         out.synonyms_added = kw.synonyms
-        out.description = self._description(active, chosen)
+        if sounds.main is not None:
+            out.description, out.fxname = wording.describe(sounds, self.branches)
+        else:
+            measured = [lb.label.lower() for lb in kept if lb.label not in QUALITY_FLAGS]
+            out.description = ", ".join(measured[:3]).capitalize()
         return out
 
-    @staticmethod
-    def _written_labels(labels: Sequence[Label]) -> list[Label]:
-        """The labels that give a file words: none under MIN_PROBABILITY, and no descriptor
-        adjective (tonal, noisy, bright...) once a label names what sounds."""
-        confident = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
-        sounds = [lb for lb in confident if not lb.mid.startswith(DESCRIPTOR_PREFIX)]
-        if sounds:
-            confident = [lb for lb in confident
-                         if not lb.mid.startswith(DESCRIPTOR_PREFIX) or lb.label in QUALITY_FLAGS]
-        if any(lb.label != SILENCE for lb in sounds):
-            # pauses between ticks are no reason to call a clock silent
-            confident = [lb for lb in confident if lb.label != SILENCE]
-        return confident
-
-    def _most_specific(self, labels: Sequence[Label]) -> tables.LabelEntry | None:
-        """The label that gives the CatID: the most probable of the confident labels with a CatID
-        that no other one refines. A top class of the ontology (Animal, Music, Vehicle) gives way
-        to any confident descendant (Animal .29 and Domestic animals .25 to Dog .10); a deeper one
-        only to a descendant at least a quarter as probable (Speech 1.0 keeps its place against
-        Speech synthesizer .14)."""
-        entries = [(lb, self.entry(lb.label, lb.mid)) for lb in labels]
-        with_catid = [(lb, e) for lb, e in entries if e is not None and self.catid_of(e)]
-        if len(with_catid) > 1:
-            with_catid = [(lb, e) for lb, e in with_catid if lb.label not in UNDESCRIPTIVE] or with_catid
-        refined: set[str] = set()
-        for parent_lb, parent in with_catid:
-            generic = not parent.broader or parent.label.lower() in self._generic
-            for child_lb, child in with_catid:
-                if parent.label in child.broader and (
-                        generic or child_lb.probability >= REFINE_RATIO * parent_lb.probability):
-                    refined.add(parent.label)
-        leaves = [(lb, e) for lb, e in with_catid if e.label not in refined]
-        if not leaves:
-            return None
-        return max(leaves, key=lambda pair: pair[0].probability)[1]
-
-    def _description(self, labels: Sequence[Label], first: tables.LabelEntry | None = None) -> str:
-        """A short phrase from the most specific labels, the one that gave the CatID first, then
-        those nearly as sure: "Dog bark and growling"."""
-        known = [(lb, self.entry(lb.label, lb.mid)) for lb in labels if not lb.mid.startswith(DESCRIPTOR_PREFIX)]
-        if first is not None:
-            known.sort(key=lambda pair: pair[1] is not first)   # stable: the rest keep their order
-        if len(known) > 1:
-            known = [(lb, e) for lb, e in known if lb.label not in UNDESCRIPTIVE] or known
-        if known:
-            lead = known[0][0].probability
-            known = known[:1] + [(lb, e) for lb, e in known[1:] if lb.probability >= DESCRIBE_RATIO * lead]
-        names = {lb.label.lower() for lb, _ in known}
-        broader_of_others = {b.lower() for _, e in known if e for b in e.broader}
-        phrases: list[str] = []
-        for lb, entry in known:
-            if lb.label.lower() in broader_of_others and entry is not first:
-                continue   # "Dog" is said by "Dog bark"
-            terms = self._terms(lb)
-            if not terms:
-                continue
-            phrase = terms[0]
-            if entry and entry.broader and entry.broader[0].lower() in names:
-                parent = self._by_name.get(entry.broader[0].lower())
-                head = parent.terms[0] if parent and parent.terms else entry.broader[0].lower()
-                # "dog bark", never "domestic animals dog" nor "animal growling"
-                if " " not in head and head not in phrase and entry.broader[0].lower() not in self._generic:
-                    phrase = f"{head} {phrase}"
-            if phrase not in phrases:
-                phrases.append(phrase)
-            if len(phrases) == 3:
-                break
-        if not phrases:     # measures only (the descriptor engine): say what was measured
-            measured = [lb.label.lower() for lb in labels if lb.label not in QUALITY_FLAGS]
-            return ", ".join(measured[:3]).capitalize()
-        text = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
-        return text[:1].upper() + text[1:]
+    def _category_label(self, sound: Sound) -> tables.LabelEntry | None:
+        """The label that files the main sound: the most specific of its path that has a CatID,
+        else the branch's top class (Animal for Animal, Domestic animals); never a label of
+        another branch."""
+        for lb in reversed(sound.path):
+            entry = self.entry(lb.label, lb.mid)
+            if entry is not None and self.catid_of(entry):
+                return entry
+            if entry is not None and self._user_says_no_catid(entry):
+                return None     # the user's vocabulary files this sound nowhere
+        top = self._by_name.get(sound.top)
+        return top if top is not None and self.catid_of(top) else None
 
     # -- search and lookup ----------------------------------------------------
 

@@ -148,6 +148,8 @@ def _build_provenance(prov_el: etree._Element, prov: Provenance) -> None:
         _sub(prov_el, "CategorySource", prov.category_source,
              confidence=format_double(confidence) if confidence is not None else None,
              model=xml_text(prov.category_model) if prov.category_model else None)
+    if prov.rules:
+        _sub(prov_el, "Rules", xml_text(prov.rules))
 
 
 def _text(elem: etree._Element | None) -> str:
@@ -225,4 +227,5 @@ def _parse_provenance(prov_el: etree._Element, what: str) -> Provenance:
         if source.get("confidence") is not None:
             prov.category_confidence = parse_double(source.get("confidence"), what, "CategorySource confidence")
         prov.category_model = source.get("model", "")
+    prov.rules = _text(prov_el.find(q("Rules")))
     return prov

@@ -1,0 +1,208 @@
+"""The sounds in a file, from its labels: which one is the main sound, and whether a second one
+is really there.
+
+An engine names one sound with several labels of one branch of the AudioSet ontology (Animal,
+Domestic animals, Dog, Bark) and adds weak labels from unrelated branches (Snake beside an
+engine). The labels are grouped by branch; the group holding the strongest label is the main
+sound, and another group is a second sound only when it is strong on its own. The CatID, the
+Description, the FXName and the keywords are all taken from these groups (vocabulary.py), so
+a weak stray label never files, names or tags a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sidecar.metadata.record import Label
+from sidecar.vocabulary import tables
+
+#: Below this a label is a guess: it never joins a sound.
+MIN_PROBABILITY = 0.1
+#: Labels the descriptor engine makes up about the signal (and quality flags): never a sound.
+DESCRIPTOR_PREFIX = "/x/sidecar/"
+#: Labels that describe nothing beside another one: a room, a silence, a generic "sound effect".
+UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
+                 "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
+                 "Reverberation", "Echo", "Environmental noise")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The thresholds that decide what is written: each the mean of the values chosen on the two
+    halves of the listening corpus (benchmarks/listening/tune.py; README's "Listening quality")."""
+
+    #: a second sound is reported when its group's strongest label is at least this probable...
+    second_floor: float = 0.6
+    #: ...and at least this share of the main sound's strongest label
+    second_ratio: float = 0.8
+    #: a label gives its own words (and their synonyms) as keywords only from this probability
+    keyword_floor: float = 0.7
+    #: a narrower class refines a class that is not generic when at least this share as probable
+    #: (Explosion 0.9 stays Explosion beside Gunshot 0.53; Speech 1.0 beside Speech synthesizer 0.14)
+    refine_ratio: float = 0.8
+
+
+DEFAULT_RULES = Rules()
+
+
+@dataclass
+class Sound:
+    """One group of labels from one branch of the ontology."""
+
+    labels: list[Label]                 # the group's labels, most probable first
+    path: list[Label]                   # from the group's broadest label down to its most specific
+    top: str                            # the ontology's top class of the branch ("Animal")
+    fitted: list[Label] = field(default_factory=list)   # labels of another branch that describe it
+
+    @property
+    def strength(self) -> float:
+        return self.labels[0].probability
+
+    @property
+    def lead(self) -> Label:
+        """The most specific label of the path: what the sound is."""
+        return self.path[-1]
+
+
+@dataclass
+class Sounds:
+    main: Sound | None = None
+    second: Sound | None = None
+    groups: list[Sound] = field(default_factory=list)   # all of them, strongest first
+
+    @property
+    def written(self) -> list[Sound]:
+        """The sounds whose words are written: the main one, and the second when reported."""
+        return [s for s in (self.main, self.second) if s is not None]
+
+
+class Branches:
+    """The ontology relations the grouping needs, from the project's tables."""
+
+    def __init__(self, entries: Sequence[tables.LabelEntry], generic: set[str]):
+        self._by_mid = {e.mid: e for e in entries}
+        self._by_name = {e.label.lower(): e for e in entries}
+        self._generic = generic
+        self._phrases = tables.phrases()
+        self._name_of_mid = {e.mid: e.label.lower() for e in entries}
+
+    def entry(self, label: Label) -> tables.LabelEntry | None:
+        return self._by_mid.get(label.mid) or self._by_name.get(label.label.strip().lower())
+
+    def ancestors(self, label: Label) -> tuple[str, ...]:
+        """Lower-case names of the label's ancestors, nearest first."""
+        e = self.entry(label)
+        return tuple(b.lower() for b in e.broader) if e else ()
+
+    def top(self, label: Label) -> str:
+        up = self.ancestors(label)
+        return up[-1] if up else label.label.lower()
+
+    def is_generic(self, label: Label) -> bool:
+        """A class with many descendants (Animal, Music, Vehicle): it names no source."""
+        return label.label.lower() in self._generic
+
+    def phrase(self, label: Label) -> tables.Phrase | None:
+        e = self.entry(label)
+        return self._phrases.get(e.mid) if e else None
+
+    def fits(self, quality: Label, other: Label) -> bool:
+        """Whether a label of another branch describes other's sound (Rumble describes Thunder)."""
+        p = self.phrase(quality)
+        if p is None or not p.fits:
+            return False
+        tops = {self._name_of_mid.get(m, "") for m in p.fits}
+        return bool(tops & ({other.label.lower()} | set(self.ancestors(other))))
+
+    def related(self, a: Label, b: Label) -> bool:
+        """Same branch: one is an ancestor of the other, or both have the same parent (below a
+        top class: Dog and Cat under Domestic animals, never Domestic and Wild animals)."""
+        up_a, up_b = self.ancestors(a), self.ancestors(b)
+        if a.label.lower() in up_b or b.label.lower() in up_a:
+            return True
+        return bool(up_a and up_b and up_a[0] == up_b[0] and len(up_a) > 1)
+
+
+def confident_sounds(labels: Sequence[Label]) -> list[Label]:
+    """The labels that may name a sound: confident, not made up by the descriptor engine, and
+    no room or silence beside a label that names something."""
+    out = [lb for lb in labels if lb.probability >= MIN_PROBABILITY and not lb.mid.startswith(DESCRIPTOR_PREFIX)]
+    named = [lb for lb in out if lb.label not in UNDESCRIPTIVE]
+    out = named or out
+    return sorted(out, key=lambda lb: -lb.probability)
+
+
+def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFAULT_RULES) -> Sounds:
+    """Group the confident labels by branch and choose the main sound and a second one."""
+    heard = confident_sounds(labels)
+    if not heard:
+        return Sounds()
+    # union-find over the labels: linked when related, or when one describes the other's branch
+    parent = list(range(len(heard)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    fitted: set[int] = set()
+    for i, a in enumerate(heard):
+        for j in range(i + 1, len(heard)):
+            b = heard[j]
+            if branches.related(a, b):
+                parent[root(i)] = root(j)
+    for i, a in enumerate(heard):
+        for j, b in enumerate(heard):
+            if i != j and root(i) != root(j) and branches.fits(a, b) and not branches.fits(b, a):
+                fitted.add(i)
+                parent[root(i)] = root(j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(heard)):
+        members.setdefault(root(i), []).append(i)
+    groups = []
+    for idx in members.values():
+        own = [heard[i] for i in idx if i not in fitted] or [heard[i] for i in idx]
+        path = _path(own, branches, rules.refine_ratio)
+        groups.append(Sound(labels=[heard[i] for i in idx], path=path, top=branches.top(path[0]),
+                            fitted=[heard[i] for i in idx if i in fitted and heard[i] not in own]))
+    # strongest first; between equals, the one more labels agree on
+    groups.sort(key=lambda g: (-g.strength, -sum(lb.probability for lb in g.labels)))
+    main = groups[0]
+    second = next((g for g in groups[1:] if g.strength >= rules.second_floor
+                   and g.strength >= rules.second_ratio * main.strength), None)
+    return Sounds(main=main, second=second, groups=groups)
+
+
+def _path(labels: list[Label], branches: Branches, refine_ratio: float) -> list[Label]:
+    """From the group's broadest label down, at each step into the narrower branch holding the
+    strongest label, while the step is believable: below a generic class always, below a
+    narrower one when the branch is at least refine_ratio as probable."""
+    names = {lb.label.lower(): lb for lb in labels}
+
+    def parent_of(lb: Label) -> str | None:
+        return next((a for a in branches.ancestors(lb) if a in names), None)
+
+    children: dict[str | None, list[Label]] = {}
+    for lb in labels:
+        children.setdefault(parent_of(lb), []).append(lb)
+
+    def strength(lb: Label) -> float:
+        below = children.get(lb.label.lower(), [])
+        return max([lb.probability] + [strength(c) for c in below])
+
+    def best(candidates: list[Label]) -> Label:
+        return max(candidates, key=lambda lb: (strength(lb), lb.probability))
+
+    node = best(children[None])
+    path = [node]
+    while True:
+        below = children.get(node.label.lower(), [])
+        if not below:
+            return path
+        child = best(below)
+        if not branches.is_generic(node) and strength(child) < refine_ratio * node.probability:
+            return path
+        path.append(child)
+        node = child

@@ -1,0 +1,239 @@
+"""One sound, the right category, no stray keywords: label sets built to the shapes an engine
+gives, each well clear of every threshold (sounds.Rules)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from lxml import etree
+from mutagen.flac import FLAC
+
+import audiogen
+from conftest import run_sidecar
+from sidecar.index.store import Store
+from sidecar.metadata.record import Label
+from sidecar.pipeline.rules_upgrade import RULES_APPLIED_KEY
+from sidecar.vocabulary import default_vocabulary
+from sidecar.vocabulary.sounds import DEFAULT_RULES, MIN_PROBABILITY, Rules
+from sidecar.vocabulary.vocabulary import RULES_VERSION
+
+# MIDs as AudioSet names them (the engine gives both)
+MID = {"Animal": "/m/0jbk", "Domestic animals, pets": "/m/068hy", "Dog": "/m/0bt9lr", "Bark": "/m/05tny_",
+       "Growling": "/m/0ghcn6", "Squeak": "/m/07q6cd_", "Buzzer": "/m/030rvx", "Alarm clock": "/m/046dlr",
+       "Thunderstorm": "/m/0jb2l", "Thunder": "/m/0ngt1", "Rumble": "/m/07phhsh", "Rain": "/m/06mb1",
+       "Rain on surface": "/t/dd00038", "Water": "/m/0838f", "Vehicle": "/m/07yv9",
+       "Motor vehicle (road)": "/m/012f08", "Car": "/m/0k4j", "Engine": "/m/02mk9", "Idling": "/m/07pb8fc",
+       "Snake": "/m/078jl", "Sewing machine": "/m/0llzx", "Crying, sobbing": "/m/0463cq4", "Cat": "/m/01yrx",
+       "Music": "/m/04rlf", "Clipping": "/x/sidecar/clipping"}
+
+
+def labels(*pairs: tuple[str, float]) -> list[Label]:
+    return [Label(name, p, MID[name], "embedded") for name, p in pairs]
+
+
+def words(d) -> set[str]:
+    return {k.lower() for k in d.keywords}
+
+
+def test_the_thresholds_leave_room_for_the_shapes_below():
+    """Every shape's labels sit at least 0.05 away from each threshold they are tested against."""
+    r = DEFAULT_RULES
+    assert MIN_PROBABILITY <= 0.1 and 0.55 <= r.keyword_floor <= 0.7
+    assert r.second_floor <= 0.65 and r.second_ratio <= 0.82 and r.refine_ratio <= 0.82
+
+
+def test_a_generic_class_on_top_with_a_specific_descendant():
+    v = default_vocabulary()
+    d = v.describe(labels(("Animal", 0.9), ("Domestic animals, pets", 0.85), ("Dog", 0.8), ("Bark", 0.78),
+                          ("Growling", 0.75), ("Music", 0.12)))
+    main = d.sounds.main
+    assert [lb.label for lb in main.path][-1] == "Bark" and main.top == "animal"
+    assert d.sounds.second is None                               # Music 0.12 is no second sound
+    assert d.CatID == "ANMLDog" and d.Category == "ANIMALS"
+    assert d.description == "Dog barking and growling" and d.fxname == "Dog Bark"
+    assert {"dog", "bark", "barking", "growling", "animal"} <= words(d)
+    assert "music" not in words(d)
+
+
+def test_a_generic_class_on_top_whose_confident_descendants_give_no_catid():
+    """The shape of a dog recording once filed as ALRMBuzr: Animal, Domestic animals, pets,
+    Squeak, Buzzer, Alarm clock. It is filed under the generic class's own category."""
+    v = default_vocabulary()
+    d = v.describe(labels(("Animal", 0.68), ("Domestic animals, pets", 0.45), ("Squeak", 0.2),
+                          ("Buzzer", 0.18), ("Alarm clock", 0.15)))
+    assert d.CatID == "ANMLMisc" and d.Category == "ANIMALS"
+    assert d.sounds.second is None
+    assert d.description == "Animal" and "Alarm" not in d.description
+    assert not words(d) & {"buzzer", "alarm clock", "squeak", "alarm"}
+    # the same with a weak dog further down: the old rule let the dog take the pets' place, then
+    # filed the file under the strongest leaf of any branch (ALRMBuzr)
+    d = v.describe(labels(("Animal", 0.68), ("Domestic animals, pets", 0.45), ("Squeak", 0.2),
+                          ("Buzzer", 0.18), ("Alarm clock", 0.15), ("Dog", 0.12)))
+    assert d.CatID.startswith("ANML") and d.Category == "ANIMALS"
+    # the top class alone, its one descendant giving no CatID: the top class files it
+    d = v.describe(labels(("Animal", 0.7), ("Growling", 0.15), ("Buzzer", 0.2)))
+    assert d.CatID.startswith("ANML") and not d.CatID.startswith("ALRM")
+    # and when only the generic class is heard, it is still its own category
+    assert v.describe(labels(("Animal", 0.5), ("Buzzer", 0.15))).CatID == "ANMLMisc"
+
+
+def test_two_strong_unrelated_sounds():
+    v = default_vocabulary()
+    d = v.describe(labels(("Thunderstorm", 0.9), ("Thunder", 0.85), ("Rumble", 0.8), ("Rain", 0.8),
+                          ("Rain on surface", 0.75), ("Water", 0.75)))
+    assert d.sounds.main.top == "thunderstorm" and d.sounds.second.top == "water"
+    assert d.CatID == "THUN"
+    assert d.description == "Thunder rumble with rain falling on a surface"
+    assert d.fxname == "Thunder Strike"
+    assert {"thunder", "rumble", "rain", "water"} <= words(d)
+
+
+def test_one_strong_sound_with_weak_strays_from_three_other_branches():
+    """An engine recording once described "Snake, rattle and vehicle" with snake, sewing
+    machine and crying among its keywords."""
+    v = default_vocabulary()
+    d = v.describe(labels(("Vehicle", 0.9), ("Motor vehicle (road)", 0.85), ("Car", 0.8), ("Engine", 0.8),
+                          ("Idling", 0.78), ("Snake", 0.2), ("Sewing machine", 0.18), ("Crying, sobbing", 0.15)))
+    assert len(d.sounds.groups) == 4 and d.sounds.second is None
+    assert d.CatID == "VEHCar" and d.Category == "VEHICLES"
+    assert d.description == "Car engine idling" and d.fxname == "Car Engine Idle"
+    assert {"car", "engine", "idling", "vehicle"} <= words(d)
+    stray = {"snake", "serpent", "sewing machine", "crying", "sobbing", "sob", "weeping"}
+    assert not words(d) & stray
+
+
+def test_no_keyword_from_a_label_below_its_threshold():
+    v = default_vocabulary()
+    floor = DEFAULT_RULES.keyword_floor
+    d = v.describe(labels(("Domestic animals, pets", 0.95), ("Dog", 0.9), ("Bark", floor - 0.1)))
+    assert d.description == "Dog barking"                             # the action is said...
+    assert not words(d) & {"bark", "barking", "barks", "woof", "arf"}  # ...but gives no keyword
+    assert {"dog", "dogs", "canine"} <= words(d)                       # the kept label's synonyms
+    # the same label above the floor gives its words
+    assert {"bark", "barking", "woof"} <= words(v.describe(labels(("Domestic animals, pets", 0.95), ("Dog", 0.9),
+                                                                  ("Bark", floor + 0.1))))
+    # a label of the sound's branch that is neither what it is nor what it does gives none at all
+    d = v.describe(labels(("Domestic animals, pets", 0.95), ("Dog", 0.9), ("Cat", 0.85)))
+    assert "Cat" in [lb.label for lb in d.sounds.main.labels] and "cat" not in words(d)
+    # a quality flag is a fact, whatever the sounds
+    assert "clipping" in words(v.describe(labels(("Dog", 0.8), ("Clipping", 1.0))))
+
+
+def test_no_confident_label_no_description():
+    v = default_vocabulary()
+    d = v.describe(labels(("Dog", 0.05), ("Snake", 0.04)))
+    assert d.description == "" and d.fxname == "" and d.CatID == "" and d.keywords == []
+
+
+def test_the_rules_are_the_measured_ones_and_can_be_tried_otherwise():
+    v = default_vocabulary()
+    shape = labels(("Thunder", 0.8), ("Rain", 0.75))
+    assert v.describe(shape).sounds.second is not None
+    assert v.describe(shape, rules=Rules(second_floor=0.85)).sounds.second is None
+    assert v.describe(shape, rules=Rules(second_ratio=0.99)).sounds.second is None
+
+
+# -- the upgrade of an index written by older rules --------------------------------------------
+
+STRAYS = [("Vehicle", 0.9), ("Car", 0.85), ("Engine", 0.8), ("Idling", 0.78), ("Snake", 0.2),
+          ("Sewing machine", 0.18), ("Crying, sobbing", 0.15)]
+
+
+def _scan(lib, db):
+    out = run_sidecar("scan", str(lib), "--json", "--db", db)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_an_index_written_by_older_rules_is_described_again_without_listening(tmp_path):
+    """The index keeps what was heard; the next scan writes the current rules' words from it.
+    The audio is noise, so words about a car engine can only come from the labels the index
+    holds. A person's Description stays."""
+    lib = tmp_path / "lib"
+    audiogen.write(str(lib / "engine"), "flac", audiogen.noise(1.0, seed=3))
+    audiogen.write(str(lib / "edited"), "flac", audiogen.noise(1.0, seed=4))
+    machine, edited = str(lib / "engine.flac"), str(lib / "edited.flac")
+    f = FLAC(edited)
+    f["DESCRIPTION"] = ["Idling pickup truck, recorded by the depot"]
+    f.save()
+    db = str(tmp_path / "index.db")
+    _scan(lib, db)
+
+    # make the index what older rules left: their labels, no rules named, the upgrade not noted
+    store = Store.open(db)
+    for path in (machine, edited):
+        item = store.get(path)
+        item.record.provenance.labels = labels(*STRAYS)
+        item.record.provenance.rules = ""
+        store.upsert(item)
+    store.set_meta_value(RULES_APPLIED_KEY, "")
+    store.close()
+
+    summary = _scan(lib, db)
+    assert summary["classified"] == 2
+    store = Store.open(db)
+    rec = store.get(machine).record
+    assert rec.provenance.labels == labels(*STRAYS)                 # not heard again
+    assert rec.provenance.rules == RULES_VERSION
+    assert rec.Description == "Car engine idling" and rec.CatID == "VEHCar" and rec.FXName == "Car Engine Idle"
+    tags = FLAC(machine)                                            # written into the file, as mutagen reads it
+    assert tags["DESCRIPTION"] == ["Car engine idling"]
+    assert "snake" not in tags["KEYWORDS"][0].lower().split(", ")
+    doc = etree.parse(machine + ".xml")
+    ns = {"sc": doc.getroot().nsmap[None]}
+    assert doc.find(".//sc:Provenance/sc:Rules", ns).text == RULES_VERSION
+
+    person = store.get(edited)
+    assert person.record.Description == "Idling pickup truck, recorded by the depot"
+    assert FLAC(edited)["DESCRIPTION"] == ["Idling pickup truck, recorded by the depot"]
+    assert person.record.CatID == "VEHCar"                          # the machine's fields follow the new rules
+    assert store.meta_value(RULES_APPLIED_KEY) == RULES_VERSION
+    store.close()
+
+    again = _scan(lib, db)
+    assert again["unchanged"] == 2 and again["classified"] == 0
+
+
+def test_the_daemon_describes_again_what_older_rules_wrote(tmp_path):
+    """At start the daemon takes the files older rules described, from the labels the index
+    holds, as the scan does; a later start finds nothing left to do."""
+    from daemon_support import Daemon, indexed, write_config
+    lib = tmp_path / "lib"
+    audiogen.write(str(lib / "engine"), "flac", audiogen.tone(seconds=0.5))
+    path = str(lib / "engine.flac")
+    db = str(tmp_path / "index.db")
+    _scan(lib, db)
+    store = Store.open(db)
+    item = store.get(path)
+    item.record.provenance.labels = labels(*STRAYS)
+    item.record.provenance.rules = ""
+    store.upsert(item)
+    store.set_meta_value(RULES_APPLIED_KEY, "")
+    store.close()
+
+    config = write_config(tmp_path / "sidecar.toml", [{"path": str(lib)}])
+    daemon = Daemon(tmp_path, config, db).start()
+    try:
+        daemon.wait_for(lambda: daemon.events("revisit_queued"), what="the files older rules described")
+        daemon.wait_for(lambda: indexed(db)[path]["provenance"].get("rules") == RULES_VERSION,
+                        what="the file described by the current rules")
+        rec = indexed(db)[path]
+        assert rec["Description"] == "Car engine idling" and rec["CatID"] == "VEHCar"
+        assert [lb["label"] for lb in rec["provenance"]["labels"]] == [name for name, _ in STRAYS]  # not heard again
+        assert FLAC(path)["DESCRIPTION"] == ["Car engine idling"]
+    finally:
+        daemon.stop()
+
+    def noted() -> bool:
+        with sqlite3.connect(db, timeout=30) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (RULES_APPLIED_KEY,)).fetchone()
+        return row is not None and row[0] == RULES_VERSION
+
+    assert not noted()          # noted at the start that finds every file described by these rules
+    again = Daemon(tmp_path, config, db, name="again").start()
+    try:
+        again.wait_for(noted, what="the index noting the rules applied")
+        assert not again.events("revisit_queued")
+    finally:
+        again.stop()
