@@ -296,7 +296,10 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
                 if step.id == "data":
                     new_data_offset = dst.tell() + 8
                     raw = MAX_U32 if form != "RIFF" else step.size
-                dst.write(step.id.encode("latin-1") + struct.pack("<I", raw))
+                cid = step.id
+                if cid == "LIST" and step.size < 4:
+                    cid = "JUNK"            # a LIST with no room for its type holds nothing: kept as filler
+                dst.write(cid.encode("latin-1") + struct.pack("<I", raw))
                 if step.id == "data":
                     copied = copy_hashed(src, dst, step.data_offset, step.size)
                 else:
