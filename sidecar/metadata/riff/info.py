@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from ..genre import genre_owner
 from ..merge import OWN_ALL, Ownership
 from ..record import Record, split_keywords
 from .errors import InfoError
@@ -71,7 +72,7 @@ class Info:
         return Info(tuple(items))
 
 
-#: which canonical field each INFO subchunk carries
+#: which canonical field each INFO subchunk carries (IGNR only outward: see metadata.genre)
 FIELD_OF = {"INAM": "TrackTitle", "ICMT": "Description", "IKEY": "Keywords", "IGNR": "Category",
             "IART": "Designer", "IPRD": "Library", "IMED": "RecMedium"}
 
@@ -89,7 +90,8 @@ def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL) -> 
         "IPRD": record.Library,
         "IMED": record.RecMedium,
     }
-    out = {k: v for k, v in values.items() if v and owner.may_replace(FIELD_OF[k], held.get(k, ""))}
+    out = {k: v for k, v in values.items()
+           if v and (genre_owner(owner) if k == "IGNR" else owner).may_replace(FIELD_OF[k], held.get(k, ""))}
     if "INAM" in values and "INAM" not in out and values["INAM"] and owner.may_replace("FXName", held.get("INAM", "")):
         out["INAM"] = values["INAM"]      # INAM holds FXName when there is no title
     words = owner.keywords(held.get("IKEY", ""), record.Keywords)
@@ -108,6 +110,6 @@ def to_record(info: Info) -> Record:
     d = info.as_dict()
     return Record(
         Description=d.get("ICMT", ""), Keywords=split_keywords(d.get("IKEY", "")),
-        Category=d.get("IGNR", ""), TrackTitle=d.get("INAM", ""), Designer=d.get("IART", ""),
+        TrackTitle=d.get("INAM", ""), Designer=d.get("IART", ""),
         Library=d.get("IPRD", ""), RecMedium=d.get("IMED", ""),
     )
