@@ -9,6 +9,8 @@ write stays whatever the policy or the edit.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .merge import Ownership
 
 GENRE_SLOTS = frozenset({"IGNR", "TCON", "GENRE", "\xa9gen"})
@@ -17,3 +19,10 @@ GENRE_SLOTS = frozenset({"IGNR", "TCON", "GENRE", "\xa9gen"})
 def genre_owner(owner: Ownership) -> Ownership:
     """Who may replace a genre: only the service, over a value it wrote itself."""
     return Ownership(ours=owner.ours)
+
+
+def foreign_genre(held: Iterable[str], owner: Ownership) -> bool:
+    """Does one of a file's genre fields hold a genre the service did not write? Then none of
+    its genre fields gets the Category: one file, one genre (a WAV holds INFO and ID3)."""
+    mine = genre_owner(owner)
+    return any(h and not mine.may_replace("Category", h) for h in held)

@@ -81,9 +81,10 @@ def _put(owner: Ownership, name: str, held: str, text: str, replace_with) -> Non
         replace_with(text)
 
 
-def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = OWN_ALL) -> ID3:
+def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = OWN_ALL,
+                    genre: bool = True) -> ID3:
     """The record in ID3v2.4 frames, added to existing tags; a frame another tool or a person
-    filled stays unless owner allows (see merge.Ownership)."""
+    filled stays unless owner allows (see merge.Ownership). genre: TCON may get the Category."""
     tags = tags if tags is not None else ID3()
 
     def replacer(key: str, make):
@@ -98,7 +99,7 @@ def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = 
         _put(owner, name, _id3_text(tags, f"TXXX:{name}"), text,
              replacer(f"TXXX:{name}", lambda t, n=name: TXXX(encoding=3, desc=n, text=[t])))
         frame = ID3_STANDARD.get(name)
-        if frame:
+        if frame and (genre or frame not in GENRE_SLOTS):
             _put(genre_owner(owner) if frame in GENRE_SLOTS else owner, name, _id3_text(tags, frame), text,
                  replacer(frame, lambda t, f=frame: Frames[f](encoding=3, text=[t])))
     _put(owner, "Description", _id3_text(tags, "COMM::eng"), record.Description,
@@ -109,13 +110,14 @@ def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = 
     return tags
 
 
-def id3_bytes(record: Record, existing: ID3 | None = None, owner: Ownership = OWN_ALL) -> bytes:
+def id3_bytes(record: Record, existing: ID3 | None = None, owner: Ownership = OWN_ALL,
+              genre: bool = True) -> bytes:
     """A complete ID3v2.4 tag, for containers that hold one in a chunk (RIFF `id3 `)."""
     # a tag mutagen read from a WAV or AIFF saves only into such a file: copy its frames
     fresh = ID3()
     for frame in (existing.values() if existing is not None else []):
         fresh.add(frame)
-    tags = id3_from_record(record, fresh, owner)
+    tags = id3_from_record(record, fresh, owner, genre)
     data = b""
     for pad in (0, 1):
         buf = io.BytesIO()

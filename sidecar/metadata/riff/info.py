@@ -77,15 +77,16 @@ FIELD_OF = {"INAM": "TrackTitle", "ICMT": "Description", "IKEY": "Keywords", "IG
             "IART": "Designer", "IPRD": "Library", "IMED": "RecMedium"}
 
 
-def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL) -> dict[str, str]:
+def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL, genre: bool = True) -> dict[str, str]:
     """The INFO subchunks the record sets: empty fields leave the old value alone, and a
-    subchunk another tool or a person filled stays unless owner allows (see merge.Ownership)."""
+    subchunk another tool or a person filled stays unless owner allows (see merge.Ownership).
+    genre: IGNR may get the Category (not when the file holds a genre elsewhere)."""
     held = old.as_dict() if old is not None else {}
     one_line = " ".join(record.Description.split())
     values = {
         "INAM": record.TrackTitle or record.FXName,
         "ICMT": one_line,
-        "IGNR": record.Category,
+        "IGNR": record.Category if genre else "",
         "IART": record.Designer,
         "IPRD": record.Library,
         "IMED": record.RecMedium,
@@ -102,8 +103,8 @@ def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL) -> 
     return out
 
 
-def merge(old: Info | None, record: Record, owner: Ownership = OWN_ALL) -> Info:
-    return (old or Info()).with_values(values_for(record, old, owner))
+def merge(old: Info | None, record: Record, owner: Ownership = OWN_ALL, genre: bool = True) -> Info:
+    return (old or Info()).with_values(values_for(record, old, owner, genre))
 
 
 def to_record(info: Info) -> Record:
