@@ -79,6 +79,20 @@ def serve_max():
     server.stop()
 
 
+def as_plain_user(cmd: list[str]) -> list[str]:
+    """cmd run without the capabilities that let root bypass file permissions.
+
+    It stays the same user, so it still reads the checkout wherever that lives (a mode-700
+    folder keeps another user such as nobody out); as an ordinary user cmd is unchanged."""
+    if os.geteuid() != 0:
+        return cmd
+    import shutil
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root, and setpriv (util-linux) is missing to drop the override capabilities")
+    return ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search", *cmd]
+
+
 def run_sidecar(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([SIDECAR, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import audiogen
-from conftest import SIDECAR, run_sidecar
+from conftest import SIDECAR, as_plain_user, run_sidecar
 
 
 def _make_corpus(root):
@@ -64,15 +64,6 @@ def test_bad_files_fail_alone_and_stay_identical(tmp_path):
     assert sorted(p.name for p in lib.iterdir() if p.suffix == ".xml") == ["good.wav.xml"]
 
 
-def _as_plain_user(cmd: list[str]) -> list[str]:
-    """Root reads and writes everything: drop the capabilities that bypass file permissions."""
-    if os.geteuid() != 0:
-        return cmd
-    if not shutil.which("setpriv"):
-        pytest.skip("running as root, and setpriv (util-linux) is missing to drop the override capabilities")
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", *cmd]
-
-
 def test_unreadable_file(tmp_path):
     lib = tmp_path / "lib"
     lib.mkdir()
@@ -82,7 +73,7 @@ def test_unreadable_file(tmp_path):
     os.chmod(path, 0)
     db = tmp_path / "i.db"
     cmd = [SIDECAR, "scan", str(lib), "--json", "--db", str(db)]
-    cmd = _as_plain_user(cmd)
+    cmd = as_plain_user(cmd)
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     doc = json.loads(result.stdout)
@@ -102,7 +93,7 @@ def test_read_only_file_is_reported_and_unchanged(tmp_path):
     os.chmod(lib, 0o555)
     try:
         cmd = [SIDECAR, "scan", str(lib), "--json", "--db", str(tmp_path / "i.db"), "--no-sidecar"]
-        result = subprocess.run(_as_plain_user(cmd), capture_output=True, text=True, timeout=120)
+        result = subprocess.run(as_plain_user(cmd), capture_output=True, text=True, timeout=120)
     finally:
         os.chmod(lib, 0o755)
     assert result.returncode == 1, result.stderr

@@ -47,6 +47,7 @@ def corpus(lib) -> dict[str, tuple[bytes, str]]:
         "missing pad before data.wav": (wav([FMT, chunk(b"smpx", b"odd", pad=False), DATA]), "lacks its pad byte"),
         "list shorter than it holds.wav": (wav([FMT, chunk(b"LIST", b"adtl" + b"labl" + struct.pack("<I", 99)
                                                              + b"\1\0\0\0cue"), DATA]), "shorter than what it holds"),
+        "list of 2 bytes.wav": (wav([FMT, chunk(b"LIST", b"ab"), DATA]), "no room for its 4-byte list type"),
         "block align 0.wav": (wav([chunk(b"fmt ", fmt_payload(1, bits=16)[:12] + b"\0\0" + b"\x10\0"), DATA]),
                               "block align is 0"),
         "form size past the end.aiff": (_aiff_form(source, 1000), "FORM size"),
@@ -105,7 +106,7 @@ def test_repair_writes_them_with_the_audio_identical_and_undo_is_exact(tmp_path)
     reasons = _reasons(json.loads(result.stdout))
     repaired = [n for n in files if "repaired:" in reasons.get(n, "")]
     assert {"riff size past the end.wav", "riff size short.wav", "missing pad byte.wav",
-            "form size past the end.aiff", "form size short.aiff"} <= set(repaired), reasons
+            "list of 2 bytes.wav", "form size past the end.aiff", "form size short.aiff"} <= set(repaired), reasons
     for name in repaired:
         path = lib / name
         assert path.read_bytes() != files[name][0]

@@ -9,17 +9,11 @@ import tempfile
 import pytest
 
 import audiogen
-from conftest import SIDECAR, run_sidecar
-
-NOBODY = 65534
-
+from conftest import SIDECAR, as_plain_user, run_sidecar
 
 @pytest.fixture
-def library(monkeypatch):
-    """A library any user can enter (the scan runs as nobody when the tests run as root,
-    since root reads a mode-000 folder all the same)."""
+def library():
     root = tempfile.mkdtemp(prefix="sidecar-entries-")
-    os.chmod(root, 0o777)
     yield root
     for dirpath, dirnames, _ in os.walk(root):
         for d in dirnames:
@@ -28,16 +22,11 @@ def library(monkeypatch):
 
 
 def _scan_as_user(root: str, *args: str):
+    """Root reads a mode-000 folder all the same: the scan runs without that power."""
     import subprocess
-    as_root = os.geteuid() == 0
-    if as_root:
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in dirnames + filenames:
-                os.chown(os.path.join(dirpath, name), NOBODY, NOBODY, follow_symlinks=False)
     env = {**os.environ, "HOME": root}
     env.pop("SIDECAR_CONFIG", None)
-    prefix = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if as_root else []
-    return subprocess.run([*prefix, SIDECAR, *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(as_plain_user([SIDECAR, *args]), capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_fifo_socket_and_unreadable_folder_are_named_and_nothing_hangs(library, monkeypatch):

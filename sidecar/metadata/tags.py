@@ -22,6 +22,7 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from sidecar.errors import ContainerError
+from sidecar.metadata.genre import GENRE_SLOTS, genre_owner
 from sidecar.metadata.merge import OWN_ALL, Ownership
 from sidecar.metadata.record import (
     DESCRIPTIVE_FIELDS, Provenance, Record, join_keywords, split_keywords,
@@ -80,9 +81,10 @@ def _put(owner: Ownership, name: str, held: str, text: str, replace_with) -> Non
         replace_with(text)
 
 
-def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = OWN_ALL) -> ID3:
+def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = OWN_ALL,
+                    genre: bool = True) -> ID3:
     """The record in ID3v2.4 frames, added to existing tags; a frame another tool or a person
-    filled stays unless owner allows (see merge.Ownership)."""
+    filled stays unless owner allows (see merge.Ownership). genre: TCON may get the Category."""
     tags = tags if tags is not None else ID3()
 
     def replacer(key: str, make):
@@ -97,8 +99,8 @@ def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = 
         _put(owner, name, _id3_text(tags, f"TXXX:{name}"), text,
              replacer(f"TXXX:{name}", lambda t, n=name: TXXX(encoding=3, desc=n, text=[t])))
         frame = ID3_STANDARD.get(name)
-        if frame:
-            _put(owner, name, _id3_text(tags, frame), text,
+        if frame and (genre or frame not in GENRE_SLOTS):
+            _put(genre_owner(owner) if frame in GENRE_SLOTS else owner, name, _id3_text(tags, frame), text,
                  replacer(frame, lambda t, f=frame: Frames[f](encoding=3, text=[t])))
     _put(owner, "Description", _id3_text(tags, "COMM::eng"), record.Description,
          replacer("COMM::eng", lambda t: COMM(encoding=3, lang="eng", desc="", text=[t])))
@@ -108,13 +110,14 @@ def id3_from_record(record: Record, tags: ID3 | None = None, owner: Ownership = 
     return tags
 
 
-def id3_bytes(record: Record, existing: ID3 | None = None, owner: Ownership = OWN_ALL) -> bytes:
+def id3_bytes(record: Record, existing: ID3 | None = None, owner: Ownership = OWN_ALL,
+              genre: bool = True) -> bytes:
     """A complete ID3v2.4 tag, for containers that hold one in a chunk (RIFF `id3 `)."""
     # a tag mutagen read from a WAV or AIFF saves only into such a file: copy its frames
     fresh = ID3()
     for frame in (existing.values() if existing is not None else []):
         fresh.add(frame)
-    tags = id3_from_record(record, fresh, owner)
+    tags = id3_from_record(record, fresh, owner, genre)
     data = b""
     for pad in (0, 1):
         buf = io.BytesIO()
@@ -133,7 +136,7 @@ def record_from_id3(tags: ID3) -> Record:
         if frames:
             _set(rec, name, str(frames[0].text[0]) if frames[0].text else "")
     for name, frame in ID3_STANDARD.items():
-        if rec.is_empty(name) and tags.getall(frame):
+        if rec.is_empty(name) and frame not in GENRE_SLOTS and tags.getall(frame):
             _set(rec, name, str(tags.getall(frame)[0].text[0]))
     if rec.is_empty("Description"):
         for comm in tags.getall("COMM"):
@@ -162,7 +165,7 @@ def write_vorbis(tags, record: Record, owner: Ownership = OWN_ALL) -> None:
                     del tags[key]
                 if value:
                     tags[key] = [value]
-            _put(owner, name, held, text, put)
+            _put(genre_owner(owner) if key in GENRE_SLOTS else owner, name, held, text, put)
     if PROVENANCE_KEY in tags:
         del tags[PROVENANCE_KEY]
     if not record.provenance.is_empty():
@@ -173,7 +176,7 @@ def record_from_vorbis(tags) -> Record:
     rec = Record()
     for name in DESCRIPTIVE_FIELDS:
         for key in (_vorbis_key(name), VORBIS_STANDARD.get(name)):
-            if key and key in tags and tags[key]:
+            if key and key not in GENRE_SLOTS and key in tags and tags[key]:
                 _set(rec, name, tags[key][0])
                 break
     if PROVENANCE_KEY in tags and tags[PROVENANCE_KEY]:
@@ -201,7 +204,8 @@ def write_mp4(tags, record: Record, owner: Ownership = OWN_ALL) -> None:
                     del tags[atom]
                 if value:
                     tags[atom] = [value]
-            _put(owner, name, "; ".join(str(v) for v in tags.get(atom, [])), text, put_atom)
+            _put(genre_owner(owner) if atom in GENRE_SLOTS else owner, name,
+                 "; ".join(str(v) for v in tags.get(atom, [])), text, put_atom)
     key = MP4_FREEFORM + PROVENANCE_KEY
     if key in tags:
         del tags[key]
@@ -215,7 +219,8 @@ def record_from_mp4(tags) -> Record:
         key = MP4_FREEFORM + name
         if key in tags and tags[key]:
             _set(rec, name, bytes(tags[key][0]).decode("utf-8", "replace"))
-        elif MP4_STANDARD.get(name) in tags and tags[MP4_STANDARD[name]]:
+        elif MP4_STANDARD.get(name) not in GENRE_SLOTS and MP4_STANDARD.get(name) in tags \
+                and tags[MP4_STANDARD[name]]:
             _set(rec, name, str(tags[MP4_STANDARD[name]][0]))
     key = MP4_FREEFORM + PROVENANCE_KEY
     if key in tags and tags[key]:

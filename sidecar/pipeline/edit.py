@@ -5,12 +5,23 @@ its sidecar, and into the index, each journaled first so `sidecar undo` gives ev
 The field becomes a person's: it leaves the service's machine marks, so no later scan or
 classification replaces it. A file changed since it was indexed is refused (a rescan first
 brings in what another tool wrote), so an edit never carries stale values into the file.
+
+Read, merge, write and index happen under the file's claim in the work queue: the lock a scan
+and the daemon take for each file from before they read it until it is indexed. It lives in the
+index database, so it holds across processes, users and machines sharing the index, whatever
+the file system (a network share, Windows), where a lock on the audio file would not: a file
+lock is lost when a rewrite renames a new file over the old one, is local to one machine on
+most SMB mounts, and on Windows would stop that very rename.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
 
 from sidecar.config import Config
 from sidecar.errors import FileError, SidecarError
@@ -21,6 +32,10 @@ from sidecar.metadata.record import TEXT_FIELDS, Record, join_keywords, split_ke
 #: what an edit may name: every descriptive field; Keywords+ adds words, Keywords- removes them
 EDITABLE: tuple[str, ...] = TEXT_FIELDS + ("Keywords", "Keywords+", "Keywords-")
 MAX_VALUE_BYTES = 8192
+#: how long an edit waits for a scan or the daemon to finish with its file: under the 5 s a
+#: REAPER script waits for the answer, so the person reads why rather than a timeout
+CLAIM_WAIT_SECONDS = 3.0
+CLAIM_LEASE_SECONDS = 600.0     # as a scan's: a claim its process left behind expires
 
 
 class EditError(SidecarError):
@@ -69,25 +84,76 @@ def field_value(record: Record, field: str) -> str:
 
 
 def person_edit(store: Store, config: Config, path: str, field: str, value: str, *, journal=None,
-                cat_info: Callable[[str], dict] | None = None) -> IndexedFile:
+                cat_info: Callable[[str], dict] | None = None, wait: float = CLAIM_WAIT_SECONDS,
+                on_wait: Callable[[], None] | None = None) -> IndexedFile:
     """Write a person's value of one field of an indexed file; returns its new index row.
 
-    EditError for an edit that cannot be made (nothing is written); FileError when a write fails
-    (the safe writers leave the file as it was).
+    EditError for an edit that cannot be made (nothing is written), also when a scan or the
+    daemon still holds the file after `wait` seconds (on_wait is called once when the edit
+    starts waiting); FileError when a write fails (the safe writers leave the file as it was).
     """
-    from sidecar.metadata import sidecar_xml
-    from sidecar.pipeline.write import write_embedded, write_sidecar_journaled
-
     path = os.path.abspath(path)
+    row = _indexed(store, path)
+    _unchanged_since_indexed(path, row)              # refused before the queue is touched
+    apply_edit(Record.from_dict(row.record.to_dict()), field, value, cat_info)   # a bad value too
+    with _claimed(store, path, wait, on_wait):
+        # what the last writer indexed, read under the claim: its values are kept, not overwritten
+        row = _indexed(store, path)
+        st = _unchanged_since_indexed(path, row)
+        return _write_edit(store, config, path, row, st, field, value, journal, cat_info)
+
+
+def _indexed(store: Store, path: str) -> IndexedFile:
     row = store.get(path)
     if row is None:
         raise EditError(f"{path}: not in the index (scan it first)")
+    return row
+
+
+def _unchanged_since_indexed(path: str, row: IndexedFile) -> os.stat_result:
     try:
         st = os.stat(path)
     except OSError as exc:
         raise EditError(f"{path}: {exc.strerror or exc}") from None
     if (st.st_size, st.st_mtime_ns) != (row.size, row.mtime_ns):
-        raise EditError(f"{path}: changed since it was indexed; scan it again first")
+        raise _Changed(f"{path}: changed since it was indexed; scan it again first")
+    return st
+
+
+class _Changed(EditError):
+    """The file differs from its index row: work for a scan or the daemon."""
+
+
+@contextlib.contextmanager
+def _claimed(store: Store, path: str, wait: float, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    """Hold the file's claim in the work queue; refuse once `wait` seconds pass without it."""
+    worker = f"edit:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    deadline = time.monotonic() + wait
+    while not store.claim_path(path, worker, CLAIM_LEASE_SECONDS):
+        if time.monotonic() >= deadline:
+            raise EditError(f"{path}: a scan or the daemon is writing it right now; nothing written, "
+                            f"try again in a moment")
+        if on_wait is not None:
+            on_wait()
+            on_wait = None
+        time.sleep(0.05)
+    try:
+        yield
+    except _Changed:
+        # changed under a writer outside the service: back to the queue, for the daemon to hear it
+        store.retry_job(path, 0, count_try=False)
+        raise
+    except BaseException:
+        store.finish_job(path, True)
+        raise
+    store.finish_job(path, True)     # a change seen while it was held (ours) is queued again
+
+
+def _write_edit(store: Store, config: Config, path: str, row: IndexedFile, st: os.stat_result,
+                field: str, value: str, journal, cat_info) -> IndexedFile:
+    from sidecar.metadata import sidecar_xml
+    from sidecar.pipeline.write import write_embedded, write_sidecar_journaled
+
     record = Record.from_dict(row.record.to_dict())
     changed = apply_edit(record, field, value, cat_info)
     human = set(row.human_fields) | set(changed)

@@ -16,6 +16,7 @@ from sidecar.errors import AudioError, ContainerError, FileError, VerifyError
 from sidecar.library.fingerprint import audio_fingerprint, file_audio_span
 from sidecar.library.formats import recognise
 from sidecar.metadata import tags
+from sidecar.metadata.genre import foreign_genre
 from sidecar.metadata.merge import OWN_ALL, Ownership
 from sidecar.metadata.record import Record
 from sidecar.metadata.safe_write import fsync_dir, temp_path
@@ -121,10 +122,24 @@ def _write_chunks(path: str, fmt: str, record: Record, embedded_tags: bool, owne
     from sidecar.metadata import riff
     from sidecar.metadata.riff import aiff
 
-    writer = aiff if fmt == "aiff" else riff
-    id3 = tags.id3_bytes(record, tags.existing_id3(path, fmt), owner) if embedded_tags else None
-    result = writer.write(path, record, id3=id3, owner=owner, repair=repair)
+    existing = tags.existing_id3(path, fmt) if embedded_tags else None
+    held = [str(t) for frame in (existing.getall("TCON") if existing is not None else []) for t in frame.text]
+    if fmt in RIFF_FORMATS:
+        held.append(_info_genre(path))
+    genre = not foreign_genre(held, owner)
+    id3 = tags.id3_bytes(record, existing, owner, genre) if embedded_tags else None
+    if fmt == "aiff":
+        result = aiff.write(path, record, id3=id3, owner=owner, repair=repair)
+    else:
+        result = riff.write(path, record, id3=id3, owner=owner, repair=repair, genre=genre)
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
+
+
+def _info_genre(path: str) -> str:
+    from sidecar.metadata.riff.reader import load
+    with open(path, "rb") as f:
+        info = load(f).info
+    return info.as_dict().get("IGNR", "") if info is not None else ""
 
 
 def _write_tags_atomic(path: str, fmt: str, record: Record, before: str, owner: Ownership = OWN_ALL) -> None:

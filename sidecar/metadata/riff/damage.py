@@ -49,7 +49,9 @@ def _riff_damage(f) -> list[str]:
             found.append(f"fmt block align is {fmt.block_align}, not the {frame} bytes of "
                          f"{fmt.channels} channels of {fmt.bits_per_sample} bits")
     for c in layout.chunks:
-        if c.id == "LIST" and c.size >= 4:
+        if c.id == "LIST" and c.size < 4:
+            found.append(f"LIST chunk at offset {c.offset} is {c.size} bytes, no room for its 4-byte list type")
+        elif c.id == "LIST":
             f.seek(c.data_offset)
             overrun = _list_overrun(f.read(min(c.size, 1 << 20)))
             if overrun:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from ..genre import genre_owner
 from ..merge import OWN_ALL, Ownership
 from ..record import Record, split_keywords
 from .errors import InfoError
@@ -71,25 +72,27 @@ class Info:
         return Info(tuple(items))
 
 
-#: which canonical field each INFO subchunk carries
+#: which canonical field each INFO subchunk carries (IGNR only outward: see metadata.genre)
 FIELD_OF = {"INAM": "TrackTitle", "ICMT": "Description", "IKEY": "Keywords", "IGNR": "Category",
             "IART": "Designer", "IPRD": "Library", "IMED": "RecMedium"}
 
 
-def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL) -> dict[str, str]:
+def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL, genre: bool = True) -> dict[str, str]:
     """The INFO subchunks the record sets: empty fields leave the old value alone, and a
-    subchunk another tool or a person filled stays unless owner allows (see merge.Ownership)."""
+    subchunk another tool or a person filled stays unless owner allows (see merge.Ownership).
+    genre: IGNR may get the Category (not when the file holds a genre elsewhere)."""
     held = old.as_dict() if old is not None else {}
     one_line = " ".join(record.Description.split())
     values = {
         "INAM": record.TrackTitle or record.FXName,
         "ICMT": one_line,
-        "IGNR": record.Category,
+        "IGNR": record.Category if genre else "",
         "IART": record.Designer,
         "IPRD": record.Library,
         "IMED": record.RecMedium,
     }
-    out = {k: v for k, v in values.items() if v and owner.may_replace(FIELD_OF[k], held.get(k, ""))}
+    out = {k: v for k, v in values.items()
+           if v and (genre_owner(owner) if k == "IGNR" else owner).may_replace(FIELD_OF[k], held.get(k, ""))}
     if "INAM" in values and "INAM" not in out and values["INAM"] and owner.may_replace("FXName", held.get("INAM", "")):
         out["INAM"] = values["INAM"]      # INAM holds FXName when there is no title
     words = owner.keywords(held.get("IKEY", ""), record.Keywords)
@@ -100,14 +103,14 @@ def values_for(record: Record, old: Info | None, owner: Ownership = OWN_ALL) -> 
     return out
 
 
-def merge(old: Info | None, record: Record, owner: Ownership = OWN_ALL) -> Info:
-    return (old or Info()).with_values(values_for(record, old, owner))
+def merge(old: Info | None, record: Record, owner: Ownership = OWN_ALL, genre: bool = True) -> Info:
+    return (old or Info()).with_values(values_for(record, old, owner, genre))
 
 
 def to_record(info: Info) -> Record:
     d = info.as_dict()
     return Record(
         Description=d.get("ICMT", ""), Keywords=split_keywords(d.get("IKEY", "")),
-        Category=d.get("IGNR", ""), TrackTitle=d.get("INAM", ""), Designer=d.get("IART", ""),
+        TrackTitle=d.get("INAM", ""), Designer=d.get("IART", ""),
         Library=d.get("IPRD", ""), RecMedium=d.get("IMED", ""),
     )

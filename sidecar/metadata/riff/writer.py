@@ -45,7 +45,7 @@ class WriteResult:
 
 
 def new_chunks(contents: Contents, record: Record, id3: bytes | None,
-               owner: Ownership = OWN_ALL) -> list[tuple[str, bytes]]:
+               owner: Ownership = OWN_ALL, genre: bool = True) -> list[tuple[str, bytes]]:
     """The payloads to write, each merged with what the file already holds.
 
     owner: which values already in each chunk the service may replace; every other value
@@ -60,7 +60,7 @@ def new_chunks(contents: Contents, record: Record, id3: bytes | None,
     if len(xml) % 2:
         xml += b"\n"            # even payloads keep every slot's arithmetic in whole pairs
     items = [("bext", bext.to_bytes()), ("iXML", xml),
-             ("LIST", info_mod.merge(contents.info, record, owner).to_bytes())]
+             ("LIST", info_mod.merge(contents.info, record, owner, genre).to_bytes())]
     if id3 is not None:
         if not id3.startswith(b"ID3"):
             raise RiffError("id3 payload is not an ID3v2 tag")
@@ -69,13 +69,15 @@ def new_chunks(contents: Contents, record: Record, id3: bytes | None,
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None,
-          journal: "Journal | None" = None, owner: Ownership = OWN_ALL, repair: bool = False) -> WriteResult:
+          journal: "Journal | None" = None, owner: Ownership = OWN_ALL, repair: bool = False,
+          genre: bool = True) -> WriteResult:
     """Write the record's chunks; repair: rewrite the whole file so its framing is made right
-    (sizes, pad bytes) even when the chunks would fit in place."""
+    (sizes, pad bytes) even when the chunks would fit in place; genre: INFO IGNR may get the
+    Category (see metadata.genre)."""
     path = Path(path)
     with open(path, "rb") as f:
         contents = load(f)
-    items = new_chunks(contents, record, id3, owner)
+    items = new_chunks(contents, record, id3, owner, genre)
     if journal is not None:
         from .reader import audio_span
         journal.record_original(path, audio_span)
@@ -296,7 +298,10 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
                 if step.id == "data":
                     new_data_offset = dst.tell() + 8
                     raw = MAX_U32 if form != "RIFF" else step.size
-                dst.write(step.id.encode("latin-1") + struct.pack("<I", raw))
+                cid = step.id
+                if cid == "LIST" and step.size < 4:
+                    cid = "JUNK"            # a LIST with no room for its type holds nothing: kept as filler
+                dst.write(cid.encode("latin-1") + struct.pack("<I", raw))
                 if step.id == "data":
                     copied = copy_hashed(src, dst, step.data_offset, step.size)
                 else:
