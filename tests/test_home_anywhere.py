@@ -19,3 +19,19 @@ def test_a_home_without_a_writable_cache_still_names_sounds(tmp_path):
     assert doc["engine"].startswith("embedded"), (doc["engine"], result.stderr)
     assert "cannot unpack" not in result.stderr
     assert home.read_text() == "a file, not a folder"
+
+
+def test_a_cache_folder_someone_else_left_open_is_not_used(tmp_path, monkeypatch):
+    """Without a writable home the model cache goes to a private folder in the temporary
+    directory; one there already that others may write is passed over."""
+    import os
+    from sidecar.classify import yamnet_model
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    (tmp_path / "not-a-folder").write_text("a file, so the cache cannot be made here")
+    monkeypatch.setattr(yamnet_model.tempfile, "tempdir", str(tmp_path))
+    planted = tmp_path / f"sfx-sidecar-{os.getuid()}"
+    planted.mkdir(mode=0o777)
+    planted.chmod(0o777)
+    folder = yamnet_model._cache_dir()
+    assert planted not in folder.parents
+    assert folder.stat().st_mode & 0o077 == 0

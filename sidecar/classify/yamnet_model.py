@@ -109,9 +109,18 @@ def _cache_dir() -> Path:
             return folder
     except OSError:
         pass
-    fallback = Path(tempfile.gettempdir()) / f"sfx-sidecar-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "models"
-    fallback.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return fallback
+    private = Path(tempfile.gettempdir()) / f"sfx-sidecar-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+    try:
+        private.mkdir(mode=0o700, exist_ok=True)
+        st = private.lstat()
+        # a folder someone else made there (or left open to others) could hand us their model
+        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077 or private.is_symlink()):
+            raise PermissionError
+    except OSError:
+        private = Path(tempfile.mkdtemp(prefix="sfx-sidecar-"))
+    folder = private / "models"
+    folder.mkdir(exist_ok=True, mode=0o700)
+    return folder
 
 
 def _unpack(zip_path: Path) -> Path:
