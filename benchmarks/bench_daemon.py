@@ -30,7 +30,8 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sidecar.index.store import IndexedFile, Store, StoredEmbedding  # noqa: E402
+from sidecar.index.interfaces import IndexedFile, Store, StoredEmbedding  # noqa: E402
+from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Record  # noqa: E402
 from sidecar.similarity.embedder import MODEL  # noqa: E402
 
@@ -107,7 +108,7 @@ def make_library(root: Path, db: Path, count: int) -> None:
     """count tiny WAVs in folders of 1,000, every one indexed as unchanged."""
     started = time.perf_counter()
     payload = _wav_bytes(np.zeros(480, dtype=np.float32))
-    store = Store.open(db)
+    store = open_store(db)
     with store.atomic():
         for i in range(count):
             folder = root / f"{i // 1000:03d}"
@@ -116,9 +117,9 @@ def make_library(root: Path, db: Path, count: int) -> None:
             path = folder / f"sound {i:06d}.wav"
             path.write_bytes(payload)
             st = path.stat()
-            store.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
+            store.files.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
             # with its sounds-like vector (silence: zeros), or the daemon would start by hearing it
-            store.put_embedding(str(path), StoredEmbedding(0, MODEL, f"pcm:{i}", SILENT_VECTOR, b"", b"", 512))
+            store.vectors.put(str(path), StoredEmbedding(0, MODEL, f"pcm:{i}", SILENT_VECTOR, b"", b"", 512))
     store.close()
     print(f"  (made and indexed {count:,} files in {time.perf_counter() - started:.0f} s)")
 

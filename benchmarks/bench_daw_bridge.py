@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_scan import CATIDS, WORDS  # noqa: E402
 from daw_bridge import messages  # noqa: E402
-from sidecar.index.store import IndexedFile, Store  # noqa: E402
+from sidecar.index.interfaces import IndexedFile, Store  # noqa: E402
+from sidecar.index.store import open_store  # noqa: E402
 from sidecar.library.fingerprint import audio_fingerprint  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
 
@@ -46,20 +47,20 @@ def percentiles(times: list[float]) -> str:
 
 def build_index(db: Path, count: int) -> None:
     rnd = random.Random(1)
-    store = Store.open(db)
+    store = open_store(db)
     with store.atomic():
         for i in range(count):
             words = rnd.sample(WORDS, 6)
             rec = Record(Description=" ".join(words[:3]).capitalize(), Keywords=words, CatID=rnd.choice(CATIDS),
                          Duration=1.0, provenance=Provenance(engine="embedded", labels=[Label(words[0], 0.8)]))
-            store.upsert(IndexedFile(f"/library/{words[0]}/{'_'.join(words[:2])} {i:06d}.wav", 1000, 1,
+            store.files.upsert(IndexedFile(f"/library/{words[0]}/{'_'.join(words[:2])} {i:06d}.wav", 1000, 1,
                                      f"pcm:{i}", "wav", rec))
-    store.execute("INSERT INTO files_fts(files_fts) VALUES ('optimize')")
+    store.db.execute("INSERT INTO files_fts(files_fts) VALUES ('optimize')")
     store.close()
 
 
 def add_real_files(db: Path, lib: Path, count: int) -> list[str]:
-    store = Store.open(db)
+    store = open_store(db)
     lib.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(2)
     paths = []
@@ -67,7 +68,7 @@ def add_real_files(db: Path, lib: Path, count: int) -> list[str]:
         path = str(lib / f"edit {i:03d}.wav")
         sf.write(path, rng.standard_normal((48000, 2)).astype(np.float32) * 0.1, 48000, subtype="PCM_24")
         st = os.stat(path)
-        store.upsert(IndexedFile(path, st.st_size, st.st_mtime_ns, audio_fingerprint(path, "wav"), "wav",
+        store.files.upsert(IndexedFile(path, st.st_size, st.st_mtime_ns, audio_fingerprint(path, "wav"), "wav",
                                  Record(Description="Edit me", Keywords=["edit"], Duration=1.0)))
         paths.append(path)
     store.close()

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sidecar.config import Config  # noqa: E402
 from sidecar.classify.audioset import AudiosetEngine  # noqa: E402
-from sidecar.index.store import IndexedFile, Store  # noqa: E402
+from sidecar.index.interfaces import IndexedFile, Store  # noqa: E402
+from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
 from sidecar.pipeline import runner  # noqa: E402
 from sidecar.pipeline.stages import Context  # noqa: E402
@@ -46,7 +47,7 @@ def bench_rescan(tmp: Path, count: int = 10_000) -> None:
     lib = tmp / "rescan"
     lib.mkdir()
     tiny = (np.zeros(480, dtype=np.float32))
-    store = Store.open(tmp / "rescan.db")
+    store = open_store(tmp / "rescan.db")
     with store.atomic():
         for i in range(count):
             folder = lib / f"{i // 500:03d}"
@@ -54,7 +55,7 @@ def bench_rescan(tmp: Path, count: int = 10_000) -> None:
             path = folder / f"sound {i:05d}.wav"
             sf.write(path, tiny, 48000, subtype="PCM_16")
             st = path.stat()
-            store.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
+            store.files.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
     ctx = Context(Config(), AudiosetEngine(), default_vocabulary())
     start = time.perf_counter()
     summary = runner.run([str(lib)], ctx, store, jobs=2)
@@ -75,17 +76,17 @@ CATIDS = ["DOORWood", "DOORMetl", "VEHCar", "ANMLDog", "ANMLCat", "RAINGen", "TH
 
 def bench_search(tmp: Path, count: int = 100_000, queries: int = 2000) -> None:
     rnd = random.Random(1)
-    store = Store.open(tmp / "search.db")
+    store = open_store(tmp / "search.db")
     start = time.perf_counter()
     with store.atomic():
         for i in range(count):
             words = rnd.sample(WORDS, 6)
             rec = Record(Description=" ".join(words[:3]).capitalize(), Keywords=words, CatID=rnd.choice(CATIDS),
                          provenance=Provenance(engine="embedded", labels=[Label(words[0].capitalize(), 0.8)]))
-            store.upsert(IndexedFile(f"/library/{words[0]}/{'_'.join(words[:2])} {i:06d}.wav", 1000, 1,
+            store.files.upsert(IndexedFile(f"/library/{words[0]}/{'_'.join(words[:2])} {i:06d}.wav", 1000, 1,
                                      f"pcm:{i}", "wav", rec))
     print(f"indexing: {count:,} rows in {time.perf_counter() - start:.1f} s")
-    store.execute("INSERT INTO files_fts(files_fts) VALUES ('optimize')")
+    store.db.execute("INSERT INTO files_fts(files_fts) VALUES ('optimize')")
     vocab = default_vocabulary()
     shapes = [
         lambda: rnd.choice(WORDS),
@@ -102,7 +103,7 @@ def bench_search(tmp: Path, count: int = 100_000, queries: int = 2000) -> None:
             for _ in range(queries):
                 q = rnd.choice(shapes)()
                 t0 = time.perf_counter()
-                store.search(q, limit=limit, expand=expand)
+                store.files.search(q, limit=limit, expand=expand)
                 times.append((time.perf_counter() - t0) * 1000)
             times.sort()
             p50 = statistics.median(times)

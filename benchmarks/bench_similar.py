@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from sidecar.index.store import IndexedFile, Store, StoredEmbedding  # noqa: E402
+from sidecar.index.interfaces import IndexedFile, Store, StoredEmbedding  # noqa: E402
+from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Record  # noqa: E402
 from sidecar.similarity import search  # noqa: E402
 from sidecar.similarity.embedder import Embedder  # noqa: E402
@@ -68,16 +69,16 @@ def clustered(n: int, rng, centres) -> np.ndarray:
 
 
 def filled_store(path: str, n: int, rng, centres, names=None) -> Store:
-    store = Store.open(path)
+    store = open_store(path)
     batch = 5000
     for start in range(0, n, batch):
         vectors = clustered(min(batch, n - start), rng, centres)
         with store.atomic():
             for i, v in enumerate(vectors, start=start):
                 p = names(i) if names else f"/lib/{i:07d}.wav"
-                store.upsert(IndexedFile(path=p, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
+                store.files.upsert(IndexedFile(path=p, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
                                          record=Record()))
-                store.put_embedding(p, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.tobytes(), b"", b"", DIM))
+                store.vectors.put(p, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.tobytes(), b"", b"", DIM))
     return store
 
 
@@ -91,7 +92,7 @@ def bench_query(n: int, queries: int) -> None:
         index = VectorIndex.open(store, writable=True)
         index.save()
         t2 = time.perf_counter()
-        index = VectorIndex.open(Store.open(store.path))
+        index = VectorIndex.open(open_store(store.location))
         t3 = time.perf_counter()
         qs = clustered(queries, rng, centres)
         lat, hits = [], 0
@@ -116,7 +117,7 @@ def bench_query(n: int, queries: int) -> None:
         for q in qs:
             s = time.perf_counter()
             found = search.nearest(store, q, 10, searcher=similar.up_to_date())
-            store.files_by_id([i for i, _ in found])
+            store.files.by_ids([i for i, _ in found])
             bridge_lat.append(time.perf_counter() - s)
         print(f"  as the bridge answers ({type(similar.searcher).__name__}, change log read, index rows): "
               f"p50 {1000 * np.percentile(bridge_lat, 50):.2f} ms, p99 {1000 * np.percentile(bridge_lat, 99):.2f} ms")
@@ -171,15 +172,15 @@ def bench_learn(n: int) -> None:
     catids = sorted(vocab._catids)[:50]
     centres = rng.random((len(catids), DIM), dtype=np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store.open(os.path.join(tmp, "index.db"))
+        store = open_store(os.path.join(tmp, "index.db"))
         labels = rng.integers(0, len(catids), n)
         with store.atomic():
             for i, k in enumerate(labels):
                 v = clustered(1, np.random.default_rng(i), centres[k:k + 1])[0]
                 p = f"/lib/{catids[k]}_take {i}_JD_Gen.wav"
-                store.upsert(IndexedFile(path=p, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
+                store.files.upsert(IndexedFile(path=p, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
                                          record=Record()))
-                store.put_embedding(p, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.tobytes(), b"", b"", DIM))
+                store.vectors.put(p, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.tobytes(), b"", b"", DIM))
         started = time.perf_counter()
         model = train(store, vocab, "aisfx-0.1.2")
         elapsed = time.perf_counter() - started

@@ -28,7 +28,7 @@ from pythonosc.osc_message import OscMessage
 from daw_bridge import messages
 from daw_bridge.access import ClientFilter, OutsideRoots, Roots, check_bind, parse_networks
 from sidecar.errors import QueryError, SidecarError
-from sidecar.index.store import Store
+from sidecar.index.interfaces import Store
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 9310
@@ -360,7 +360,7 @@ class Bridge:
             return
         limit = max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
         try:
-            hits = self.store.search(rest[0], limit=limit, expand=self.expand)
+            hits = self.store.files.search(rest[0], limit=limit, expand=self.expand or None)
         except QueryError as exc:
             self._send(client, messages.error(request_id, str(exc)))
             return
@@ -402,7 +402,7 @@ class Bridge:
         path = self._path(client, request_id, path)
         if path is None:
             return
-        row = self.store.get(path)
+        row = self.store.files.get(path)
         if row is None:
             self._send(client, messages.error(request_id, f"not in the index: {path}"))
             return
@@ -461,9 +461,9 @@ class Bridge:
 
     def journal(self):
         """The undo journal edits are recorded in: the one given, or the index's own, opened once."""
-        if self._journal is None and self.store.path != ":memory:":
+        if self._journal is None and not self.store.ephemeral:
             from sidecar.metadata.journal import Journal
-            self._journal = Journal(self.store.path)
+            self._journal = Journal(self.store.location)
             self._own_journal = True
         return self._journal
 

@@ -88,12 +88,12 @@ def _sidecar(*args: str) -> int:
 
 def _print_written(library: str) -> None:
     """What the index now knows of each file under the library, as written into it."""
-    from sidecar.index.store import Store
+    from sidecar.index.store import open_store
 
-    store = Store.open()
+    store = open_store()
     root = os.path.abspath(library).rstrip(os.sep) + os.sep
     print("\nwritten:")
-    for item in store.all():
+    for item in store.files.all():
         if not item.path.startswith(root):
             continue
         rec = item.record

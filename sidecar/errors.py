@@ -42,3 +42,7 @@ class FileError(SidecarError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.stage} failed: {self.reason}"
+
+
+class StoreError(SidecarError):
+    """The index database cannot be opened, read or written; str() names it (never a password)."""

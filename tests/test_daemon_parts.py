@@ -14,80 +14,80 @@ from daemon_support import tiny_wav
 from sidecar.daemon.catchup import catch_up
 from sidecar.daemon.ignore import IgnoreRules
 from sidecar.daemon.roots import filesystem_type, is_remote, offline_reason
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store.open(tmp_path / "q.db")
+    s = open_store(tmp_path / "q.db")
     yield s
     s.close()
 
 
 def test_an_event_while_claimed_queues_the_file_again_after(store):
-    store.enqueue(["/lib/a.wav"], seen={"/lib/a.wav": (10, 1)})
-    job = store.claim("w1", lease=60)
+    store.queue.enqueue(["/lib/a.wav"], seen={"/lib/a.wav": (10, 1)})
+    job = store.queue.claim("w1", lease=60)
     assert job.path == "/lib/a.wav" and job.seen == (10, 1)
-    store.enqueue(["/lib/a.wav"], delay=0)          # the file changed (or was written) meanwhile
-    assert store.claim("w2", lease=60) is None       # never two workers on one file
-    store.finish_job("/lib/a.wav", True)
-    assert store.queue_counts() == {"queued": 1}
-    assert store.claim("w2", lease=60).seen is None  # to be looked at afresh
+    store.queue.enqueue(["/lib/a.wav"], delay=0)          # the file changed (or was written) meanwhile
+    assert store.queue.claim("w2", lease=60) is None       # never two workers on one file
+    store.queue.finish("/lib/a.wav", True)
+    assert store.queue.counts() == {"queued": 1}
+    assert store.queue.claim("w2", lease=60).seen is None  # to be looked at afresh
 
 
 def test_failures_back_off_and_the_file_is_set_aside_with_its_reason(store):
-    store.enqueue(["/lib/bad.wav"])
-    job = store.claim("w", lease=60)
-    store.retry_job(job.path, 3600, "decoder said no")
-    assert store.claim("w", lease=60) is None        # waiting out its back-off
-    assert store.recent_errors()[0].reason == "decoder said no"
-    store.execute("UPDATE jobs SET not_before = 0")
-    job = store.claim("w", lease=60)
+    store.queue.enqueue(["/lib/bad.wav"])
+    job = store.queue.claim("w", lease=60)
+    store.queue.retry(job.path, 3600, "decoder said no")
+    assert store.queue.claim("w", lease=60) is None        # waiting out its back-off
+    assert store.queue.recent_errors()[0].reason == "decoder said no"
+    store.db.execute("UPDATE jobs SET not_before = 0")
+    job = store.queue.claim("w", lease=60)
     assert job.tries == 1
-    store.finish_job(job.path, False, "decoder said no, again")
-    assert store.queue_counts() == {"set_aside": 1}
-    aside = store.jobs_in("set_aside")[0]
+    store.queue.finish(job.path, False, "decoder said no, again")
+    assert store.queue.counts() == {"set_aside": 1}
+    aside = store.queue.jobs_in("set_aside")[0]
     assert (aside.tries, aside.reason) == (2, "decoder said no, again")
-    store.enqueue(["/lib/bad.wav"])                  # a new event: the file gets a fresh start
-    assert store.claim("w", lease=60).tries == 0
+    store.queue.enqueue(["/lib/bad.wav"])                  # a new event: the file gets a fresh start
+    assert store.queue.claim("w", lease=60).tries == 0
 
 
 def test_claims_of_dead_workers_and_expired_leases_are_taken_up(store):
-    store.enqueue(["/lib/a.wav", "/lib/b.wav"])
-    a = store.claim("dead", lease=60)
-    b = store.claim("slow", lease=0.01)
+    store.queue.enqueue(["/lib/a.wav", "/lib/b.wav"])
+    a = store.queue.claim("dead", lease=60)
+    b = store.queue.claim("slow", lease=0.01)
     time.sleep(0.05)
-    assert store.take_over_claims(["dead"]) == 2     # a: its worker died; b: its lease ran out
-    again = {store.claim("w", lease=60).path: None for _ in range(2)}
+    assert store.queue.take_over_claims(["dead"]) == 2     # a: its worker died; b: its lease ran out
+    again = {store.queue.claim("w", lease=60).path: None for _ in range(2)}
     assert set(again) == {a.path, b.path}
-    rows = dict(store.execute("SELECT path, taken_over FROM jobs").fetchall())
+    rows = dict(store.db.execute("SELECT path, taken_over FROM jobs").fetchall())
     assert all(rows[p] for p in again)               # remembered: the file may have been written
 
 
 def test_a_scan_cannot_claim_what_a_live_worker_holds(store):
-    store.enqueue(["/lib/a.wav"])
-    store.claim("daemon", lease=60)
-    assert not store.claim_path("/lib/a.wav", "scan", 600)
-    store.finish_job("/lib/a.wav", True)
-    assert store.claim_path("/lib/a.wav", "scan", 600)
-    assert store.claim("daemon", lease=60) is None
+    store.queue.enqueue(["/lib/a.wav"])
+    store.queue.claim("daemon", lease=60)
+    assert not store.queue.claim_path("/lib/a.wav", "scan", 600)
+    store.queue.finish("/lib/a.wav", True)
+    assert store.queue.claim_path("/lib/a.wav", "scan", 600)
+    assert store.queue.claim("daemon", lease=60) is None
 
 
 def test_a_gone_file_waits_for_the_jobs_asked_for_before_it(store):
-    store.enqueue(["/lib/new/place.wav"], now=100.0)
-    store.enqueue(["/lib/old.wav"], now=100.0)
-    assert store.ahead_of("/lib/old.wav") == 1
-    store.claim("w", lease=60)                       # the new place is being worked on
-    assert store.ahead_of("/lib/old.wav") == 1
-    store.finish_job("/lib/new/place.wav", True)
-    assert store.ahead_of("/lib/old.wav") == 0
+    store.queue.enqueue(["/lib/new/place.wav"], now=100.0)
+    store.queue.enqueue(["/lib/old.wav"], now=100.0)
+    assert store.queue.ahead_of("/lib/old.wav") == 1
+    store.queue.claim("w", lease=60)                       # the new place is being worked on
+    assert store.queue.ahead_of("/lib/old.wav") == 1
+    store.queue.finish("/lib/new/place.wav", True)
+    assert store.queue.ahead_of("/lib/old.wav") == 0
 
 
 def test_release_puts_jobs_back_without_a_try(store):
-    store.enqueue(["/lib/a.wav"])
-    store.claim("w", lease=60)
-    assert store.release_claims("w") == 1
-    assert store.claim("w2", lease=60).tries == 0
+    store.queue.enqueue(["/lib/a.wav"])
+    store.queue.claim("w", lease=60)
+    assert store.queue.release_claims("w") == 1
+    assert store.queue.claim("w2", lease=60).tries == 0
 
 
 def test_ignore_rules():

@@ -8,18 +8,19 @@ from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
 from daw_bridge.server import Bridge
-from sidecar.index.store import IndexedFile, Store
+from sidecar.index.interfaces import IndexedFile
+from sidecar.index.store import open_store
 from sidecar.metadata.record import Record
 
 
 @pytest.fixture
 def bridge(tmp_path):
-    store = Store.open(tmp_path / "i.db")
-    store.upsert(IndexedFile("/lib/door creak.wav", 1, 1, "a", "wav",
+    store = open_store(tmp_path / "i.db")
+    store.files.upsert(IndexedFile("/lib/door creak.wav", 1, 1, "a", "wav",
                              Record(Description="Old door creaks " + "é" * 3000, Keywords=["door", "creak"],
                                     CatID="DOORWood", Duration=2.5)))
-    store.upsert(IndexedFile("/lib/dog.wav", 1, 1, "b", "wav", Record(Description="Dog barks", Keywords=["dog"])))
-    b = Bridge(store, port=0, expand=False)
+    store.files.upsert(IndexedFile("/lib/dog.wav", 1, 1, "b", "wav", Record(Description="Dog barks", Keywords=["dog"])))
+    b = Bridge(store, port=0)
     thread = threading.Thread(target=b.serve_forever, daemon=True)
     thread.start()
     yield b
@@ -74,7 +75,7 @@ def test_cut_utf8_never_splits_a_character():
 
 
 def serve(store):
-    b = Bridge(store, port=0, expand=False)
+    b = Bridge(store, port=0)
     threading.Thread(target=b.serve_forever, daemon=True).start()
     return b
 
@@ -151,23 +152,23 @@ def test_reply_port_table_is_bounded_oldest_dropped(bridge):
 
 
 def _long_store(tmp_path):
-    store = Store.open(tmp_path / "long.db")
+    store = open_store(tmp_path / "long.db")
     big = "x" * 3000
-    store.upsert(IndexedFile("/lib/a/" + "p" * 2000 + ".wav", 1, 1, "1", "wav",
+    store.files.upsert(IndexedFile("/lib/a/" + "p" * 2000 + ".wav", 1, 1, "1", "wav",
                              Record(Description="whoosh " + "é" * 1500, Keywords=["whoosh", "k" * 3000],
                                     CatID="W" + "€" * 1000, Duration=1.0)))
-    store.upsert(IndexedFile("/lib/b/" + "q" * 5000 + ".wav", 1, 1, "2", "wav",
+    store.files.upsert(IndexedFile("/lib/b/" + "q" * 5000 + ".wav", 1, 1, "2", "wav",
                              Record(Description="whoosh too far " + big, Keywords=["whoosh"])))
-    store.upsert(IndexedFile("/lib/c/" + "r" * 4030 + ".wav", 1, 1, "3", "wav",
+    store.files.upsert(IndexedFile("/lib/c/" + "r" * 4030 + ".wav", 1, 1, "3", "wav",
                              Record(Description="whoosh " + big, Keywords=["whoosh", big], CatID=big)))
-    store.upsert(IndexedFile("/lib/d/short whoosh.wav", 1, 1, "4", "wav",
+    store.files.upsert(IndexedFile("/lib/d/short whoosh.wav", 1, 1, "4", "wav",
                              Record(Description="whoosh " + big, Keywords=["whoosh", big], CatID=big)))
     return store
 
 
 def test_long_results_fit_the_datagram_and_a_path_that_cannot_is_an_error(tmp_path):
     store = _long_store(tmp_path)
-    paths = {f.path for f in store.search("whoosh", expand=False)}
+    paths = {f.path for f in store.files.search("whoosh")}
     b = serve(store)
     try:
         replies = ask(b, messages.message("/sfx/search", 11, "whoosh", 10), {"/sfx/done"})
@@ -177,13 +178,13 @@ def test_long_results_fit_the_datagram_and_a_path_that_cannot_is_an_error(tmp_pa
     errors = [m.params for m in replies if m.address == "/sfx/error"]
     assert replies[-1].address == "/sfx/done" and replies[-1].params == [11, len(results)]
     assert len(results) == 3 and len(errors) == 1
-    too_long = [f for f in store.search("whoosh", expand=False) if f.path.startswith("/lib/b/")]
-    rank = [f.path for f in store.search("whoosh", expand=False)].index(too_long[0].path) + 1
+    too_long = [f for f in store.files.search("whoosh") if f.path.startswith("/lib/b/")]
+    rank = [f.path for f in store.files.search("whoosh")].index(too_long[0].path) + 1
     assert errors[0] == [11, f"result {rank}: path too long for one datagram"]
     assert {r[2] for r in results} == paths - {too_long[0].path}        # paths whole
     assert sorted(r[1] for r in results) == sorted(set(range(1, 5)) - {rank})
     for r in results:
-        hit = next(f for f in store.search("whoosh", expand=False) if f.path == r[2]).record
+        hit = next(f for f in store.files.search("whoosh") if f.path == r[2]).record
         assert hit.CatID.startswith(r[3]) and hit.Description.startswith(r[4])
         assert ", ".join(hit.Keywords).startswith(r[5])
         assert all(len(t.encode()) <= messages.MAX_TEXT_BYTES for t in r[3:6])

@@ -12,7 +12,7 @@ from daw_bridge.access import ClientFilter, Roots, OutsideRoots, parse_networks
 from daw_bridge.server import Bridge, bridge_from_config
 from sidecar.config import load
 from sidecar.errors import ConfigError
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_the_client_filter():
 
 
 def test_a_datagram_from_outside_the_allow_list_is_dropped_unanswered(tmp_path, caplog):
-    bridge = Bridge(Store.open(tmp_path / "i.db"), "127.0.0.1", 0, expand=False, allow=["192.0.2.0/24"])
+    bridge = Bridge(open_store(tmp_path / "i.db"), "127.0.0.1", 0, expand=False, allow=["192.0.2.0/24"])
     sent = []
     bridge._send = lambda client, dgram: sent.append((client, dgram))      # nothing may go out
     bridge._send_direct = bridge._send
@@ -81,13 +81,13 @@ def test_the_configuration_names_host_port_allow_and_roots(env, tmp_path):
     cfg = load()
     assert (cfg.osc.host, cfg.osc.port, cfg.osc.allow) == ("127.0.0.1", 9399, ["192.0.2.0/24"])
     assert [r.path for r in cfg.roots] == [str(lib)]
-    bridge = bridge_from_config(Store.open(tmp_path / "i.db"), cfg, port=0, expand=False)
+    bridge = bridge_from_config(open_store(tmp_path / "i.db"), cfg, port=0)
     try:
         assert bridge.roots.written == [str(lib)] and bridge.port > 0
     finally:
         bridge.shutdown()
     with pytest.raises(ConfigError):
-        Bridge(Store.open(tmp_path / "i.db"), "0.0.0.0", 0)         # no allow-list given
+        Bridge(open_store(tmp_path / "i.db"), "0.0.0.0", 0)         # no allow-list given
 
 
 def test_roots_hold_paths_as_written_and_as_resolved(tmp_path):
@@ -114,7 +114,7 @@ def test_another_program_hosts_the_bridge_on_a_thread_and_stops_it(env, tmp_path
     lib.mkdir()
     env.write_text(f'[[roots]]\npath = "{lib}"\n')
     before = threading.active_count()
-    bridge = bridge_from_config(Store.open(tmp_path / "i.db"), load(), port=0, expand=False).start()
+    bridge = bridge_from_config(open_store(tmp_path / "i.db"), load(), port=0).start()
     client = Client(bridge.port)
     assert client.ask(messages.message("/sfx/ping", 5))[-1].params == [5]
     assert "/sfx/tag" in client.ask(messages.message("/sfx/addresses", 6))[-1].params[1].split()

@@ -12,16 +12,17 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from bridge_support import BridgeProcess, Client, wait_for
 from daw_bridge.server import RateLimitedLog
 from daw_bridge import messages
-from sidecar.index.store import IndexedFile, Store
+from sidecar.index.interfaces import IndexedFile
+from sidecar.index.store import open_store
 from sidecar.metadata.record import Record
 
 
 @pytest.fixture
 def index(tmp_path, monkeypatch):
     path = tmp_path / "index.db"
-    store = Store.open(path)
+    store = open_store(path)
     for i in range(30):
-        store.upsert(IndexedFile(f"/lib/door {i}.wav", 1, 1, str(i), "wav",
+        store.files.upsert(IndexedFile(f"/lib/door {i}.wav", 1, 1, str(i), "wav",
                                  Record(Description=f"Door slam {i}", Keywords=["door", "slam"], CatID="DOORWood",
                                         Duration=1.0)))
     store.close()

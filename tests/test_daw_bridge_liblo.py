@@ -42,7 +42,7 @@ class Dump:
 @pytest.fixture
 def setup(tmp_path, monkeypatch):
     lib, store, paths = indexed_library(tmp_path)
-    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.setenv("SIDECAR_DB", store.location)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     dump = Dump()
     with BridgeProcess("--root", str(lib)) as bridge:
@@ -81,7 +81,7 @@ def test_search_and_info_with_oscsend_and_oscdump(setup):
     oscsend(bridge, "/sfx/tag", "isssi", 9, paths[2], "Notes", "heavy rain, tin roof", dump.port)
     assert wait_for(lambda: dump.lines)
     assert dump.lines == ['/sfx/tagged isss 9 "Notes" "heavy rain, tin roof" "person"']
-    assert store.get(paths[2]).record.Notes == "heavy rain, tin roof"
+    assert store.files.get(paths[2]).record.Notes == "heavy rain, tin roof"
     # a path outside the roots, refused to the named port
     dump.lines.clear()
     oscsend(bridge, "/sfx/info", "isi", 10, "/etc/hostname", dump.port)

@@ -16,30 +16,31 @@ from mutagen.wave import WAVE
 import audiogen
 from conftest import run_sidecar
 from sidecar.config import Config
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 from sidecar.pipeline.edit import EditError, person_edit
 
 #: another process that writes the file the way a scan does: it claims the file, reads what the
 #: index holds, writes when told to (its value of Notes, the rest as it read it), indexes, lets go
 WRITER = textwrap.dedent("""
     import os, sys
-    from sidecar.index.store import IndexedFile, Store
+    from sidecar.index.interfaces import IndexedFile
+    from sidecar.index.store import open_store
     from sidecar.metadata.merge import Ownership
     from sidecar.pipeline.write import write_embedded
     db, path = sys.argv[1:]
-    store = Store.open(db)
-    assert store.claim_path(path, "scan:other-writer", 600)
-    row = store.get(path)
+    store = open_store(db)
+    assert store.queue.claim_path(path, "scan:other-writer", 600)
+    row = store.files.get(path)
     print("held", flush=True)
     sys.stdin.readline()
     record = row.record
     record.Notes = "noted by the other writer"
     write_embedded(path, record, row.format, owner=Ownership(ours=row.written.get("fields", {})))
     st = os.stat(path)
-    store.upsert(IndexedFile(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, fingerprint=row.fingerprint,
+    store.files.upsert(IndexedFile(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, fingerprint=row.fingerprint,
                              format=row.format, record=record, written=row.written,
                              human_fields=row.human_fields, classified=row.classified))
-    store.finish_job(path, True)
+    store.queue.finish(path, True)
     print("done", flush=True)
 """)
 
@@ -73,7 +74,7 @@ def _tags(path: str) -> dict[str, str]:
 
 def test_an_edit_waits_for_the_writer_that_holds_the_file_then_goes_on_from_what_it_wrote(indexed):
     wav, db = indexed
-    store = Store.open(db)
+    store = open_store(db)
     before = open(wav, "rb").read()
     writer = OtherWriter(db, wav)
     waiting, result = threading.Event(), {}
@@ -91,7 +92,7 @@ def test_an_edit_waits_for_the_writer_that_holds_the_file_then_goes_on_from_what
     writer.write_and_let_go()
     editing.join(120)
     assert "error" not in result, result.get("error")
-    row = Store.open(db).get(wav)
+    row = open_store(db).files.get(wav)
     assert row.record.Description == "my own words" and "Description" in row.human_fields
     assert row.record.Notes == "noted by the other writer"                   # the other writer's too
     tags = _tags(wav)
@@ -100,14 +101,14 @@ def test_an_edit_waits_for_the_writer_that_holds_the_file_then_goes_on_from_what
 
 def test_an_edit_is_refused_with_one_line_while_the_file_stays_held_and_nothing_is_written(indexed):
     wav, db = indexed
-    store = Store.open(db)
-    before, row_before = open(wav, "rb").read(), store.get(wav)
+    store = open_store(db)
+    before, row_before = open(wav, "rb").read(), store.files.get(wav)
     writer = OtherWriter(db, wav)
     with pytest.raises(EditError) as refused:
         person_edit(store, Config(), wav, "Description", "my own words")     # waits its 3 s, in vain
     assert str(refused.value) == f"{wav}: a scan or the daemon is writing it right now; nothing written, " \
                                  f"try again in a moment"
-    assert open(wav, "rb").read() == before and store.get(wav).record == row_before.record
+    assert open(wav, "rb").read() == before and store.files.get(wav).record == row_before.record
     writer.write_and_let_go()
     # once the writer let go, the same edit is made, on top of what it wrote
     row = person_edit(store, Config(), wav, "Description", "my own words", wait=0)
@@ -116,7 +117,7 @@ def test_an_edit_is_refused_with_one_line_while_the_file_stays_held_and_nothing_
 
 def test_the_edit_lets_go_of_the_file_so_a_scan_after_it_takes_it(indexed):
     wav, db = indexed
-    store = Store.open(db)
+    store = open_store(db)
     person_edit(store, Config(), wav, "Description", "my own words", wait=0)
-    assert store.claim_path(wav, "scan:next", 60)        # no claim left behind
-    store.finish_job(wav, True)
+    assert store.queue.claim_path(wav, "scan:next", 60)        # no claim left behind
+    store.queue.finish(wav, True)

@@ -108,13 +108,14 @@ def test_collection_validation_reasons():
 def store(tmp_path, monkeypatch):
     store_mod = pytest.importorskip("sidecar.index.store", reason="the index store is not built yet")
     monkeypatch.setenv("SIDECAR_DB", str(tmp_path / "index.db"))
-    store = store_mod.Store.open()
+    store = store_mod.open_store()
+    from sidecar.index.interfaces import IndexedFile
     for item in items():
-        store.upsert(store_mod.IndexedFile(path=item.path, size=item.size, mtime_ns=1, fingerprint=item.fingerprint,
+        store.files.upsert(IndexedFile(path=item.path, size=item.size, mtime_ns=1, fingerprint=item.fingerprint,
                                            format="wav", record=item.record, human_fields=item.human_fields))
     metal = Record(Description="Metal door slam", Keywords=["door", "metal"],
                    provenance=Provenance(machine_fields=["Keywords"]))
-    store.upsert(store_mod.IndexedFile(path="/lib/doors/metal.wav", size=5, mtime_ns=1, fingerprint="pcm:cc",
+    store.files.upsert(IndexedFile(path="/lib/doors/metal.wav", size=5, mtime_ns=1, fingerprint="pcm:cc",
                                        format="wav", record=metal))
     yield store
     store.close()

@@ -76,13 +76,13 @@ def test_import_brings_sidecars_into_the_index(tmp_path, db):
     assert [(Path(r["path"]).name, r["status"], r["human_fields"]) for r in rows] == [
         ("door.wav", "imported", ["Description"]), ("gate.wav", "imported", [])]
 
-    store = store_mod.Store.open(db)
-    row = store.get(str(door))
+    store = store_mod.open_store(db)
+    row = store.files.get(str(door))
     assert row.record.Description == "Barn door, rusty hinge — ドア"
     assert row.record.CatID == "DOORWood" and row.record.provenance.labels[0].label == "Door"
     assert row.human_fields == ["Description"]
     assert row.fingerprint == fingerprint_mod.audio_fingerprint(str(door))
-    assert [f.path for f in store.search("rusty")] == [str(door)]
+    assert [f.path for f in store.files.search("rusty")] == [str(door)]
 
 
 def test_moved_sound_is_matched_by_fingerprint(tmp_path, db):
@@ -98,7 +98,7 @@ def test_moved_sound_is_matched_by_fingerprint(tmp_path, db):
     assert result.exit_code == 0, result.stderr
     [row] = rows_of(result)
     assert row["status"] == "moved" and row["path"] == str(moved)
-    assert store_mod.Store.open(db).get(str(moved)).record.Description == "Door"
+    assert store_mod.open_store(db).files.get(str(moved)).record.Description == "Door"
 
 
 def test_bad_and_orphaned_sidecars_fail_alone(tmp_path, db):
@@ -164,7 +164,7 @@ def test_apply_writes_human_edits_into_the_file(tmp_path, db):
     assert row["status"] == "applied" and row["human_fields"] == ["Description"]
     assert embedded_description(door) == "Screen door, aluminium — café 🚪"
     assert np.array_equal(soundfile.read(str(door), dtype="int16")[0], audio_before)
-    indexed = store_mod.Store.open(db).get(str(door))
+    indexed = store_mod.open_store(db).files.get(str(door))
     assert indexed.record.Description == "Screen door, aluminium — café 🚪"
     assert "Description" in indexed.human_fields
 
@@ -249,7 +249,7 @@ def test_import_never_takes_a_copy_that_has_its_own_sidecar(orphan_beside_a_copy
     assert by_name["a_copy.wav.xml"]["status"] == "imported"
     assert by_name["a.wav.xml"]["status"] == "failed"
     assert f"{orphan}: sound not found" in result.stderr and str(copy) in result.stderr
-    row = store_mod.Store.open(db).get(str(copy))
+    row = store_mod.open_store(db).files.get(str(copy))
     assert row.record.Notes == "" and row.record.Description == "Copy"
     assert orphan.exists() and notes_of(orphan) == "NOTE FOR a.wav ONLY"
 
@@ -267,9 +267,9 @@ def test_several_candidates_are_ambiguous(tmp_path, db):
         if command == "apply":
             edit_notes(orphan, "mine")
             from sidecar.cli.sidecars import _indexed_file
-            store = store_mod.Store.open(db)            # apply looks among indexed sounds only
+            store = store_mod.open_store(db)            # apply looks among indexed sounds only
             for copy in (lib / "b.wav", lib / "sub" / "c.wav"):
-                store.upsert(_indexed_file(store, str(copy), Record(), [], ""))
+                store.files.upsert(_indexed_file(store, str(copy), Record(), [], ""))
         result = invoke(command, args)
         assert result.exit_code == 1, command
         [row] = rows_of(result)
@@ -307,9 +307,9 @@ def test_a_move_replaces_the_index_row_and_moves_the_sidecar(tmp_path, db):
     assert record.Notes == "recorded at the barn" and "Notes" in human
     assert (new_identity.path, new_identity.name) == (str(moved), moved.name)
     assert new_identity.fingerprint == identity.fingerprint
-    store = store_mod.Store.open(db)
-    assert store.get(str(door)) is None
-    new_row = store.get(str(moved))
+    store = store_mod.open_store(db)
+    assert store.files.get(str(door)) is None
+    new_row = store.files.get(str(moved))
     assert new_row.record.Notes == "recorded at the barn" and new_row.written["sidecar"] == str(target)
     with Journal(db) as journal:                       # undo follows the sidecar: a person edited it
         assert not journal.has(sidecar) and journal.has(target)

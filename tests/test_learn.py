@@ -12,7 +12,8 @@ from lxml import etree
 from mutagen.flac import FLAC
 
 from audiogen import write
-from sidecar.index.store import Store
+from sidecar.index.interfaces import Store
+from sidecar.index.store import open_store
 from test_similar import FAMILIES, family_sound, run
 
 #: what the engine hears decides these: they also run on the int8 numeric path (make test)
@@ -38,7 +39,7 @@ def learned(tmp_path_factory):
             path = write(str(root / "early" / f"early {family[0]}{i}"), "flac", family_sound(family, rng))
             early[os.path.abspath(path)] = CATIDS[family]
     run("scan", str(root / "named"), str(root / "early"), env=env)
-    before = {p: Store.open(env["SIDECAR_DB"]).get(p).record for p in early}
+    before = {p: open_store(env["SIDECAR_DB"]).files.get(p).record for p in early}
     report = json.loads(run("learn", "--json", env=env).stdout)
     truth = {}
     for family in FAMILIES:
@@ -76,10 +77,10 @@ def test_status_names_the_learned_model(learned):
 
 
 def test_a_scan_after_learning_predicts_the_other_half(learned):
-    store = Store.open(learned["env"]["SIDECAR_DB"])
+    store = open_store(learned["env"]["SIDECAR_DB"])
     right = 0
     for path, catid in learned["truth"].items():
-        rec = store.get(path).record
+        rec = store.files.get(path).record
         prov = rec.provenance
         if rec.CatID == catid:
             right += 1
@@ -92,14 +93,14 @@ def test_a_scan_after_learning_predicts_the_other_half(learned):
 
 def test_a_persons_catid_is_never_replaced_by_a_learned_one(learned):
     person = learned["person"]
-    rec = Store.open(learned["env"]["SIDECAR_DB"]).get(person).record
+    rec = open_store(learned["env"]["SIDECAR_DB"]).files.get(person).record
     assert rec.CatID == "DOORWood" and rec.provenance.category_source == "person"
     assert FLAC(person)["CATID"] == ["DOORWood"]
 
 
 def test_show_and_the_sidecar_say_where_a_category_came_from(learned):
     path, catid = next((p, c) for p, c in learned["truth"].items()
-                       if Store.open(learned["env"]["SIDECAR_DB"]).get(p).record.CatID == c)
+                       if open_store(learned["env"]["SIDECAR_DB"]).files.get(p).record.CatID == c)
     doc = etree.parse(path + ".xml")
     ns = {"sc": doc.getroot().nsmap[None]}
     source = doc.find(".//sc:Provenance/sc:CategorySource", ns)
@@ -130,10 +131,10 @@ def test_files_indexed_before_learning_get_learned_categories_on_the_next_scan(l
     a scan after that finds nothing left to do."""
     env, early = learned["env"], learned["early"]
     summary = json.loads(run("scan", str(learned["root"] / "early"), "--json", env=env).stdout)
-    store = Store.open(env["SIDECAR_DB"])
+    store = open_store(env["SIDECAR_DB"])
     right = 0
     for path, catid in early.items():
-        rec = store.get(path).record
+        rec = store.files.get(path).record
         assert rec.provenance.labels == learned["before"][path].provenance.labels     # not heard again
         if rec.provenance.category_source == "learned":
             assert rec.provenance.category_model.startswith("learned-") and rec.provenance.category_confidence >= 0.6
@@ -148,7 +149,7 @@ def test_the_audioset_scores_join_the_vectors_only_where_they_help(tmp_path):
     """Vectors that say nothing of the category and AudioSet labels that do: the scores are
     chosen by cross-validation, saved with the model, and a prediction uses them. Where the
     vectors say it all, the model keeps to the vectors."""
-    from sidecar.index.store import IndexedFile, StoredEmbedding
+    from sidecar.index.interfaces import IndexedFile, StoredEmbedding
     from sidecar.metadata.record import Label, Provenance, Record
     from sidecar.similarity.categories import CategoryModel, train
     from sidecar.vocabulary import Vocabulary
@@ -159,7 +160,7 @@ def test_the_audioset_scores_join_the_vectors_only_where_they_help(tmp_path):
     centres = {c: rng.random(512) for c in heard}
 
     def library(informative_vectors: bool) -> Store:
-        store = Store.open(str(tmp_path / f"index-{informative_vectors}.db"))
+        store = open_store(str(tmp_path / f"index-{informative_vectors}.db"))
         for n in range(150):
             catid = list(heard)[n % 3]
             v = centres[catid] + 0.2 * rng.random(512) if informative_vectors else rng.random(512)
@@ -168,9 +169,9 @@ def test_the_audioset_scores_join_the_vectors_only_where_they_help(tmp_path):
             path = f"/lib/{catid}_take {n}_JD_Gen.wav"
             labels = [Label(name, float(rng.uniform(0.5, 0.9)), mid),
                       Label("Noise", float(rng.uniform(0.1, 0.4)), "/m/096m7z")]
-            store.upsert(IndexedFile(path=path, size=1, mtime_ns=1, fingerprint=f"f{n}", format="wav",
+            store.files.upsert(IndexedFile(path=path, size=1, mtime_ns=1, fingerprint=f"f{n}", format="wav",
                                      record=Record(provenance=Provenance(engine="embedded", labels=labels))))
-            store.put_embedding(path, StoredEmbedding(0, "aisfx-0.1.2", f"f{n}", v.tobytes(), b"", b"", 512))
+            store.vectors.put(path, StoredEmbedding(0, "aisfx-0.1.2", f"f{n}", v.tobytes(), b"", b"", 512))
         return store
 
     store = library(informative_vectors=False)
@@ -179,8 +180,8 @@ def test_the_audioset_scores_join_the_vectors_only_where_they_help(tmp_path):
     assert model.report["features"] == "embeddings+audioset" and tried["embeddings"] < 0.7
     assert model.report["accuracy"] == tried["embeddings+audioset"] >= tried["embeddings"] + 0.25
     assert set(model.mids) >= {"/m/02dgv", "/m/06mb1", "/m/0395lw"}
-    model.version = store.save_category_model(model.to_row())
-    again = CategoryModel.from_row(store.latest_category_model())
+    model.version = store.models.save(model.stored())
+    again = CategoryModel.from_stored(store.models.latest())
     assert again.mids == model.mids
     # fresh vectors (saying nothing, as in training) with the label that does
     fresh = [(v / np.linalg.norm(v)).astype(np.float32) for v in rng.random((30, 512))]
@@ -198,7 +199,7 @@ def test_a_model_saved_before_features_existed_still_loads(tmp_path):
     import sqlite3
     from sidecar.similarity.categories import CategoryModel
     path = str(tmp_path / "index.db")
-    Store.open(path).close()
+    open_store(path).close()
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE category_models")
         conn.execute("CREATE TABLE category_models (version INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, "
@@ -207,5 +208,5 @@ def test_a_model_saved_before_features_existed_still_loads(tmp_path):
         conn.execute("INSERT INTO category_models(created, embedding_model, classes, coef, intercept, report) "
                      "VALUES ('2026-01-01T00:00:00Z', 'aisfx-0.1.2', '[\"BEEP\", \"RAINConc\"]', ?, ?, '{}')",
                      (np.vstack([np.ones(512), -np.ones(512)]).astype("<f8").tobytes(), np.zeros(2).tobytes()))
-    model = CategoryModel.from_row(Store.open(path).latest_category_model())
+    model = CategoryModel.from_stored(open_store(path).models.latest())
     assert model.mids == [] and model.predict(np.ones(512, np.float32) / 512 ** 0.5)[0] == "BEEP"

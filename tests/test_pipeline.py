@@ -5,7 +5,7 @@ import audiogen
 from sidecar import events
 from sidecar.classify.audioset import AudiosetEngine
 from sidecar.config import Config
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 from sidecar.pipeline import runner
 from sidecar.pipeline.stages import Context
 from sidecar.vocabulary import default_vocabulary
@@ -23,7 +23,7 @@ def _library(root):
 
 def _run(root, db, jobs):
     ctx = Context(Config(write_sidecar=False), AudiosetEngine(), default_vocabulary())
-    return runner.run([str(root)], ctx, Store.open(db), jobs=jobs)
+    return runner.run([str(root)], ctx, open_store(db), jobs=jobs)
 
 
 def test_events_reach_listeners(tmp_path):
@@ -52,14 +52,14 @@ def test_sequential_and_parallel_runs_agree(tmp_path):
 
 
 def test_job_queue_claims_each_job_once(tmp_path):
-    store = Store.open(tmp_path / "i.db")
-    assert store.enqueue(["/lib/a.wav", "/lib/b.wav"]) == 2
-    claimed = {store.claim_next_job("w1"), store.claim_next_job("w2")}
+    store = open_store(tmp_path / "i.db")
+    assert store.queue.enqueue(["/lib/a.wav", "/lib/b.wav"]) == 2
+    claimed = {store.queue.claim("w1", 300).path, store.queue.claim("w2", 300).path}
     assert claimed == {"/lib/a.wav", "/lib/b.wav"}
-    assert store.claim_next_job("w3") is None
-    store.finish_job("/lib/a.wav", ok=True)
-    store.enqueue(["/lib/a.wav"])                    # done work can be queued again
-    assert store.claim_next_job("w1") == "/lib/a.wav"
+    assert store.queue.claim("w3", 300) is None
+    store.queue.finish("/lib/a.wav", ok=True)
+    store.queue.enqueue(["/lib/a.wav"])                    # done work can be queued again
+    assert store.queue.claim("w1", 300).path == "/lib/a.wav"
 
 
 def test_many_copies_of_one_sound_are_all_indexed_in_parallel(tmp_path):

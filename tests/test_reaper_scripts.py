@@ -17,7 +17,8 @@ import audiogen
 from bridge_support import DAW_BRIDGE, BridgeProcess
 from daw_bridge import messages
 from daw_bridge.server import Bridge
-from sidecar.index.store import IndexedFile, Store
+from sidecar.index.interfaces import IndexedFile
+from sidecar.index.store import open_store
 from sidecar.library.fingerprint import audio_fingerprint
 from sidecar.metadata.record import Record
 
@@ -64,12 +65,12 @@ def indexed_library(tmp_path):
     rows = [("oak door.wav", "Door knock, oak", ["door", "knock"], "DOORWood"),
             (HARD_NAME, "Door slam, iron \U0001F514", ["door", "slam"], "DOORMetal"),
             ("rain.wav", "Rain on a roof", ["rain"], "RAINGen")]
-    store = Store.open(tmp_path / "index.db")
+    store = open_store(tmp_path / "index.db")
     paths = []
     for n, (name, description, keywords, catid) in enumerate(rows):
         path = audiogen.write(str(lib / name), "wav16", audiogen.noise(0.4, seed=n))
         st = os.stat(path)
-        store.upsert(IndexedFile(path, st.st_size, st.st_mtime_ns, audio_fingerprint(path, "wav"), "wav",
+        store.files.upsert(IndexedFile(path, st.st_size, st.st_mtime_ns, audio_fingerprint(path, "wav"), "wav",
                                  Record(Description=description, Keywords=keywords, CatID=catid, Duration=0.4,
                                         SampleRate=48000, Channels=1)))
         paths.append(path)
@@ -82,17 +83,17 @@ def with_embeddings(store, paths):
     from sidecar.similarity.embedder import shared, stored_form
     for path in paths:
         audio = decode(path, "wav")
-        store.put_embedding(path, stored_form(shared().embed(audio.samples, audio.samplerate),
-                                              store.get(path).fingerprint))
+        store.vectors.put(path, stored_form(shared().embed(audio.samples, audio.samplerate),
+                                              store.files.get(path).fingerprint))
 
 
 def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     lib, store, paths = indexed_library(tmp_path)
-    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.setenv("SIDECAR_DB", store.location)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     with_embeddings(store, paths)
     # a second bridge, in this process, built without similarity: "more like this" is not offered there
-    plain = Bridge(store, port=0, expand=False, roots=[str(lib)], similar=None)
+    plain = Bridge(store, port=0, roots=[str(lib)], similar=None)
     threading.Thread(target=plain.serve_forever, daemon=True).start()
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -121,7 +122,7 @@ def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     assert f"OpenMediaExplorer|{first}|true" in calls and "CF_Preview_Play|preview1" in calls
     # the tag editor's writes reached the files, as an independent reader sees them
     assert WavInfoReader(paths[0], bext_encoding="utf-8").bext.description == "Oak door, knocked twice"
-    row = store.get(paths[1])
+    row = store.files.get(paths[1])
     assert row.record.Keywords[-2:] == ["hinge", "'quoted' word"] and "Keywords" in row.human_fields
     assert row.record.Notes == """He said "slam" & it's 100% $HOME `x` é"""
     # a command that could not run was reported as a failure, with the shell's reason
@@ -134,7 +135,7 @@ def test_daw_bridge_json_is_ascii(tmp_path, monkeypatch):
     """`daw-bridge ... --json` writes \\u escapes: redirected on Windows, output is written in the ANSI code
     page, where an accented path would no longer name its file; ASCII passes through any code page."""
     lib, store, paths = indexed_library(tmp_path)
-    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.setenv("SIDECAR_DB", store.location)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     with BridgeProcess("--root", str(lib)) as bridge:
         port = ["--port", str(bridge.port)]
@@ -155,7 +156,7 @@ def test_the_search_window_driven_by_keys_and_mouse(tmp_path, monkeypatch, mode)
     """window.lua run outside REAPER with stand-in reaper and gfx tables, keys and clicks given frame by frame:
     over OSC (REAPER 7), and through the daw-bridge command when the socket library fails to load (REAPER 6)."""
     lib, store, paths = indexed_library(tmp_path)
-    monkeypatch.setenv("SIDECAR_DB", store.path)
+    monkeypatch.setenv("SIDECAR_DB", store.location)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     resource = tmp_path / "REAPER"
     (resource / "Data").mkdir(parents=True)
@@ -170,7 +171,7 @@ def test_the_search_window_driven_by_keys_and_mouse(tmp_path, monkeypatch, mode)
     # the edit made in the window reached the file (the second result's)
     edited = inserted[0].split("|")[1]
     assert WavInfoReader(edited, bext_encoding="utf-8").bext.description == "Edited in the window, twice"
-    assert "Description" in store.get(edited).human_fields
+    assert "Description" in store.files.get(edited).human_fields
     if mode == "cli":
         note = next(l for l in out.stdout.splitlines() if l.startswith("NOTE "))
         assert note.startswith("NOTE daw-bridge command line in use; the socket library did not load: ")

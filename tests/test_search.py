@@ -4,7 +4,8 @@ import pytest
 
 from sidecar.errors import QueryError
 from sidecar.index.query import parse
-from sidecar.index.store import IndexedFile, Store
+from sidecar.index.interfaces import IndexedFile
+from sidecar.index.store import open_store
 from sidecar.metadata.record import Label, Provenance, Record
 
 LIBRARY = {
@@ -19,11 +20,11 @@ LIBRARY = {
 
 @pytest.fixture
 def store():
-    s = Store.open(":memory:")
+    s = open_store(":memory:")
     for path, (desc, kw, catid) in LIBRARY.items():
         rec = Record(Description=desc, Keywords=kw, CatID=catid,
                      provenance=Provenance(engine="embedded", labels=[Label("Impulsive", 0.8)]))
-        s.upsert(IndexedFile(path, 10, 1, "fp-" + path, "wav", rec))
+        s.files.upsert(IndexedFile(path, 10, 1, "fp-" + path, "wav", rec))
     return s
 
 
@@ -48,28 +49,28 @@ def names(hits):
     ("nothingmatches", []),
 ])
 def test_search_language(store, query, expected):
-    assert names(store.search(query, expand=False)) == expected
+    assert names(store.files.search(query)) == expected
 
 
 def test_single_word_does_not_match_inside_a_longer_word(store):
-    assert names(store.search("dog", expand=False)) == ["dog bark.wav"]
+    assert names(store.files.search("dog")) == ["dog bark.wav"]
 
 
 def test_synonyms_expand_in_the_query_not_the_index(store):
-    hits = store.search("pooch", expand=lambda w: ["dog"] if w == "pooch" else [])
+    hits = store.files.search("pooch", expand=lambda w: ["dog"] if w == "pooch" else [])
     assert names(hits) == ["dog bark.wav"]
-    assert store.search("pooch", expand=False) == []
+    assert store.files.search("pooch") == []
 
 
 def test_best_first(store):
-    hits = store.search("door", expand=False)
+    hits = store.files.search("door")
     assert len(hits) == 3
 
 
 def test_fts_syntax_in_input_is_literal(store):
     # FTS5 operators typed by a user are words, never syntax
-    assert store.search("NEAR(door", expand=False) == []
-    assert names(store.search("door AND", expand=False)) == []
+    assert store.files.search("NEAR(door") == []
+    assert names(store.files.search("door AND")) == []
 
 
 @pytest.mark.parametrize("bad", ['"unbalanced', "", "   ", ",,", "bogus:door", "*"])
@@ -79,6 +80,6 @@ def test_malformed_queries_raise_query_error(bad):
 
 
 def test_search_sql_binds_the_match_string(store):
-    sql, params = store.search_sql(parse('door -metal "car door" foo*'))
+    sql, params = store.files.search_sql(parse('door -metal "car door" foo*'))
     assert "MATCH ?" in sql and "door" not in sql
     assert params == ['(("door" AND "car door" AND "foo"*) NOT ("metal"))']

@@ -11,7 +11,9 @@ from click.testing import CliRunner
 
 from sidecar.cli import cli
 from sidecar.index.query import cjk_split, parse
-from sidecar.index.store import SCHEMA_VERSION, IndexedFile, Store
+from sidecar.index.sqlite import SCHEMA_VERSION
+from sidecar.index.interfaces import IndexedFile
+from sidecar.index.store import open_store
 from sidecar.metadata.record import Label, Provenance, Record
 
 #: what the engine hears decides these: they also run on the int8 numeric path (make test)
@@ -27,7 +29,7 @@ def synonyms(word):
 def add(store, path, description="", keywords=(), catid="", labels=()):
     rec = Record(Description=description, Keywords=list(keywords), CatID=catid,
                  provenance=Provenance(engine="embedded", labels=[Label(x, 0.8) for x in labels]))
-    store.upsert(IndexedFile(path, 10, 1, "fp-" + path, "wav", rec))
+    store.files.upsert(IndexedFile(path, 10, 1, "fp-" + path, "wav", rec))
 
 
 def names(hits):
@@ -36,7 +38,7 @@ def names(hits):
 
 @pytest.fixture
 def store():
-    s = Store.open(":memory:")
+    s = open_store(":memory:")
     add(s, "/lib/Tones/Silence 1s.wav", "Digital silence", ["silence"], labels=["Silence"])
     add(s, "/lib/Test/sine 440.wav", "Sine wave at 440 Hz", ["sine wave", "test tone"], "TEST")
     add(s, "/lib/Test/pure.wav", "A pure tone", ["tone"], "TEST")
@@ -50,21 +52,21 @@ def store():
 # -- synonyms never match folders ---------------------------------------------
 
 def test_a_synonym_does_not_match_a_folder(store):
-    assert names(store.search("sine", expand=synonyms)) == ["pure.wav", "sine 440.wav"]
-    assert names(store.search("sine", expand=synonyms, limit=10)) == ["pure.wav", "sine 440.wav"]
+    assert names(store.files.search("sine", expand=synonyms)) == ["pure.wav", "sine 440.wav"]
+    assert names(store.files.search("sine", expand=synonyms, limit=10)) == ["pure.wav", "sine 440.wav"]
 
 
 def test_the_word_as_typed_still_matches_a_folder(store):
-    assert names(store.search("tones", expand=False)) == ["Silence 1s.wav", "pure.wav", "sine 440.wav"]
-    assert names(store.search("path:tones", expand=synonyms)) == ["Silence 1s.wav"]
-    assert names(store.search("path:sine", expand=synonyms)) == []
+    assert names(store.files.search("tones")) == ["Silence 1s.wav", "pure.wav", "sine 440.wav"]
+    assert names(store.files.search("path:tones", expand=synonyms)) == ["Silence 1s.wav"]
+    assert names(store.files.search("path:sine", expand=synonyms)) == []
 
 
 def test_a_synonym_keeps_an_explicit_column(store):
-    assert names(store.search("keywords:sine", expand=synonyms)) == ["pure.wav", "sine 440.wav"]
-    assert names(store.search("description:sine", expand=synonyms)) == ["pure.wav", "sine 440.wav"]
-    assert names(store.search("name:sine", expand=synonyms)) == ["sine 440.wav"]
-    assert names(store.search("-sine", expand=synonyms)) == [
+    assert names(store.files.search("keywords:sine", expand=synonyms)) == ["pure.wav", "sine 440.wav"]
+    assert names(store.files.search("description:sine", expand=synonyms)) == ["pure.wav", "sine 440.wav"]
+    assert names(store.files.search("name:sine", expand=synonyms)) == ["sine 440.wav"]
+    assert names(store.files.search("-sine", expand=synonyms)) == [
         "AMBTraf_東京駅.wav", "Silence 1s.wav", "強い雨の音.wav", "비오는 소리.wav"]
 
 
@@ -119,9 +121,9 @@ def test_cjk_split():
     ("-雨 -駅 -비", ["Silence 1s.wav", "pure.wav", "sine 440.wav"]),
 ])
 def test_cjk_substrings_are_found(store, query, expected):
-    assert names(store.search(query, expand=False)) == expected
+    assert names(store.files.search(query)) == expected
     if not query.startswith("-"):
-        assert names(store.search(query, expand=False, limit=20)) == expected
+        assert names(store.files.search(query, limit=20)) == expected
 
 
 def test_cjk_end_to_end(tmp_path, db):
@@ -144,25 +146,25 @@ def test_cjk_end_to_end(tmp_path, db):
 
 def test_an_older_index_is_rebuilt_on_open(tmp_path):
     path = str(tmp_path / "old.db")
-    s = Store.open(path)
+    s = open_store(path)
     add(s, "/lib/強い雨の音.wav", "雨の日", ["雨"])
     add(s, "/lib/door.wav", "door", ["door"])
     # as version 1 wrote it: CJK runs unsplit
-    s.execute("UPDATE files SET t_name = '強い雨の音', t_description = '雨の日' WHERE path = '/lib/強い雨の音.wav'")
-    s.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
-    assert names(s.search("雨の日", expand=False)) == []
+    s.db.execute("UPDATE files SET t_name = '強い雨の音', t_description = '雨の日' WHERE path = '/lib/強い雨の音.wav'")
+    s.db.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
+    assert names(s.files.search("雨の日")) == []
     s.close()
 
-    s = Store.open(path)
-    assert s.schema_version() == SCHEMA_VERSION
-    assert names(s.search("音", expand=False)) == ["強い雨の音.wav"]
-    assert names(s.search("雨の日", expand=False)) == ["強い雨の音.wav"]
-    assert names(s.search("door", expand=False)) == ["door.wav"]
+    s = open_store(path)
+    assert s.db.schema_version() == SCHEMA_VERSION
+    assert names(s.files.search("音")) == ["強い雨の音.wav"]
+    assert names(s.files.search("雨の日")) == ["強い雨の音.wav"]
+    assert names(s.files.search("door")) == ["door.wav"]
     # the update trigger is back: a later change still reaches the full-text index
     add(s, "/lib/強い雨の音.wav", "風", [])
-    assert names(s.search("風", expand=False)) == ["強い雨の音.wav"]
-    assert names(s.search("雨の日", expand=False)) == []
-    s.execute("INSERT INTO files_fts(files_fts) VALUES ('integrity-check')")
+    assert names(s.files.search("風")) == ["強い雨の音.wav"]
+    assert names(s.files.search("雨の日")) == []
+    s.db.execute("INSERT INTO files_fts(files_fts) VALUES ('integrity-check')")
     s.close()
     con = sqlite3.connect(path)
     assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == str(SCHEMA_VERSION)
@@ -173,7 +175,7 @@ def test_an_older_index_is_rebuilt_on_open(tmp_path):
 
 @pytest.fixture
 def cli_db(tmp_path, db):
-    s = Store.open(db)
+    s = open_store(db)
     add(s, str(tmp_path / "wood door.wav"), "Wood door", ["door", "wood"])
     add(s, str(tmp_path / "metal door.wav"), "Metal door", ["door", "metal"])
     add(s, str(tmp_path / "noise.wav"), "White noise", ["noise"])
@@ -222,42 +224,42 @@ def test_help_and_missing_query_still_work(cli_db):
 # -- pruning helpers -------------------------------------------------------------
 
 def test_paths_under(tmp_path):
-    s = Store.open(":memory:")
+    s = open_store(":memory:")
     for p in ["/lib/a/x.wav", "/lib/a/sub/y.wav", "/lib/ab/z.wav", "/lib/a_b/w.wav", "/lib/a%/v.wav",
               "/lib/a.wav", "/lib/A/u.wav", "/other/a/x.wav"]:
         add(s, p)
-    assert s.paths_under("/lib/a") == ["/lib/a/sub/y.wav", "/lib/a/x.wav"]
-    assert s.paths_under("/lib/a/") == ["/lib/a/sub/y.wav", "/lib/a/x.wav"]
-    assert s.paths_under("/lib/a_b") == ["/lib/a_b/w.wav"]
-    assert s.paths_under("/lib/a%") == ["/lib/a%/v.wav"]
-    assert s.paths_under("/lib/a/sub") == ["/lib/a/sub/y.wav"]
-    assert s.paths_under("/lib/nothing") == []
-    assert len(s.paths_under("/lib")) == 7
-    assert len(s.paths_under("/")) == 8
+    assert s.files.paths_under("/lib/a") == ["/lib/a/sub/y.wav", "/lib/a/x.wav"]
+    assert s.files.paths_under("/lib/a/") == ["/lib/a/sub/y.wav", "/lib/a/x.wav"]
+    assert s.files.paths_under("/lib/a_b") == ["/lib/a_b/w.wav"]
+    assert s.files.paths_under("/lib/a%") == ["/lib/a%/v.wav"]
+    assert s.files.paths_under("/lib/a/sub") == ["/lib/a/sub/y.wav"]
+    assert s.files.paths_under("/lib/nothing") == []
+    assert len(s.files.paths_under("/lib")) == 7
+    assert len(s.files.paths_under("/")) == 8
 
 
 def test_paths_under_a_relative_root(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    s = Store.open(":memory:")
+    s = open_store(":memory:")
     add(s, "lib/x.wav")
-    assert s.paths_under("lib") == [str(tmp_path / "lib" / "x.wav")]
+    assert s.files.paths_under("lib") == [str(tmp_path / "lib" / "x.wav")]
 
 
 def test_delete_many(tmp_path):
-    s = Store.open(":memory:")
+    s = open_store(":memory:")
     for p in ["/lib/a/x.wav", "/lib/a/y.wav", "/lib/b/z.wav"]:
         add(s, p, "door", ["door"], labels=["Door"])
-    assert s.delete_many(s.paths_under("/lib/a") + ["/lib/missing.wav"]) == 2
-    assert [f.path for f in s.all()] == ["/lib/b/z.wav"]
-    assert names(s.search("door", expand=False)) == ["z.wav"]
-    assert s.execute("SELECT count(*) FROM labels").fetchone()[0] == 1
-    assert s.delete_many([]) == 0
+    assert s.files.delete_many(s.files.paths_under("/lib/a") + ["/lib/missing.wav"]) == 2
+    assert [f.path for f in s.files.all()] == ["/lib/b/z.wav"]
+    assert names(s.files.search("door")) == ["z.wav"]
+    assert s.db.execute("SELECT count(*) FROM labels").fetchone()[0] == 1
+    assert s.files.delete_many([]) == 0
 
 
 def test_delete_many_is_one_transaction(tmp_path):
-    s = Store.open(":memory:")
+    s = open_store(":memory:")
     add(s, "/lib/x.wav")
     statements = []
-    s.conn.set_trace_callback(statements.append)
-    s.delete_many(["/lib/x.wav", "/lib/y.wav"])
+    s.db.conn.set_trace_callback(statements.append)
+    s.files.delete_many(["/lib/x.wav", "/lib/y.wav"])
     assert [x for x in statements if x in ("BEGIN IMMEDIATE", "COMMIT")] == ["BEGIN IMMEDIATE", "COMMIT"]

@@ -14,7 +14,7 @@ import pytest
 
 from audiogen import RATE, write
 from conftest import SIDECAR
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 from sidecar.similarity import checkpoint
 
 FAMILIES = ("tone", "noise", "clicks", "sweep")
@@ -137,16 +137,16 @@ def test_a_changed_sound_gets_new_embeddings_and_a_gone_one_leaves_with_its_file
     db = str(tmp_path / "index.db")
     env = {**os.environ, "SIDECAR_DB": db}
     run("scan", str(lib), env=env)
-    store = Store.open(db)
-    old = store.embedding(a).vector
+    store = open_store(db)
+    old = store.vectors.get(a).vector
     write(a, "wav16", family_sound("clicks", rng))
     os.unlink(b)
     run("scan", str(lib), env=env)
-    store = Store.open(db)
-    assert store.embedding(a).vector != old and store.embedding(b) is None
-    assert store.vector_count() == 1
-    logged = [f for _, f in store.vector_changes(0)]
-    assert logged.count(store.embedding(a).file_id) == 2 and len(logged) == 4   # added twice, b added and gone
+    store = open_store(db)
+    assert store.vectors.get(a).vector != old and store.vectors.get(b) is None
+    assert store.vectors.count() == 1
+    logged = [f for _, f in store.vectors.changes(0)]
+    assert logged.count(store.vectors.get(a).file_id) == 2 and len(logged) == 4   # added twice, b added and gone
 
 
 def _damaged_checkpoint(tmp_path) -> str:

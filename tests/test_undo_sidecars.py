@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import audiogen
 from conftest import run_sidecar
 from sidecar.cli.undo import undo as undo_command
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 from sidecar.library.fingerprint import audio_fingerprint
 from sidecar.metadata import riff
 from sidecar.metadata import sidecar_xml as sx
@@ -45,15 +45,15 @@ def machine(description: str = "Door", keywords: tuple[str, ...] = ()) -> Record
 
 def index(db: Path, audio: Path) -> None:
     from sidecar.cli.sidecars import _indexed_file
-    store = Store.open(db)
-    store.upsert(_indexed_file(store, str(audio), machine(), [], str(audio) + ".xml"))
+    store = open_store(db)
+    store.files.upsert(_indexed_file(store, str(audio), machine(), [], str(audio) + ".xml"))
     store.close()
 
 
 def indexed(db: Path, audio: Path) -> bool:
-    store = Store.open(db)
+    store = open_store(db)
     try:
-        return store.get(str(audio)) is not None
+        return store.files.get(str(audio)) is not None
     finally:
         store.close()
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sidecar.index.store import IndexedFile, Store, StoredEmbedding
+from sidecar.index.interfaces import IndexedFile, Store, StoredEmbedding
+from sidecar.index.store import open_store
 from sidecar.metadata.record import Record
 from sidecar.similarity import search
 from sidecar.similarity.vector_index import ExactVectors, VectorIndex
@@ -24,9 +25,9 @@ def add(store: Store, start: int, vectors: np.ndarray) -> None:
     with store.atomic():
         for i, v in enumerate(vectors, start=start):
             path = f"/lib/{i:05d}.wav"
-            store.upsert(IndexedFile(path=path, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
+            store.files.upsert(IndexedFile(path=path, size=1, mtime_ns=1, fingerprint=f"f{i}", format="wav",
                                      record=Record()))
-            store.put_embedding(path, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.astype("<f4").tobytes(),
+            store.vectors.put(path, StoredEmbedding(0, "aisfx-0.1.2", f"f{i}", v.astype("<f4").tobytes(),
                                                       b"", b"", DIM))
 
 
@@ -41,7 +42,7 @@ def recall_at_10(store: Store, index: VectorIndex, queries: np.ndarray) -> float
 
 @pytest.fixture
 def store(tmp_path):
-    return Store.open(str(tmp_path / "index.db"))
+    return open_store(str(tmp_path / "index.db"))
 
 
 def test_recall_after_inserts_deletes_restart_and_crash(store, tmp_path):
@@ -51,31 +52,31 @@ def test_recall_after_inserts_deletes_restart_and_crash(store, tmp_path):
     index = VectorIndex.open(store, writable=True)
     assert len(index) == 3000
     first = index.save()
-    assert first.exists() and store.vector_changes(0) == []           # the log the file covers is dropped
+    assert first.exists() and store.vectors.changes(0) == []           # the log the file covers is dropped
 
     # deletes and inserts after the save, brought in by sync()
     gone = [f"/lib/{i:05d}.wav" for i in rng.choice(3000, 400, replace=False)]
-    gone_ids = {store.embedding(p).file_id for p in gone}
-    store.delete_many(gone)
+    gone_ids = {store.vectors.get(p).file_id for p in gone}
+    store.files.delete_many(gone)
     add(store, 3000, clustered(500, rng, centres))
-    new_ids = {store.embedding(f"/lib/{i:05d}.wav").file_id for i in range(3000, 3500)}
+    new_ids = {store.vectors.get(f"/lib/{i:05d}.wav").file_id for i in range(3000, 3500)}
     assert index.sync() == len(gone_ids | new_ids) and len(index) == 3100
     queries = clustered(60, rng, centres)
     assert recall_at_10(store, index, queries) >= 0.95
     assert not gone_ids & {i for q in queries for i, _ in index.search(q, 10)}
 
     # a restart without a save: the file is older than the index; its log is replayed
-    reopened = VectorIndex.open(Store.open(store.path))
-    assert reopened.seq == store.last_vector_change() and len(reopened) == 3100
+    reopened = VectorIndex.open(open_store(store.location))
+    assert reopened.seq == store.vectors.last_change() and len(reopened) == 3100
     assert recall_at_10(store, reopened, queries) >= 0.95
 
     # saved, then a crash before the covered log was dropped: replaying it again is harmless
     second = reopened.save()
     assert second != first and not first.exists()
     add(store, 3500, clustered(100, rng, centres))
-    later = store.last_vector_change()
-    store.execute("INSERT INTO vector_changes(file_id) SELECT file_id FROM embeddings LIMIT 50")
-    after_crash = VectorIndex.open(Store.open(store.path))
+    later = store.vectors.last_change()
+    store.db.execute("INSERT INTO vector_changes(file_id) SELECT file_id FROM embeddings LIMIT 50")
+    after_crash = VectorIndex.open(open_store(store.location))
     assert len(after_crash) == 3200 and after_crash.seq > later
     assert recall_at_10(store, after_crash, clustered(40, rng, centres)) >= 0.95
 
@@ -85,9 +86,9 @@ def test_a_damaged_graph_file_is_rebuilt_from_the_index(store):
     add(store, 0, clustered(300, rng, rng.random((10, DIM)).astype(np.float32)))
     saved = VectorIndex.open(store).save()
     saved.write_bytes(b"\0" * 100)
-    rebuilt = VectorIndex.open(Store.open(store.path))
+    rebuilt = VectorIndex.open(open_store(store.location))
     assert len(rebuilt) == 300
-    q = np.frombuffer(store.vectors_of([5])[0][1], "<f4")
+    q = np.frombuffer(store.vectors.by_ids([5])[0][1], "<f4")
     assert rebuilt.search(q, 1)[0][0] == 5
 
 
@@ -113,7 +114,7 @@ def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
     rng = np.random.default_rng(11)
     centres = rng.random((20, DIM)).astype(np.float32)
     add(store, 0, clustered(200, rng, centres))
-    other = Store.open(store.path)          # the scanner: another connection to the same index
+    other = open_store(store.location)          # the scanner: another connection to the same index
     similar = search.Similar(store)
     queries = clustered(20, rng, centres)
 
@@ -129,14 +130,14 @@ def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
     agrees()
     assert isinstance(similar.searcher, ExactVectors) and len(similar.searcher) == 200
     add(other, 200, clustered(50, rng, centres))
-    other.delete_many([f"/lib/{i:05d}.wav" for i in range(0, 40)])
+    other.files.delete_many([f"/lib/{i:05d}.wav" for i in range(0, 40)])
     replaced = clustered(1, rng, centres)[0]
-    other.put_embedding("/lib/00100.wav", StoredEmbedding(0, "aisfx-0.1.2", "f100", replaced.tobytes(), b"", b"", DIM))
+    other.vectors.put("/lib/00100.wav", StoredEmbedding(0, "aisfx-0.1.2", "f100", replaced.tobytes(), b"", b"", DIM))
     agrees()
     assert len(similar.searcher) == 210
-    assert similar.searcher.search(replaced, 1)[0][0] == store.embedding("/lib/00100.wav").file_id
+    assert similar.searcher.search(replaced, 1)[0][0] == store.vectors.get("/lib/00100.wav").file_id
     kept = similar.searcher
-    other.forget_vector_changes(other.last_vector_change())      # as a graph save does
+    other.vectors.forget_changes(other.vectors.last_change())      # as a graph save does
     add(other, 300, clustered(5, rng, centres))
     agrees()
     assert similar.searcher is kept and len(kept) == 215

@@ -206,9 +206,9 @@ def test_main_reports_a_bad_user_file_with_exit_2(tmp_path, monkeypatch, capsys)
     from sidecar.cli import main
     bad = tmp_path / "bad.toml"
     bad.write_text('[ban]\nterm = ["x"]\n', encoding="utf-8")
-    from sidecar.index.store import Store
+    from sidecar.index.store import open_store
     db = str(tmp_path / "index.db")
-    Store.open(db).close()
+    open_store(db).close()
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     monkeypatch.setattr(sys, "argv", ["sidecar", "search", "dog", "--db", db])
     monkeypatch.setenv("SIDECAR_VOCAB", str(bad))

@@ -11,7 +11,7 @@ from mutagen.flac import FLAC
 
 import audiogen
 from conftest import run_sidecar
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 from sidecar.metadata.record import Label
 from sidecar.pipeline.rules_upgrade import RULES_APPLIED_KEY
 from sidecar.vocabulary import default_vocabulary
@@ -161,19 +161,19 @@ def test_an_index_written_by_older_rules_is_described_again_without_listening(tm
     _scan(lib, db)
 
     # make the index what older rules left: their labels, no rules named, the upgrade not noted
-    store = Store.open(db)
+    store = open_store(db)
     for path in (machine, edited):
-        item = store.get(path)
+        item = store.files.get(path)
         item.record.provenance.labels = labels(*STRAYS)
         item.record.provenance.rules = ""
-        store.upsert(item)
-    store.set_meta_value(RULES_APPLIED_KEY, "")
+        store.files.upsert(item)
+    store.meta.set(RULES_APPLIED_KEY, "")
     store.close()
 
     summary = _scan(lib, db)
     assert summary["classified"] == 2
-    store = Store.open(db)
-    rec = store.get(machine).record
+    store = open_store(db)
+    rec = store.files.get(machine).record
     assert rec.provenance.labels == labels(*STRAYS)                 # not heard again
     assert rec.provenance.rules == RULES_VERSION
     assert rec.Description == "Car engine idling" and rec.CatID == "VEHCar" and rec.FXName == "Car Engine Idle"
@@ -184,11 +184,11 @@ def test_an_index_written_by_older_rules_is_described_again_without_listening(tm
     ns = {"sc": doc.getroot().nsmap[None]}
     assert doc.find(".//sc:Provenance/sc:Rules", ns).text == RULES_VERSION
 
-    person = store.get(edited)
+    person = store.files.get(edited)
     assert person.record.Description == "Idling pickup truck, recorded by the depot"
     assert FLAC(edited)["DESCRIPTION"] == ["Idling pickup truck, recorded by the depot"]
     assert person.record.CatID == "VEHCar"                          # the machine's fields follow the new rules
-    assert store.meta_value(RULES_APPLIED_KEY) == RULES_VERSION
+    assert store.meta.get(RULES_APPLIED_KEY) == RULES_VERSION
     store.close()
 
     again = _scan(lib, db)
@@ -204,12 +204,12 @@ def test_the_daemon_describes_again_what_older_rules_wrote(tmp_path):
     path = str(lib / "engine.flac")
     db = str(tmp_path / "index.db")
     _scan(lib, db)
-    store = Store.open(db)
-    item = store.get(path)
+    store = open_store(db)
+    item = store.files.get(path)
     item.record.provenance.labels = labels(*STRAYS)
     item.record.provenance.rules = ""
-    store.upsert(item)
-    store.set_meta_value(RULES_APPLIED_KEY, "")
+    store.files.upsert(item)
+    store.meta.set(RULES_APPLIED_KEY, "")
     store.close()
 
     config = write_config(tmp_path / "sidecar.toml", [{"path": str(lib)}])

@@ -9,7 +9,8 @@ import click
 from sidecar import config as config_module
 from sidecar.config import Config
 from sidecar.errors import ConfigError
-from sidecar.index.store import Store
+from sidecar.index import store as index
+from sidecar.index.interfaces import Store
 
 
 def db_option(f):
@@ -31,14 +32,13 @@ def load_config(**overrides) -> Config:
 def open_store(db_path: str | None, cfg: Config | None = None, *, in_memory_if_missing: bool = False,
                must_exist: bool = False) -> Store:
     """The index; must_exist for commands that only read it (a typo must not create a new one)."""
-    from sidecar.index.store import default_db_path
-    path = db_path or (cfg.db if cfg else None) or default_db_path()
-    if not os.path.exists(path):
+    path = db_path or (cfg.db if cfg else None) or index.default_location()
+    if not index.is_url(path) and not os.path.exists(path):
         if must_exist:
             raise click.UsageError(f"no index at {path}: run `sidecar scan` first, or set SIDECAR_DB / --db")
         if in_memory_if_missing:
-            return Store.open(":memory:")
-    return Store.open(path)
+            return index.open_store(":memory:")
+    return index.open_store(path)
 
 
 class EngineUnavailable(click.ClickException):
@@ -74,10 +74,10 @@ def make_engine(cfg: Config, notes: list[str] | None = None):
 def make_vocabulary(cfg: Config, store: Store | None = None):
     from sidecar.vocabulary import Vocabulary
     ucs_list = None
-    if store is not None and store.path != ":memory:":
+    if store is not None and not store.ephemeral:
         try:
             from sidecar.vocabulary.ucs_list import UcsList
-            ucs_list = UcsList.load_from_db(store.path)
+            ucs_list = UcsList.load_from_db(store.location)
         except Exception:   # no official list imported yet
             ucs_list = None
     return Vocabulary.load(cfg.vocabulary, ucs_list)

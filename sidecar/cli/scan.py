@@ -69,7 +69,7 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
     if not dry_run:
         from sidecar.metadata.journal import Journal
         from sidecar.metadata.safe_write import cleanup_temp_files
-        journal = Journal(store.path)
+        journal = Journal(store.location)
         for root in paths:
             # a crash left these: roll back half-done in-place updates, remove stale temporary files
             for action in cleanup_temp_files(root, older_than=STALE_TEMP_SECONDS):

@@ -80,9 +80,9 @@ def search(query, limit, literal, as_json, db_path):
     """
     cfg = load_config()
     store = open_store(db_path, cfg, must_exist=True)
-    expand = False if literal else make_vocabulary(cfg, store).expand_term
+    expand = None if literal else make_vocabulary(cfg, store).expand_term
     try:
-        hits = store.search(query, limit=limit, expand=expand)
+        hits = store.files.search(query, limit=limit, expand=expand)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:

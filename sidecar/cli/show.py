@@ -46,7 +46,7 @@ def gather(path: str, cfg, store) -> dict:
                     "identity": asdict(identity)}
         containers["sidecar"] = _safe(sidecar)
     doc["containers"] = containers
-    row = store.get(path)
+    row = store.files.get(path)
     doc["index"] = row.to_json() if row else None
     if row and row.record.CatID:
         prov = row.record.provenance
@@ -56,7 +56,7 @@ def gather(path: str, cfg, store) -> dict:
     if catid:
         try:
             from sidecar.vocabulary.ucs_list import UcsList
-            ucs = UcsList.load_from_db(store.path)
+            ucs = UcsList.load_from_db(store.location)
             doc["ucs_explanation"] = ucs.explain(catid) if ucs else ""
         except Exception:
             doc["ucs_explanation"] = ""

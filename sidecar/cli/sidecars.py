@@ -64,7 +64,7 @@ def _open_store():
 def _open_journal(store):
     from sidecar.metadata.journal import Journal, JournalError
     try:
-        return Journal(store.path)
+        return Journal(store.location)
     except (JournalError, OSError) as exc:
         raise ConfigProblem(f"cannot open the undo journal ({exc})") from exc
 
@@ -170,12 +170,12 @@ _UNKNOWN: Any = object()
 def _indexed_file(store, audio: str, record: Record, human: Iterable[str], sidecar: str,
                   fingerprint: str | None = None, existing=_UNKNOWN):
     """An index row for audio with record, keeping what the index already knew (existing: its row)."""
-    from sidecar.index.store import IndexedFile
+    from sidecar.index.interfaces import IndexedFile
     from sidecar.library.formats import recognise
     st = os.stat(audio)
     found = recognise(audio)
     if existing is _UNKNOWN:
-        existing = store.get(audio)
+        existing = store.files.get(audio)
     written = dict(existing.written) if existing else {}
     written["sidecar"] = sidecar
     human_fields = sorted(set(existing.human_fields if existing else []) | set(human))
@@ -234,7 +234,7 @@ def _import_one(store, finder: AudioFinder, places: SidecarPlaces, journal, side
     old_audio = None
     status, reason = "imported", ""
     if not os.path.isfile(audio):
-        known = [f.path for f in store.find_by_fingerprint(identity.fingerprint)] if identity.fingerprint else []
+        known = [f.path for f in store.files.find_by_fingerprint(identity.fingerprint)] if identity.fingerprint else []
         found = finder.moved_sound(identity, known=known, has_sidecar=places.has_own)
         if found.path is None:
             where = f"no other file with its fingerprint under {', '.join(finder.roots)}"
@@ -245,9 +245,9 @@ def _import_one(store, finder: AudioFinder, places: SidecarPlaces, journal, side
         return Row(sidecar, "failed", audio, reason="the sound cannot be read to fingerprint it")
     if identity.fingerprint and fingerprint != identity.fingerprint:
         reason = "the audio changed since the sidecar was written"
-    existing = store.get(audio)
+    existing = store.files.get(audio)
     if existing is None and old_audio is not None:
-        existing = store.get(old_audio)        # the row of the sound before it moved
+        existing = store.files.get(old_audio)        # the row of the sound before it moved
     indexed_record = record
     if existing is not None:
         indexed_record = keep_human_edits(existing.record, record, human)
@@ -260,8 +260,8 @@ def _import_one(store, finder: AudioFinder, places: SidecarPlaces, journal, side
     row = _indexed_file(store, audio, indexed_record, human, where, fingerprint, existing)
     with store.atomic():
         if old_audio is not None:
-            store.delete(old_audio)            # the index holds the sound once, where it is now
-        store.upsert(row)
+            store.files.delete(old_audio)            # the index holds the sound once, where it is now
+        store.files.upsert(row)
     return Row(sidecar, status, audio, sorted(human), reason)
 
 
@@ -316,7 +316,7 @@ def _apply_one(store, write_embedded, places: SidecarPlaces, finder: AudioFinder
     audio = places.audio_of(sidecar)
     if not os.path.isfile(audio):
         # only a sound the index knows, with its audio and no sidecar of its own, is taken
-        known = [f.path for f in store.find_by_fingerprint(identity.fingerprint)] if identity.fingerprint else []
+        known = [f.path for f in store.files.find_by_fingerprint(identity.fingerprint)] if identity.fingerprint else []
         found = finder.moved_sound(identity, known=known, has_sidecar=places.has_own, search=False)
         if found.path is None:
             where = "no other indexed file with its fingerprint (run import-sidecars to match a moved sound)"
@@ -324,13 +324,13 @@ def _apply_one(store, write_embedded, places: SidecarPlaces, finder: AudioFinder
         audio = found.path
     if not human:
         return Row(sidecar, "unchanged", audio, reason="no field edited by a person")
-    existing = store.get(audio)
+    existing = store.files.get(audio)
     base = existing.record if existing is not None else record
     merged = keep_human_edits(base, record, human)
     if dry_run:
         return Row(sidecar, "would-apply", audio, sorted(human))
     write_embedded(audio, merged)
-    store.upsert(_indexed_file(store, audio, merged, human, sidecar))
+    store.files.upsert(_indexed_file(store, audio, merged, human, sidecar))
     return Row(sidecar, "applied", audio, sorted(human))
 
 
@@ -355,7 +355,7 @@ def apply(paths: tuple[str, ...], mirror, dry_run: bool, as_json: bool) -> None:
     places = SidecarPlaces(mirror)
     finder = AudioFinder([], _audio_fingerprint)
     # every write is journaled first, so `sidecar undo` gives the file back as it was
-    journaled_write = partial(write_embedded, journal=Journal(store.path))
+    journaled_write = partial(write_embedded, journal=Journal(store.location))
     rows = []
     for sidecar in _sidecars(paths, mirror):
         try:
@@ -381,7 +381,7 @@ def export(fmt: str, query: str | None, output: str, bom: bool) -> None:
     from sidecar.exports.output import atomic_output
     store = _open_store()
     try:
-        items = store.search(query) if query else list(store.all())
+        items = store.files.search(query) if query else list(store.files.all())
     except (QueryError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--query") from exc
 

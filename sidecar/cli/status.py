@@ -19,18 +19,17 @@ def status(as_json, db_path):
     and the last errors; each running daemon with its roots, observers and engine health."""
     store = open_store(db_path, load_config(), must_exist=True)
     now = time.time()
-    doc = {"db": store.path, "files": store.count(),
-           "formats": dict(store.execute("SELECT format, count(*) FROM files GROUP BY format").fetchall()),
-           "engines": dict(store.execute("SELECT engine, count(*) FROM files GROUP BY engine").fetchall()),
-           "jobs": store.queue_counts(),
-           "throughput": {"last_minute": store.finished_since(now - 60),
-                          "last_hour": store.finished_since(now - 3600)},
-           "set_aside": [_job(j) for j in store.jobs_in("set_aside", 50)],
-           "last_errors": [_job(j) for j in store.recent_errors(10)],
-           "workers": [{"id": w["id"], "kind": w["kind"], "pid": w["pid"], "host": w["host"],
-                        "started": _iso(w["started"]), "heartbeat_age": round(now - w["heartbeat"], 1),
-                        **w["info"]} for w in store.workers()],
-           "sounds_like": {"vectors": store.vector_count(), "learned": _learned(store)}}
+    doc = {"db": store.location, "files": store.files.count(),
+           "formats": store.files.count_by("format"), "engines": store.files.count_by("engine"),
+           "jobs": store.queue.counts(),
+           "throughput": {"last_minute": store.queue.finished_since(now - 60),
+                          "last_hour": store.queue.finished_since(now - 3600)},
+           "set_aside": [_job(j) for j in store.queue.jobs_in("set_aside", 50)],
+           "last_errors": [_job(j) for j in store.queue.recent_errors(10)],
+           "workers": [{"id": w.id, "kind": w.kind, "pid": w.pid, "host": w.host,
+                        "started": _iso(w.started), "heartbeat_age": round(now - w.heartbeat, 1),
+                        **w.info} for w in store.queue.workers()],
+           "sounds_like": {"vectors": store.vectors.count(), "learned": _learned(store)}}
     if as_json:
         emit_json(doc)
         return
@@ -72,13 +71,11 @@ def status(as_json, db_path):
 
 def _learned(store) -> dict | None:
     """The newest learned CatID model, as `sidecar learn` reported it."""
-    import json
-    row = store.latest_category_model()
-    if row is None:
+    model = store.models.latest()
+    if model is None:
         return None
-    report = json.loads(row["report"])
-    return {"version": row["version"], "created": row["created"], "embedding_model": row["embedding_model"],
-            **{k: report.get(k) for k in ("files", "categories", "accuracy", "features")}}
+    return {"version": model.version, "created": model.created, "embedding_model": model.embedding_model,
+            **{k: model.report.get(k) for k in ("files", "categories", "accuracy", "features")}}
 
 
 def _job(job) -> dict:

@@ -77,11 +77,11 @@ def _forget_in_index(db: str | None, paths: list[str]) -> None:
     if not paths:
         return
     try:
-        from ..index.store import Store
-        store = Store.open(db)
+        from ..index.store import open_store
+        store = open_store(db)
         try:
             for path in paths:
-                store.delete(path)
+                store.files.delete(path)
         finally:
             store.close()
     except Exception as exc:  # the files are back; an index that cannot be updated is only reported

@@ -26,7 +26,7 @@ from sidecar.daemon.roots import RootState, offline_reason
 from sidecar.daemon.watch import Watcher
 from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, SidecarError
-from sidecar.index.store import Store
+from sidecar.index.store import open_store
 from sidecar.pipeline.stages import Context
 from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.similarity.categories import APPLIED_KEY, recategorised, saved_model
@@ -177,15 +177,15 @@ class Daemon:
 
     def _start(self) -> None:
         cfg = self.cfg
-        self.store = Store.open(cfg.db)
+        self.store = open_store(cfg.db)
         self._take_over_dead_claims()
-        self.store.register_worker(self.worker_id, "daemon", self.host, os.getpid(), self._info())
+        self.store.queue.register_worker(self.worker_id, "daemon", self.host, os.getpid(), self._info())
         self.rules = IgnoreRules(cfg.daemon.ignore)
         self.engine = LazyEngine(cfg)
         self._build_context()
         self.runner = JobRunner(self)
         self.watcher = Watcher(self._on_event)
-        eventlog.emit("started", db=self.store.path, worker=self.worker_id, pid=os.getpid(),
+        eventlog.emit("started", db=self.store.location, worker=self.worker_id, pid=os.getpid(),
                       roots=[r.path for r in cfg.roots], classifier=cfg.classifier)
         self._spawn(self._feed, "sidecar-feeder")
         for options in cfg.roots:
@@ -214,7 +214,7 @@ class Daemon:
             self._embedder = make_scan_embedder(
                 on_unavailable=lambda exc: eventlog.emit("embeddings_off", reason=str(exc)))
         self.context = Context(cfg, self.engine, _Lazy(lambda: make_vocabulary(cfg, store)),
-                               Journal(store.path), False, store, embedder=self._embedder,
+                               Journal(store.location), False, store, embedder=self._embedder,
                                categories=saved_model(store, self._embedder))
 
     def _revisit_known(self) -> None:
@@ -235,12 +235,12 @@ class Daemon:
             self._queue_revisits(redescribe)
             return
         try:
-            paths = set(self.store.embedding_stale(ctx.embedder.model)) | redescribe
+            paths = set(self.store.vectors.stale_paths(ctx.embedder.model)) | redescribe
             if ctx.categories is not None:
                 changed = recategorised(self.store, ctx.vocabulary, ctx.categories, self.cfg.learn_min_confidence)
                 ctx.recategorise = frozenset(changed | redescribe)
                 if not changed and not paths:      # every file has this model's decision: later starts skip
-                    self.store.set_meta_value(APPLIED_KEY, str(ctx.categories.version))
+                    self.store.meta.set(APPLIED_KEY, str(ctx.categories.version))
                 paths |= changed
         except Exception as exc:
             eventlog.emit("revisit_error", reason=f"{type(exc).__name__}: {exc}")
@@ -253,7 +253,7 @@ class Daemon:
             return
         with self._revisit_lock:
             self._revisit.update(paths)
-        self.store.enqueue(sorted(paths))
+        self.store.queue.enqueue(sorted(paths))
         self._wake.set()
         eventlog.emit("revisit_queued", files=len(paths))
 
@@ -302,8 +302,8 @@ class Daemon:
             t.join(max(0.0, deadline - time.monotonic()))
         # what is still in hand goes back to the queue, no try counted; writes are atomic, so a
         # worker cut short now leaves at most a temporary file that the next start removes
-        released = self.store.release_claims(self.worker_id)
-        self.store.unregister_worker(self.worker_id)
+        released = self.store.queue.release_claims(self.worker_id)
+        self.store.queue.unregister_worker(self.worker_id)
         eventlog.emit("stopped", released=released, **self._counts())
 
     def _counts(self) -> dict:
@@ -313,19 +313,19 @@ class Daemon:
     # -- claims of workers that died -------------------------------------------
     def _take_over_dead_claims(self) -> None:
         dead = []
-        for w in self.store.workers():
-            if w["id"] == self.worker_id:
+        for w in self.store.queue.workers():
+            if w.id == self.worker_id:
                 continue
-            if w["host"] == self.host and not _pid_alive(w["pid"]):
-                dead.append(w["id"])
-            elif time.time() - w["heartbeat"] > 3 * max(self.cfg.daemon.lease_seconds, 60):
-                dead.append(w["id"])
-        taken = self.store.take_over_claims(dead)
+            if w.host == self.host and not _pid_alive(w.pid):
+                dead.append(w.id)
+            elif time.time() - w.heartbeat > 3 * max(self.cfg.daemon.lease_seconds, 60):
+                dead.append(w.id)
+        taken = self.store.queue.take_over_claims(dead)
         if taken:
             eventlog.emit("claims_taken_over", jobs=taken, workers=dead)
 
     def _live_peers(self) -> bool:
-        return any(w["id"] != self.worker_id for w in self.store.workers())
+        return any(w.id != self.worker_id for w in self.store.queue.workers())
 
     # -- roots -----------------------------------------------------------------
     def _add_root(self, options, *, catch: bool) -> None:
@@ -341,7 +341,7 @@ class Daemon:
         root = self.roots.get(path)
         if root is None:
             return
-        reason = offline_reason(path, self.store.has_files_under(path))
+        reason = offline_reason(path, self.store.files.has_files_under(path))
         state = root.state
         if reason:
             if state.online or not state.reason or state.observer:
@@ -370,7 +370,7 @@ class Daemon:
             self._check_root(path)
 
     def _catch_up_all(self, *, first: bool = False) -> None:
-        known = self.store.identities()
+        known = self.store.files.identities()
         live_peers = self._live_peers() if first else True
         for path, root in list(self.roots.items()):
             if root.online:
@@ -380,17 +380,17 @@ class Daemon:
     def _catch_up(self, path: str, *, known: dict | None = None, why: str, clean_temp: float = STALE_TEMP_SECONDS) -> None:
         from sidecar.metadata.safe_write import cleanup_temp_files
         started = time.perf_counter()
-        known = self.store.identities() if known is None else known
-        result = catch_up(path, known, self.store.paths_under(path), self.rules)
+        known = self.store.files.identities() if known is None else known
+        result = catch_up(path, known, self.store.files.paths_under(path), self.rules)
         for folder in sorted(result.temp_folders):
             for action in cleanup_temp_files(folder, older_than=clean_temp):
                 eventlog.emit("leftover_write", path=action.path, action=action.what)
         for where, reason in result.unreadable:
             eventlog.emit("unreadable", path=where, reason=reason)
         if result.changed:
-            self.store.enqueue(list(result.changed), delay=self.settings.stable_seconds, seen=result.changed)
+            self.store.queue.enqueue(list(result.changed), delay=self.settings.stable_seconds, seen=result.changed)
         if result.gone:
-            self.store.enqueue(result.gone, delay=self.settings.stable_seconds)
+            self.store.queue.enqueue(result.gone, delay=self.settings.stable_seconds)
         eventlog.emit("caught_up", root=path, why=why, listed=result.listed, changed=len(result.changed),
                       gone=len(result.gone), seconds=round(time.perf_counter() - started, 3))
         self._wake.set()
@@ -436,7 +436,7 @@ class Daemon:
             if path not in order:
                 order.append(path)
         if order:
-            self.store.enqueue(order, delay=self.settings.stable_seconds, seen=seen)
+            self.store.queue.enqueue(order, delay=self.settings.stable_seconds, seen=seen)
             self._wake.set()
 
     def _folder_event(self, kind: str, path: str, root: str) -> None:
@@ -449,9 +449,9 @@ class Daemon:
                 return
             self._catch_up(path, why=kind)
         elif kind in ("folder_deleted", "folder_moved_from"):
-            gone = [p for p in self.store.paths_under(path) if not os.path.lexists(p)]
+            gone = [p for p in self.store.files.paths_under(path) if not os.path.lexists(p)]
             if gone:
-                self.store.enqueue(gone, delay=self.settings.stable_seconds)
+                self.store.queue.enqueue(gone, delay=self.settings.stable_seconds)
                 self._wake.set()
 
     # -- workers -----------------------------------------------------------------
@@ -461,7 +461,7 @@ class Daemon:
                 self._wait_for_engine()
                 continue
             try:
-                job = self.store.claim(self.worker_id, self.settings.lease_seconds)
+                job = self.store.queue.claim(self.worker_id, self.settings.lease_seconds)
             except Exception as exc:
                 eventlog.emit("queue_error", reason=f"{type(exc).__name__}: {exc}")
                 self.stopping.wait(1.0)
@@ -475,7 +475,7 @@ class Daemon:
             except Exception as exc:    # never lose the job: back to the queue, counted as a try
                 reason = f"unexpected {type(exc).__name__}: {exc}"
                 eventlog.emit("failed", path=job.path, reason=reason)
-                self.store.retry_job(job.path, self.settings.backoff(job.tries + 1), reason)
+                self.store.queue.retry(job.path, self.settings.backoff(job.tries + 1), reason)
 
     def _wait_for_engine(self) -> None:
         with self._engine_lock:
@@ -504,7 +504,7 @@ class Daemon:
         d = self.cfg.daemon
         s.add_job(self._beat, "interval", seconds=max(1.0, min(d.lease_seconds / 3, 10.0)), id="heartbeat")
         s.add_job(self._check_roots, "interval", seconds=d.root_check_seconds, id="roots")
-        s.add_job(lambda: self.store.forget_done_jobs(7 * 86400), "interval", hours=6, id="forget-done")
+        s.add_job(lambda: self.store.queue.forget_done(7 * 86400), "interval", hours=6, id="forget-done")
         s.add_job(self._maintain_vectors, "interval", minutes=10, id="vectors")
         if self.cfg.learn_schedule:
             s.add_job(self._learn, config_module.cron_trigger(self.cfg.learn_schedule), id="learn")
@@ -520,8 +520,8 @@ class Daemon:
 
     def _beat(self) -> None:
         try:
-            self.store.renew_leases(self.worker_id, self.settings.lease_seconds)
-            self.store.heartbeat(self.worker_id, self._info())
+            self.store.queue.renew_leases(self.worker_id, self.settings.lease_seconds)
+            self.store.queue.heartbeat(self.worker_id, self._info())
             self._take_over_dead_claims()
         except Exception as exc:
             eventlog.emit("heartbeat_error", reason=f"{type(exc).__name__}: {exc}")
@@ -541,7 +541,7 @@ class Daemon:
             return
         from daw_bridge.server import bridge_from_config
         from sidecar.similarity.search import Similar
-        store = Store.open(self.store.path)     # its own connection: searches never wait for a write
+        store = open_store(self.store.location)     # its own connection: searches never wait for a write
         vocabulary = self.context.vocabulary
         try:
             self.bridge = bridge_from_config(store, self.cfg, expand=lambda term: vocabulary.expand_term(term),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sidecar.daemon import eventlog
 from sidecar.errors import ClassifierError, ContainerError, SidecarError
-from sidecar.index.store import IndexedFile, Job, Store
+from sidecar.index.interfaces import IndexedFile, Job, Store
 from sidecar.library.fingerprint import audio_fingerprint
 from sidecar.metadata.merge import machine_values
 from sidecar.pipeline import runner
@@ -60,16 +60,16 @@ class JobRunner:
         path = job.path
         root = svc.root_of(path)
         if root is None:
-            self.store.finish_job(path, True, "no longer under a watched root")
+            self.store.queue.finish(path, True, "no longer under a watched root")
             return
         if not root.online:
-            self.store.retry_job(path, svc.root_check_seconds, f"root offline: {root.reason}", count_try=False)
+            self.store.queue.retry(path, svc.root_check_seconds, f"root offline: {root.reason}", count_try=False)
             return
         try:
             st = os.stat(path)
         except FileNotFoundError:
             if not svc.confirm_online(root):
-                self.store.retry_job(path, svc.root_check_seconds, f"root offline: {root.reason}",
+                self.store.queue.retry(path, svc.root_check_seconds, f"root offline: {root.reason}",
                                      count_try=False)
                 return
             self._gone(job)
@@ -79,15 +79,15 @@ class JobRunner:
             return
         if job.seen != (st.st_size, st.st_mtime_ns):
             # still being written (or first seen just now): wait until it keeps still
-            self.store.retry_job(path, settings.stable_seconds, "", count_try=False,
+            self.store.queue.retry(path, settings.stable_seconds, "", count_try=False,
                                  seen=(st.st_size, st.st_mtime_ns))
             if job.seen is not None:
                 eventlog.emit("still_changing", path=path, size=st.st_size)
             return
-        indexed = self.store.get(path)
+        indexed = self.store.files.get(path)
         if (indexed is not None and (indexed.size, indexed.mtime_ns) == (st.st_size, st.st_mtime_ns)
                 and not svc.revisit(path)):
-            self.store.finish_job(path, True)      # the service's own write, or nothing new
+            self.store.queue.finish(path, True)      # the service's own write, or nothing new
             return
         task = Task(path)
         task.indexed = indexed
@@ -97,12 +97,12 @@ class JobRunner:
         started = time.monotonic()
         task = process(task, ctx, stop=svc.stopping.is_set)
         if not task.finished:
-            self.store.retry_job(path, 0, "", count_try=False)     # stopped before its write: later
+            self.store.queue.retry(path, 0, "", count_try=False)     # stopped before its write: later
             return
         if task.outcome == Outcome.FAILED:
             if task.stage == "classify" and not svc.engine_healthy():
                 # the engine is down, not the file: nothing was written; wait for the engine
-                self.store.retry_job(path, settings.stable_seconds, f"engine unavailable: {task.reason}",
+                self.store.queue.retry(path, settings.stable_seconds, f"engine unavailable: {task.reason}",
                                      count_try=False)
                 eventlog.emit("waiting_for_engine", path=path, reason=task.reason)
                 return
@@ -110,7 +110,7 @@ class JobRunner:
             self._failed(job, task, settings)
             return
         self._record(task)
-        self.store.finish_job(path, True, task.reason if task.outcome == Outcome.SKIPPED else "")
+        self.store.queue.finish(path, True, task.reason if task.outcome == Outcome.SKIPPED else "")
         fields = {"path": path, "seconds": round(time.monotonic() - started, 3),
                   "waited": round(time.time() - job.queued, 3)}
         if task.moved_from:
@@ -132,11 +132,11 @@ class JobRunner:
     def _failed(self, job: Job, task: Task, settings: Settings) -> None:
         tries = job.tries + 1
         if tries >= settings.max_tries:
-            self.store.finish_job(job.path, False, task.reason)
+            self.store.queue.finish(job.path, False, task.reason)
             eventlog.emit("set_aside", path=job.path, tries=tries, stage=task.stage, reason=task.reason)
             return
         wait = settings.backoff(tries)
-        self.store.retry_job(job.path, wait, task.reason)
+        self.store.queue.retry(job.path, wait, task.reason)
         eventlog.emit("failed", path=job.path, tries=tries, stage=task.stage, reason=task.reason,
                       retry_in=wait)
 
@@ -144,15 +144,15 @@ class JobRunner:
         if job.reason != GONE:
             # a move may be reported as a deletion and, a moment later, a file in a new folder:
             # the file must stay missing for a while, and what was queued meanwhile goes first
-            self.store.retry_job(job.path, max(2 * self.service.settings.stable_seconds, 1.0), GONE,
+            self.store.queue.retry(job.path, max(2 * self.service.settings.stable_seconds, 1.0), GONE,
                                  count_try=False, asked_now=True)
             return
-        if self.store.ahead_of(job.path):
+        if self.store.queue.ahead_of(job.path):
             # one of the jobs asked for before may be where this file moved: they go first
-            self.store.retry_job(job.path, 0.2, GONE, count_try=False)
+            self.store.queue.retry(job.path, 0.2, GONE, count_try=False)
             return
-        removed = self.store.delete(job.path)
-        self.store.finish_job(job.path, True)
+        removed = self.store.files.delete(job.path)
+        self.store.queue.finish(job.path, True)
         if removed:
             eventlog.emit("removed", path=job.path)
 

@@ -60,7 +60,7 @@ class JournalError(SidecarError):
 
 def default_db_path() -> Path:
     """The journal lives in the index database: one default for both, kept by the store."""
-    from sidecar.index.store import default_db_path as index_path
+    from sidecar.index.store import default_location as index_path
     return Path(index_path()).expanduser()
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 
 from sidecar.config import Config
 from sidecar.errors import FileError, SidecarError
-from sidecar.index.store import IndexedFile, Store
+from sidecar.index.interfaces import IndexedFile, Store
 from sidecar.metadata.merge import Ownership
 from sidecar.metadata.record import TEXT_FIELDS, Record, join_keywords, split_keywords
 
@@ -104,7 +104,7 @@ def person_edit(store: Store, config: Config, path: str, field: str, value: str,
 
 
 def _indexed(store: Store, path: str) -> IndexedFile:
-    row = store.get(path)
+    row = store.files.get(path)
     if row is None:
         raise EditError(f"{path}: not in the index (scan it first)")
     return row
@@ -129,7 +129,7 @@ def _claimed(store: Store, path: str, wait: float, on_wait: Callable[[], None] |
     """Hold the file's claim in the work queue; refuse once `wait` seconds pass without it."""
     worker = f"edit:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
     deadline = time.monotonic() + wait
-    while not store.claim_path(path, worker, CLAIM_LEASE_SECONDS):
+    while not store.queue.claim_path(path, worker, CLAIM_LEASE_SECONDS):
         if time.monotonic() >= deadline:
             raise EditError(f"{path}: a scan or the daemon is writing it right now; nothing written, "
                             f"try again in a moment")
@@ -141,12 +141,12 @@ def _claimed(store: Store, path: str, wait: float, on_wait: Callable[[], None] |
         yield
     except _Changed:
         # changed under a writer outside the service: back to the queue, for the daemon to hear it
-        store.retry_job(path, 0, count_try=False)
+        store.queue.retry(path, 0, count_try=False)
         raise
     except BaseException:
-        store.finish_job(path, True)
+        store.queue.finish(path, True)
         raise
-    store.finish_job(path, True)     # a change seen while it was held (ours) is queued again
+    store.queue.finish(path, True)     # a change seen while it was held (ours) is queued again
 
 
 def _write_edit(store: Store, config: Config, path: str, row: IndexedFile, st: os.stat_result,
@@ -180,7 +180,7 @@ def _write_edit(store: Store, config: Config, path: str, row: IndexedFile, st: o
     new = IndexedFile(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, fingerprint=row.fingerprint,
                       format=row.format, record=record, written=written, human_fields=sorted(human),
                       classified=row.classified)
-    store.upsert(new)
+    store.files.upsert(new)
     return new
 
 

@@ -10,10 +10,10 @@ RULES_APPLIED_KEY = "description_rules_applied"
 def described_by_older_rules(store, rules_version: str) -> set[str]:
     """Indexed files whose words older rules wrote from labels the index holds. Empty once a
     scan described every one by these rules (the index notes it), so later scans read no row."""
-    if not rules_version or store.meta_value(RULES_APPLIED_KEY) == rules_version:
+    if not rules_version or store.meta.get(RULES_APPLIED_KEY) == rules_version:
         return set()
     out = set()
-    for item in store.all():
+    for item in store.files.all():
         prov = item.record.provenance
         if prov.labels and prov.rules != rules_version:
             out.add(item.path)
@@ -21,5 +21,5 @@ def described_by_older_rules(store, rules_version: str) -> set[str]:
 
 
 def note_rules_applied(store, rules_version: str) -> None:
-    if rules_version and store.meta_value(RULES_APPLIED_KEY) != rules_version:
-        store.set_meta_value(RULES_APPLIED_KEY, rules_version)
+    if rules_version and store.meta.get(RULES_APPLIED_KEY) != rules_version:
+        store.meta.set(RULES_APPLIED_KEY, rules_version)

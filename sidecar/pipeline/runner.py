@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sidecar import events
 from sidecar.classify.base import heard_by_an_older_engine
-from sidecar.index.store import IndexedFile, Store
+from sidecar.index.interfaces import IndexedFile, Store
 from sidecar.library.walk import printable, walk
 from sidecar.metadata.merge import machine_values
 from sidecar.metadata.record import Provenance
@@ -72,12 +72,12 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
         on_task: Callable[[Task], None] | None = None) -> Summary:
     started = time.perf_counter()
     summary = Summary()
-    known = store.identities()
+    known = store.files.identities()
     # files an older engine heard (the descriptor engine named no sound) are heard once more
-    stale = store.paths_heard_by(
+    stale = store.files.paths_heard_by(
         lambda engine, model: heard_by_an_older_engine(Provenance(engine=engine, model=model), ctx.engine))
     # files indexed before embeddings existed (or by another model) get theirs, not a new classification
-    unheard = store.embedding_stale(ctx.embedder.model) if ctx.embedder is not None and not ctx.dry_run else set()
+    unheard = store.vectors.stale_paths(ctx.embedder.model) if ctx.embedder is not None and not ctx.dry_run else set()
     # files whose category a newly learned model changes are described again, never heard again
     if ctx.categories is not None and not ctx.dry_run:
         ctx.recategorise = frozenset(recategorised(store, ctx.vocabulary, ctx.categories,
@@ -126,7 +126,7 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     if ctx.categories is not None and not ctx.dry_run and not unheard and recategorised_now >= ctx.recategorise:
         # every indexed file has this model's decision (a file without a vector yet had none to
         # decide by): later scans need not look again
-        store.set_meta_value(APPLIED_KEY, str(ctx.categories.version))
+        store.meta.set(APPLIED_KEY, str(ctx.categories.version))
     if not ctx.dry_run:
         summary.pruned = _prune(roots, store)
     if ctx.embedder is not None and not ctx.dry_run:
@@ -143,14 +143,14 @@ def _update_vector_index(store: Store, summary: Summary) -> None:
     try:
         maintain(store)
     except Exception as exc:    # the graph is a cache: the next scan or query rebuilds it
-        summary.notes.append((store.path, f"sounds-like index not updated: {exc}"))
+        summary.notes.append((store.location, f"sounds-like index not updated: {exc}"))
 
 
 def _follow_move(task: Task, store: Store, ctx: Context) -> None:
     """The index row, the undo journal and the sidecar follow a moved file."""
     from sidecar.metadata import sidecar_xml
 
-    store.delete(task.moved_from)
+    store.files.delete(task.moved_from)
     if ctx.journal is not None:
         ctx.journal.rename(task.moved_from, task.path)
     if "sidecar" in task.written:
@@ -166,9 +166,9 @@ def _prune(roots: list[str], store: Store) -> list[str]:
     gone = []
     for root in roots:
         if os.path.isdir(root):
-            gone += [p for p in store.paths_under(os.path.abspath(root)) if not os.path.lexists(p)]
+            gone += [p for p in store.files.paths_under(os.path.abspath(root)) if not os.path.lexists(p)]
     if gone:
-        store.delete_many(gone)
+        store.files.delete_many(gone)
     return gone
 
 
@@ -181,27 +181,27 @@ class _Claims:
     def __init__(self, store: Store, known: dict, enabled: bool):
         self.store = store
         self.known = known          # the index as this scan found it when it began
-        self.enabled = enabled and store.path != ":memory:"
+        self.enabled = enabled and not store.ephemeral
         self.worker = f"scan:{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     def __enter__(self) -> "_Claims":
         if self.enabled:
-            self.store.register_worker(self.worker, "scan", socket.gethostname(), os.getpid())
+            self.store.queue.register_worker(self.worker, "scan", socket.gethostname(), os.getpid())
         return self
 
     def __exit__(self, *exc) -> None:
         if self.enabled:
-            self.store.release_claims(self.worker)
-            self.store.unregister_worker(self.worker)
+            self.store.queue.release_claims(self.worker)
+            self.store.queue.unregister_worker(self.worker)
 
     def process(self, task: Task, ctx: Context) -> Task:
         if not self.enabled:
-            task.indexed = self.store.get(task.path)
+            task.indexed = self.store.files.get(task.path)
             return process(task, ctx)
-        if not self.store.claim_path(task.path, self.worker, self.LEASE_SECONDS):
+        if not self.store.queue.claim_path(task.path, self.worker, self.LEASE_SECONDS):
             return task.done(Outcome.SKIPPED, "in the hands of a sidecar daemon on the same index")
         # read after the claim: work another worker finished meanwhile is seen as done
-        task.indexed = self.store.get(task.path)
+        task.indexed = self.store.files.get(task.path)
         try:
             st = os.stat(task.path)
         except OSError:
@@ -214,7 +214,7 @@ class _Claims:
 
     def finish(self, task: Task) -> None:
         if self.enabled and not (task.outcome == Outcome.SKIPPED and task.reason.startswith("in the hands")):
-            self.store.finish_job(task.path, True, task.reason if task.outcome == Outcome.FAILED else "")
+            self.store.queue.finish(task.path, True, task.reason if task.outcome == Outcome.FAILED else "")
 
 
 def _process_all(tasks: list[Task], ctx: Context, jobs: int,
@@ -252,12 +252,12 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
             "time": task.record.provenance.time}
         try:
             with store.atomic():    # the row and its vector together: no reader sees one alone
-                store.upsert(IndexedFile(
+                store.files.upsert(IndexedFile(
                     path=task.path, size=task.size, mtime_ns=task.mtime_ns, fingerprint=task.fingerprint,
                     format=task.format, record=task.record, written=written,
                     human_fields=sorted(task.human)))
                 if task.embedding is not None:
-                    store.put_embedding(task.path, task.embedding)
+                    store.vectors.put(task.path, task.embedding)
         except (sqlite3.Error, ValueError) as exc:
             task.done(Outcome.FAILED, f"written, but the index could not record it: {exc}")
             outcome = Outcome.FAILED

@@ -196,7 +196,7 @@ def heard_before(rec: Record) -> tuple[Classification, KnownAudio]:
 
 def _find_move(task: Task, ctx: Context) -> bool:
     """A new path whose audio an index row holds under a path that is gone: a moved file."""
-    gone = [row for row in ctx.store.find_by_fingerprint(task.fingerprint) if not os.path.exists(row.path)]
+    gone = [row for row in ctx.store.files.find_by_fingerprint(task.fingerprint) if not os.path.exists(row.path)]
     if len(gone) != 1:
         return False
     task.indexed = gone[0]
@@ -223,7 +223,7 @@ def embed(task: Task, ctx: Context) -> Task:
         return task
     task.stage = "embed"
     from sidecar.similarity.embedder import stored_form
-    held = ctx.store.embedding(task.moved_from or task.path) if ctx.store is not None else None
+    held = ctx.store.vectors.get(task.moved_from or task.path) if ctx.store is not None else None
     if held is not None and held.model == ctx.embedder.model and held.fingerprint == task.fingerprint:
         task.vector = held.vector
         if task.moved_from:

@@ -7,7 +7,7 @@ from enum import Enum
 
 from sidecar.audio.decode import Audio
 from sidecar.classify.base import Classification
-from sidecar.index.store import IndexedFile
+from sidecar.index.interfaces import IndexedFile
 from sidecar.metadata.record import Record
 
 

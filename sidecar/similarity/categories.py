@@ -14,7 +14,6 @@ increasing version, so predicting needs only numpy and loading runs no code.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections import Counter
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sidecar.errors import SidecarError
+from sidecar.index.interfaces import StoredModel
 
 MIN_FILES = 20
 MIN_PER_CATEGORY = 5
@@ -61,19 +61,17 @@ class CategoryModel:
         best = int(p.argmax())
         return self.classes[best], float(p[best])
 
-    def to_row(self) -> dict:
-        return {"created": self.created, "embedding_model": self.embedding_model,
-                "classes": json.dumps(self.classes), "coef": self.coef.astype("<f8").tobytes(),
-                "intercept": self.intercept.astype("<f8").tobytes(), "report": json.dumps(self.report),
-                "features": json.dumps(self.mids)}
+    def stored(self) -> StoredModel:
+        return StoredModel(embedding_model=self.embedding_model, classes=list(self.classes),
+                           coef=self.coef.astype("<f8").tobytes(), intercept=self.intercept.astype("<f8").tobytes(),
+                           report=self.report, features=list(self.mids), created=self.created)
 
     @classmethod
-    def from_row(cls, row) -> "CategoryModel":
-        classes = json.loads(row["classes"])
-        coef = np.frombuffer(row["coef"], "<f8").reshape(len(classes), -1)
-        return cls(classes=classes, coef=coef, intercept=np.frombuffer(row["intercept"], "<f8"),
-                   embedding_model=row["embedding_model"], version=row["version"], created=row["created"],
-                   report=json.loads(row["report"]), mids=json.loads(row["features"]))
+    def from_stored(cls, kept: StoredModel) -> "CategoryModel":
+        coef = np.frombuffer(kept.coef, "<f8").reshape(len(kept.classes), -1)
+        return cls(classes=kept.classes, coef=coef, intercept=np.frombuffer(kept.intercept, "<f8"),
+                   embedding_model=kept.embedding_model, version=kept.version, created=kept.created,
+                   report=kept.report, mids=kept.features)
 
 
 def audioset_scores(labels, mids: list[str]) -> np.ndarray:
@@ -91,10 +89,10 @@ def saved_model(store, embedder) -> CategoryModel | None:
     """The newest model `sidecar learn` saved, when it speaks the embedder's language."""
     if embedder is None:
         return None
-    row = store.latest_category_model()
-    if row is None or row["embedding_model"] != embedder.model:
+    kept = store.models.latest()
+    if kept is None or kept.embedding_model != embedder.model:
         return None
-    return CategoryModel.from_row(row)
+    return CategoryModel.from_stored(kept)
 
 
 def category_of(item, vocab) -> tuple[str, str] | None:
@@ -117,10 +115,10 @@ def recategorised(store, vocab, model: CategoryModel, min_confidence: float) -> 
     """Indexed files (as they are now) whose category this model changes: a file no person
     categorised gets a confident learned CatID it does not hold yet, or loses a learned CatID an
     older model gave and this one is not sure of. Empty once a scan applied this model to all."""
-    if store.meta_value(APPLIED_KEY) == str(model.version):
+    if store.meta.get(APPLIED_KEY) == str(model.version):
         return set()
     changed = set()
-    for item, vector in store.files_with_vectors(model.embedding_model):
+    for item, vector in store.vectors.files_with_vectors(model.embedding_model):
         rec = item.record
         if category_of(item, vocab) is not None or set(item.human_fields) & {"CatID", "Category", "SubCategory"}:
             continue
@@ -150,7 +148,7 @@ class TrainingSet:
 def training_set(store, vocab, embedding_model: str) -> TrainingSet:
     vectors, labels, heard, sources = [], [], [], Counter()
     digest = hashlib.sha256()
-    for item, vector in store.files_with_vectors(embedding_model):
+    for item, vector in store.vectors.files_with_vectors(embedding_model):
         found = category_of(item, vocab)
         if found is None:
             continue
@@ -172,12 +170,12 @@ def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool
     the newest model learned from. NotEnoughToLearn as train()."""
     ts = training_set(store, vocab, embedding_model)
     if unless_unchanged:
-        row = store.latest_category_model()
-        if (row is not None and row["embedding_model"] == embedding_model
-                and json.loads(row["report"]).get("digest") == ts.digest):
+        kept = store.models.latest()
+        if (kept is not None and kept.embedding_model == embedding_model
+                and kept.report.get("digest") == ts.digest):
             return None
     model = train(store, vocab, embedding_model, ts)
-    model.version = store.save_category_model(model.to_row())
+    model.version = store.models.save(model.stored())
     return model
 
 

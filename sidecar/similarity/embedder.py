@@ -84,7 +84,7 @@ class Embedder:
 
 def stored_form(emb: Embedding, fingerprint: str):
     """The index's form of an Embedding: the file vector in float32, the blocks in float16."""
-    from sidecar.index.store import StoredEmbedding
+    from sidecar.index.interfaces import StoredEmbedding
     return StoredEmbedding(file_id=0, model=emb.model, fingerprint=fingerprint,
                            vector=emb.vector.astype("<f4").tobytes(),
                            blocks=emb.blocks.astype("<f2").tobytes(),

@@ -52,7 +52,7 @@ def nearest(store, vector: np.ndarray, limit: int, *, exclude: int | None = None
         found = searcher.search(vector, want)
     else:
         if exact is None:
-            exact = store.vector_count() < EXACT_BELOW
+            exact = store.vectors.count() < EXACT_BELOW
         if exact:
             found = _exact(store, np.asarray(vector, np.float32), want)
         else:
@@ -62,13 +62,13 @@ def nearest(store, vector: np.ndarray, limit: int, *, exclude: int | None = None
 
 def maintain(store) -> None:
     """After a scan: a library large enough for the graph gets it up to date, saved when worth it."""
-    if store.path == ":memory:":
+    if store.ephemeral:
         return
-    if store.vector_count() < EXACT_BELOW:
+    if store.vectors.count() < EXACT_BELOW:
         # searched exactly: no graph needs the log, which is only kept from growing without end
-        last = store.last_vector_change()
-        if not VectorIndex.files(store) and last - store.vector_log_floor() > SAVE_AFTER:
-            store.forget_vector_changes(last)
+        last = store.vectors.last_change()
+        if not VectorIndex.files(store) and last - store.vectors.log_floor() > SAVE_AFTER:
+            store.vectors.forget_changes(last)
         return
     index = VectorIndex.open(store, writable=True)
     index.save_if_worth_it()
@@ -77,7 +77,7 @@ def maintain(store) -> None:
 def _exact(store, vector: np.ndarray, count: int) -> list[tuple[int, float]]:
     """Every vector of the index read once, a batch at a time (a one-off query holds no copy)."""
     best: list[tuple[int, float]] = []
-    for ids, blobs in store.vector_batches():
+    for ids, blobs in store.vectors.batches():
         ids = np.concatenate([np.asarray(ids, np.int64), np.asarray([i for i, _ in best], np.int64)])
         dist = np.concatenate([(1.0 - as_matrix(blobs) @ vector).astype(np.float32),
                                np.asarray([d for _, d in best], np.float32)])
@@ -92,7 +92,7 @@ def query_vector(store, path: str, embedder_factory) -> tuple[np.ndarray, int | 
     real = os.path.abspath(path)
     if not os.path.isfile(real):
         raise SimilarityError(f"{path}: no such file")
-    stored = store.embedding(real)
+    stored = store.vectors.get(real)
     if stored is not None and stored.model == MODEL:
         st = os.stat(real)
         if (st.st_size, st.st_mtime_ns) == (stored.size, stored.mtime_ns):
@@ -123,7 +123,7 @@ def similar_to_file(store, path: str, limit: int = 10, *, exact: bool | None = N
     if not np.any(vector):
         return []      # digital silence sounds like nothing in particular
     found = nearest(store, vector, limit, exclude=own_id, exact=exact, searcher=searcher)
-    files = store.files_by_id([i for i, _ in found])
+    files = store.files.by_ids([i for i, _ in found])
     return [Neighbour(files[i].path, d, files[i]) for i, d in found if i in files]
 
 
@@ -151,7 +151,7 @@ class Similar:
             except ValueError:          # another process saved a newer graph: take it
                 s = None
         if s is None or (isinstance(s, ExactVectors) and len(s) >= EXACT_BELOW):
-            large = self.store.vector_count() >= EXACT_BELOW
+            large = self.store.vectors.count() >= EXACT_BELOW
             s = VectorIndex.open(self.store) if large else ExactVectors(self.store)
         self.searcher = s
         return s

@@ -66,7 +66,7 @@ class VectorIndex:
     # -- files beside the index ---------------------------------------------------
     @staticmethod
     def _prefix(store) -> Path | None:
-        return None if store.path == ":memory:" else Path(store.path)
+        return store.cache_prefix()
 
     @classmethod
     def files(cls, store) -> list[tuple[int, Path]]:
@@ -85,12 +85,12 @@ class VectorIndex:
     def open(cls, store, *, writable: bool = False) -> "VectorIndex":
         """The newest readable graph brought up to date, or a new one built from the index."""
         from usearch.index import Index
-        floor = store.vector_log_floor()
+        floor = store.vectors.log_floor()
         for seq, path in cls.files(store):
             if seq < floor:
                 break             # the log no longer holds what this graph lacks
             try:
-                up_to_date = store.last_vector_change() <= seq
+                up_to_date = store.vectors.last_change() <= seq
                 graph = Index.restore(str(path), view=up_to_date and not writable)
             except Exception as exc:   # a damaged file: try an older one, else rebuild
                 log.warning("%s: unreadable (%s); using an older graph or rebuilding", path, exc)
@@ -105,10 +105,10 @@ class VectorIndex:
 
     @classmethod
     def build(cls, store) -> "VectorIndex":
-        seq = store.last_vector_change()
+        seq = store.vectors.last_change()
         graph = _new_graph()
         index = cls(store, graph, seq, None)
-        for ids, blobs in store.vector_batches():
+        for ids, blobs in store.vectors.batches():
             graph.add(np.asarray(ids, dtype=np.uint64), as_matrix(blobs), threads=os.cpu_count() or 1)
         index.pending = len(graph) or 0
         return index
@@ -118,8 +118,8 @@ class VectorIndex:
         """Apply the changes logged since this graph's change number; how many files changed.
         ValueError when the log no longer holds them (another process saved a newer graph and
         dropped them): open() again."""
-        changes = self.store.vector_changes(self.seq)
-        if self.store.vector_log_floor() > self.seq:   # read after the changes: none is missed
+        changes = self.store.vectors.changes(self.seq)
+        if self.store.vectors.log_floor() > self.seq:   # read after the changes: none is missed
             raise ValueError("the change log was trimmed past this graph; open the newer one")
         if not changes:
             return 0
@@ -132,7 +132,7 @@ class VectorIndex:
             latest[file_id] = seq
         ids = list(latest)
         self.graph.remove(np.asarray(ids, dtype=np.uint64))
-        present = self.store.vectors_of(ids)
+        present = self.store.vectors.by_ids(ids)
         if present:
             keys = np.asarray([i for i, _ in present], dtype=np.uint64)
             self.graph.add(keys, as_matrix([b for _, b in present]), threads=os.cpu_count() or 1)
@@ -161,7 +161,7 @@ class VectorIndex:
             for seq, path in self.files(self.store):
                 if seq < self.seq:
                     path.unlink(missing_ok=True)
-            self.store.forget_vector_changes(self.seq)
+            self.store.vectors.forget_changes(self.seq)
         self.path = target
         self.pending = 0
         return target
@@ -193,9 +193,9 @@ class ExactVectors:
         self.load()
 
     def load(self) -> None:
-        self.seq = self.store.last_vector_change()     # replaying a change seen already is harmless
+        self.seq = self.store.vectors.last_change()     # replaying a change seen already is harmless
         ids, blobs = [], []
-        for batch_ids, batch in self.store.vector_batches():
+        for batch_ids, batch in self.store.vectors.batches():
             ids += batch_ids
             blobs += batch
         self.ids = np.asarray(ids, np.int64)
@@ -203,15 +203,15 @@ class ExactVectors:
 
     def sync(self) -> int:
         """Apply the changes logged since this copy was taken; how many files changed."""
-        changes = self.store.vector_changes(self.seq)
-        if self.store.vector_log_floor() > self.seq:   # read after the changes: none is missed
+        changes = self.store.vectors.changes(self.seq)
+        if self.store.vectors.log_floor() > self.seq:   # read after the changes: none is missed
             self.load()                 # the log was trimmed past what this copy had seen
             return len(self.ids)
         if not changes:
             return 0
         changed = sorted({file_id for _, file_id in changes})
         keep = ~np.isin(self.ids, changed)
-        present = self.store.vectors_of(changed)
+        present = self.store.vectors.by_ids(changed)
         self.ids = np.concatenate([self.ids[keep], np.asarray([i for i, _ in present], np.int64)])
         self.matrix = np.concatenate([self.matrix[keep], as_matrix([b for _, b in present])])
         self.seq = max(seq for seq, _ in changes)

@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS ucs_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 def default_db_path() -> str:
     """The official list lives in the index database, whose default the store keeps."""
-    from sidecar.index.store import default_db_path as index_path
+    from sidecar.index.store import default_location as index_path
     return index_path()
 
 
