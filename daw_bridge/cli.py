@@ -31,23 +31,22 @@ def serve(host, port, roots, db_path):
     """Answer DAW scripts over UDP: search, info, tag, similar (schemas/osc-address-space.md)."""
     import logging
 
-    from sidecar.cli.common import load_config, make_vocabulary, open_store
+    from sidecar import config as config_module
+    from sidecar.app import App
     from sidecar.errors import ConfigError
-    from daw_bridge.server import bridge_from_config
-    from sidecar.similarity.search import Similar
     logging.basicConfig(level=logging.INFO, format="daw-bridge: %(message)s", stream=sys.stderr)
-    cfg = load_config()
-    store = open_store(db_path, cfg)
-    vocabulary = make_vocabulary(cfg, store)
     try:
-        bridge = bridge_from_config(store, cfg, host=host, port=port, roots=list(roots) or None,
-                                    expand=vocabulary.expand_term, cat_info=vocabulary.cat_info,
-                                    similar=Similar(store))
+        cfg = config_module.load().check()
+        if db_path:
+            cfg.db = db_path
+        app = App(cfg)
+        bridge = app.bridge(host=host, port=port, roots=list(roots) or None)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host or cfg.osc.host}:{cfg.osc.port if port is None else port}: "
                                    f"{exc.strerror or exc}") from exc
+    app.vocabulary          # loaded before the first search arrives, not while a DAW script waits
     where = ", ".join(bridge.roots.written) or "none (info and tag refused)"
     click.echo(f"daw-bridge listening on {bridge.host}:{bridge.port}; library roots: {where}", err=True)
     try:

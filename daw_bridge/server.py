@@ -22,13 +22,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
 from daw_bridge.access import ClientFilter, OutsideRoots, Roots, check_bind, parse_networks
 from sidecar.errors import QueryError, SidecarError
-from sidecar.index.interfaces import Store
+from sidecar.index.interfaces import IndexedFile
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 9310
@@ -128,37 +129,43 @@ class RateLimitedLog:
         return True
 
 
+class Services(Protocol):
+    """What the bridge asks of the application (sidecar.app.Services): search, a file's row, a
+    person's edit (None: /sfx/tag is not answered) and sounds like (None: /sfx/similar is not)."""
+
+    edit: Callable[[str, str, str], IndexedFile] | None
+    similar: Callable[[str, int], list] | None
+
+    def search(self, query: str, limit: int) -> list[IndexedFile]: ...
+    def get(self, path: str) -> IndexedFile | None: ...
+    def close(self) -> None: ...
+
+
 class Bridge:
     #: most clients whose replies go to another port; the oldest redirect is dropped past this
     MAX_REPLY_PORTS = 256
 
-    def __init__(self, store: Store, host: str = "127.0.0.1", port: int = DEFAULT_PORT, expand=None, *,
-                 roots=(), allow=(), config=None, journal=None, cat_info=None,
-                 similar: Callable | None = None):
-        """store: the index; roots: library roots that /sfx/info and /sfx/tag may name; allow: client
-        networks answered besides loopback (required off loopback); config: what edits write (a
-        sidecar.config.Config); journal: the undo journal edits are recorded in (default: the index's);
-        similar: (path, limit) -> hits best first, answers /sfx/similar when given."""
-        from sidecar.config import Config
+    def __init__(self, services: Services, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+                 roots=(), allow=()):
+        """services: the application's search, rows, edits and sounds like (closed with the bridge);
+        roots: library roots that /sfx/info and /sfx/tag may name; allow: client networks answered
+        besides loopback (required off loopback)."""
         networks = parse_networks(allow)
         check_bind(host, networks)
-        self.store = store
-        self.expand = expand
+        self.services = services
         self.clients = ClientFilter(networks)
         self.roots = Roots(roots)
-        self.config = config or Config()
-        self._journal = journal
-        self.cat_info = cat_info
-        self.similar = similar
         self.log = RateLimitedLog(log)
         # (host, port) of a requester -> the port its replies go to
         self.reply_ports: OrderedDict[tuple[str, int], int] = OrderedDict()
         self._ports_lock = threading.Lock()
         self.handlers: dict[str, Callable] = {
             "/sfx/ping": self.on_ping, "/sfx/search": self.on_search, "/sfx/reply_port": self.on_reply_port,
-            "/sfx/info": self.on_info, "/sfx/tag": self.on_tag, "/sfx/addresses": self.on_addresses,
+            "/sfx/info": self.on_info, "/sfx/addresses": self.on_addresses,
         }
-        if similar is not None:
+        if services.edit is not None:
+            self.handlers["/sfx/tag"] = self.on_tag
+        if services.similar is not None:
             self.handlers["/sfx/similar"] = self.on_similar
         #: answered on the worker thread, one at a time
         self.slow = {"/sfx/tag", "/sfx/similar"}
@@ -217,8 +224,7 @@ class Bridge:
         if self._serving.is_set():
             self._stopped.wait(timeout=5)
         self.socket.close()
-        if self._journal is not None and getattr(self, "_own_journal", False):
-            self._journal.close()
+        self.services.close()
 
     # -- one datagram ---------------------------------------------------------
 
@@ -360,7 +366,7 @@ class Bridge:
             return
         limit = max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
         try:
-            hits = self.store.files.search(rest[0], limit=limit, expand=self.expand or None)
+            hits = self.services.search(rest[0], limit)
         except QueryError as exc:
             self._send(client, messages.error(request_id, str(exc)))
             return
@@ -402,7 +408,7 @@ class Bridge:
         path = self._path(client, request_id, path)
         if path is None:
             return
-        row = self.store.files.get(path)
+        row = self.services.get(path)
         if row is None:
             self._send(client, messages.error(request_id, f"not in the index: {path}"))
             return
@@ -413,7 +419,7 @@ class Bridge:
 
     def on_tag(self, client, address, *args):
         """/sfx/tag id:i path:s field:s value:s [reply_port:i] -> /sfx/tagged id field value"""
-        from sidecar.pipeline.edit import EditError, field_value, person_edit
+        from sidecar.pipeline.edit import EditError, field_value
         checked = self._request(client, args, "/sfx/tag id:i path:s field:s value:s [reply_port:i]", "sss", 0)
         if checked is None:
             return
@@ -425,8 +431,7 @@ class Bridge:
         if path is None:
             return
         try:
-            row = person_edit(self.store, self.config, path, name, value, journal=self.journal(),
-                              cat_info=self.cat_info)
+            row = self.services.edit(path, name, value)
         except EditError as exc:
             self._send(client, messages.error(request_id, str(exc)))
             return
@@ -453,27 +458,8 @@ class Bridge:
             return
         limit = max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
         try:
-            hits = self.similar(path, limit)
+            hits = self.services.similar(path, limit)
         except SidecarError as exc:
             self._send(client, messages.error(request_id, str(exc)))
             return
         self._send_hits(client, request_id, hits)
-
-    def journal(self):
-        """The undo journal edits are recorded in: the one given, or the index's own, opened once."""
-        if self._journal is None and not self.store.ephemeral:
-            from sidecar.metadata.journal import Journal
-            self._journal = Journal(self.store.location)
-            self._own_journal = True
-        return self._journal
-
-
-def bridge_from_config(store: Store, config, *, host: str | None = None, port: int | None = None,
-                       roots=None, expand=None, **kwargs) -> Bridge:
-    """A bridge as the configuration describes it ([osc] host, port, allow; [[roots]]); host, port and
-    roots given here win. ConfigError (exit 2) for an address off loopback without an allow-list.
-    The daemon hosts it so: `bridge_from_config(store, cfg, expand=...).start()`, then `shutdown()`."""
-    osc = config.osc
-    return Bridge(store, host or osc.host, osc.port if port is None else port, expand,
-                  roots=[r.path for r in config.roots] if roots is None else list(roots), allow=osc.allow,
-                  config=config, **kwargs)

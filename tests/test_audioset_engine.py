@@ -14,7 +14,7 @@ from sidecar.audio.decode import decode
 from sidecar.audio.logmel import patches
 from sidecar.classify import yamnet_model
 from sidecar.classify.audioset import AudiosetEngine
-from sidecar.cli.common import make_engine
+from sidecar.app import EngineUnavailable, make_engine
 from sidecar.config import Config
 from tests_support import audio_of
 
@@ -193,7 +193,6 @@ def test_without_the_installed_model_the_scan_says_which_engine_listened(monkeyp
     engine = make_engine(Config().check(), notes)
     assert engine.name == "descriptors"
     assert len(notes) == 1 and "no-such-model-distribution" in notes[0] and "make install" in notes[0]
-    from sidecar.cli.common import EngineUnavailable
     with pytest.raises(EngineUnavailable, match="make install"):
         make_engine(Config(classifier="embedded").check(), [])
 

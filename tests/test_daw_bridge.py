@@ -7,7 +7,8 @@ import pytest
 from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
-from daw_bridge.server import Bridge
+from sidecar.app import App
+from sidecar.config import Config
 from sidecar.index.interfaces import IndexedFile
 from sidecar.index.store import open_store
 from sidecar.metadata.record import Record
@@ -20,7 +21,7 @@ def bridge(tmp_path):
                              Record(Description="Old door creaks " + "é" * 3000, Keywords=["door", "creak"],
                                     CatID="DOORWood", Duration=2.5)))
     store.files.upsert(IndexedFile("/lib/dog.wav", 1, 1, "b", "wav", Record(Description="Dog barks", Keywords=["dog"])))
-    b = Bridge(store, port=0)
+    b = App(Config(), store=store).bridge(port=0, roots=[])
     thread = threading.Thread(target=b.serve_forever, daemon=True)
     thread.start()
     yield b
@@ -75,7 +76,7 @@ def test_cut_utf8_never_splits_a_character():
 
 
 def serve(store):
-    b = Bridge(store, port=0)
+    b = App(Config(), store=store).bridge(port=0, roots=[])
     threading.Thread(target=b.serve_forever, daemon=True).start()
     return b
 

@@ -9,8 +9,9 @@ import pytest
 from bridge_support import DAW_BRIDGE, BridgeProcess, Client
 from daw_bridge import messages
 from daw_bridge.access import ClientFilter, Roots, OutsideRoots, parse_networks
-from daw_bridge.server import Bridge, bridge_from_config
-from sidecar.config import load
+from daw_bridge.server import Bridge
+from sidecar.app import App, Services
+from sidecar.config import Config, load
 from sidecar.errors import ConfigError
 from sidecar.index.store import open_store
 
@@ -58,8 +59,13 @@ def test_the_client_filter():
     assert not ClientFilter([]).allows("10.1.1.1")
 
 
+def _services(store):
+    """The application's services over one index, as a bridge built by hand takes them."""
+    return Services(App(Config(), store=store), store)
+
+
 def test_a_datagram_from_outside_the_allow_list_is_dropped_unanswered(tmp_path, caplog):
-    bridge = Bridge(open_store(tmp_path / "i.db"), "127.0.0.1", 0, expand=False, allow=["192.0.2.0/24"])
+    bridge = Bridge(_services(open_store(tmp_path / "i.db")), "127.0.0.1", 0, allow=["192.0.2.0/24"])
     sent = []
     bridge._send = lambda client, dgram: sent.append((client, dgram))      # nothing may go out
     bridge._send_direct = bridge._send
@@ -81,13 +87,13 @@ def test_the_configuration_names_host_port_allow_and_roots(env, tmp_path):
     cfg = load()
     assert (cfg.osc.host, cfg.osc.port, cfg.osc.allow) == ("127.0.0.1", 9399, ["192.0.2.0/24"])
     assert [r.path for r in cfg.roots] == [str(lib)]
-    bridge = bridge_from_config(open_store(tmp_path / "i.db"), cfg, port=0)
+    bridge = App(cfg, store=open_store(tmp_path / "i.db")).bridge(port=0)
     try:
         assert bridge.roots.written == [str(lib)] and bridge.port > 0
     finally:
         bridge.shutdown()
     with pytest.raises(ConfigError):
-        Bridge(open_store(tmp_path / "i.db"), "0.0.0.0", 0)         # no allow-list given
+        Bridge(_services(open_store(tmp_path / "i.db")), "0.0.0.0", 0)         # no allow-list given
 
 
 def test_roots_hold_paths_as_written_and_as_resolved(tmp_path):
@@ -114,7 +120,7 @@ def test_another_program_hosts_the_bridge_on_a_thread_and_stops_it(env, tmp_path
     lib.mkdir()
     env.write_text(f'[[roots]]\npath = "{lib}"\n')
     before = threading.active_count()
-    bridge = bridge_from_config(open_store(tmp_path / "i.db"), load(), port=0).start()
+    bridge = App(load(), store=open_store(tmp_path / "i.db")).bridge(port=0).start()
     client = Client(bridge.port)
     assert client.ask(messages.message("/sfx/ping", 5))[-1].params == [5]
     assert "/sfx/tag" in client.ask(messages.message("/sfx/addresses", 6))[-1].params[1].split()

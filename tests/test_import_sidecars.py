@@ -286,7 +286,7 @@ def test_a_move_replaces_the_index_row_and_moves_the_sidecar(tmp_path, db):
     lib = tmp_path / "lib"
     door = make_wav(lib / "old" / "door.wav", 22)
     identity = sx.Identity(door.name, door.stat().st_size, fingerprint_mod.audio_fingerprint(str(door)), str(door))
-    with Journal(db) as journal:
+    with Journal.at(db) as journal:
         sidecar = write_sidecar_journaled(journal, door, machine_record("Door"), identity)
     edit_notes(sidecar, "recorded at the barn")
     assert invoke("import_sidecars", ["--json", str(sidecar)]).exit_code == 0
@@ -311,7 +311,7 @@ def test_a_move_replaces_the_index_row_and_moves_the_sidecar(tmp_path, db):
     assert store.files.get(str(door)) is None
     new_row = store.files.get(str(moved))
     assert new_row.record.Notes == "recorded at the barn" and new_row.written["sidecar"] == str(target)
-    with Journal(db) as journal:                       # undo follows the sidecar: a person edited it
+    with Journal.at(db) as journal:                       # undo follows the sidecar: a person edited it
         assert not journal.has(sidecar) and journal.has(target)
         result = journal.undo(target)
     assert result.status == "kept" and target.exists()
@@ -324,7 +324,7 @@ def test_a_moved_sidecar_the_service_wrote_is_still_removed_by_undo(tmp_path, db
     lib = tmp_path / "lib"
     door = make_wav(lib / "door.wav", 23)
     identity = sx.Identity(door.name, door.stat().st_size, fingerprint_mod.audio_fingerprint(str(door)), str(door))
-    with Journal(db) as journal:
+    with Journal.at(db) as journal:
         sidecar = write_sidecar_journaled(journal, door, machine_record("Door"), identity)
     moved = lib / "sub" / "door.wav"
     moved.parent.mkdir()
@@ -333,7 +333,7 @@ def test_a_moved_sidecar_the_service_wrote_is_still_removed_by_undo(tmp_path, db
     assert result.exit_code == 0, result.stderr
     assert rows_of(result)[0]["status"] == "moved"
     target = lib / "sub" / "door.wav.xml"
-    with Journal(db) as journal:
+    with Journal.at(db) as journal:
         assert journal.undo(target).status == "removed"
     assert not target.exists() and not sidecar.exists()
 
@@ -362,7 +362,7 @@ def test_a_moved_sidecar_without_recorded_bytes_is_not_taken_for_the_services_ow
 
     lib = tmp_path / "lib"
     door = make_wav(lib / "door.wav", 25)
-    with Journal(db) as journal:
+    with Journal.at(db) as journal:
         journal_sidecar(journal, sx.sidecar_path(door))
     sidecar = write_sidecar(door)
     edit_notes(sidecar, "a person's note")
@@ -371,7 +371,7 @@ def test_a_moved_sidecar_without_recorded_bytes_is_not_taken_for_the_services_ow
     shutil.move(door, moved)
     assert invoke("import_sidecars", ["--json", str(lib)]).exit_code == 0
     target = lib / "sub" / "door.wav.xml"
-    with Journal(db) as journal:
+    with Journal.at(db) as journal:
         result = journal.undo(target)
     assert result.status == "kept" and target.exists()
 

@@ -16,7 +16,8 @@ from wavinfo import WavInfoReader
 import audiogen
 from bridge_support import DAW_BRIDGE, BridgeProcess
 from daw_bridge import messages
-from daw_bridge.server import Bridge
+from sidecar.app import App
+from sidecar.config import Config
 from sidecar.index.interfaces import IndexedFile
 from sidecar.index.store import open_store
 from sidecar.library.fingerprint import audio_fingerprint
@@ -93,7 +94,7 @@ def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     with_embeddings(store, paths)
     # a second bridge, in this process, built without similarity: "more like this" is not offered there
-    plain = Bridge(store, port=0, roots=[str(lib)], similar=None)
+    plain = App(Config(), store=store).bridge(port=0, roots=[str(lib)], similar=False)
     threading.Thread(target=plain.serve_forever, daemon=True).start()
     scratch = tmp_path / "scratch"
     scratch.mkdir()

@@ -93,8 +93,9 @@ def test_exiftool_reads_the_text_chunks(tmp_path):
 def test_undo_round_trip(tmp_path):
     path = _aiff(tmp_path, extra=FOREIGN)
     original = path.read_bytes()
-    with Journal(tmp_path / "j.db") as journal:
-        aiff.write(path, sample_record(), id3=_id3(), journal=journal)
+    with Journal.at(tmp_path / "j.db") as journal:
+        journal.record_original(path, aiff.audio_span)
+        aiff.write(path, sample_record(), id3=_id3())
         assert path.read_bytes() != original
         assert journal.undo(path).ok
     assert path.read_bytes() == original

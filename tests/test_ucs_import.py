@@ -10,7 +10,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from sidecar.app import App
 from sidecar.cli.ucs import ucs
+from sidecar.config import Config
 from sidecar.metadata.record import Label
 from sidecar.vocabulary import UcsList, Vocabulary, VocabularyError
 
@@ -52,6 +54,11 @@ def write_json(path):
 WRITERS = {"xlsx": write_xlsx, "csv": write_csv, "json": write_json}
 
 
+def stored_list(db) -> UcsList:
+    """The list kept in the index at db, as every command reads it (no index: an empty list)."""
+    return App(Config(db=str(db))).ucs_list
+
+
 @pytest.mark.parametrize("ext", sorted(WRITERS))
 def test_import_each_form_and_use_it(tmp_path, ext):
     src = tmp_path / f"ucs.{ext}"
@@ -65,7 +72,7 @@ def test_import_each_form_and_use_it(tmp_path, ext):
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
-    stored = UcsList.load_from_db(db)
+    stored = stored_list(db)
     assert len(stored) == 3
     assert stored.explain("ANMLDog") == "Dogs of every kind."
     assert stored.synonyms("ANMLDog") == ["doggo", "mutt"]
@@ -89,17 +96,17 @@ def test_import_replaces_the_stored_list_and_info(tmp_path, monkeypatch):
     runner = CliRunner()
     assert runner.invoke(ucs, ["import", str(src)]).exit_code == 0
     assert runner.invoke(ucs, ["import", str(src)]).exit_code == 0
-    assert len(UcsList.load_from_db(db)) == 3
+    assert len(stored_list(db)) == 3
     info = runner.invoke(ucs, ["info", "THUN", "--json"])
     assert json.loads(info.output)["Explanations"] == "Thunder near and far."
     assert "3 UCS categories" in runner.invoke(ucs, ["info"]).output
 
 
 def test_no_database_means_no_list(tmp_path):
-    assert not UcsList.load_from_db(tmp_path / "missing.db")
+    assert not stored_list(tmp_path / "missing.db")
     plain = tmp_path / "plain.db"
     sqlite3.connect(plain).close()
-    assert len(UcsList.load_from_db(plain)) == 0
+    assert len(stored_list(plain)) == 0
 
 
 def _malformed(tmp_path):
@@ -147,7 +154,7 @@ def test_malformed_files_give_one_clear_message(tmp_path):
         assert result.exit_code == 1, (path, result.output)
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: ") and path.name in lines[0], result.output
-    assert not db.exists() or len(UcsList.load_from_db(db)) == 0
+    assert not db.exists() or len(stored_list(db)) == 0
 
 
 def test_missing_file_is_a_usage_error(tmp_path):

@@ -12,13 +12,15 @@ from click.testing import CliRunner
 
 from sidecar.cli.undo import undo as undo_command
 from sidecar.metadata import riff
-from sidecar.metadata.journal import Journal, default_db_path
+from sidecar.index.store import default_location
+from sidecar.metadata.journal import Journal
+from tests_support import journaled_riff_write
 from test_riff_build import put, recorder_wav, sample_record, simple_wav
 
 
 @pytest.fixture
 def journal(tmp_path):
-    with Journal(tmp_path / "db" / "index.db") as j:
+    with Journal.at(tmp_path / "db" / "index.db") as j:
         yield j
 
 
@@ -26,8 +28,8 @@ def journal(tmp_path):
 def test_write_then_undo_gives_the_original_back(tmp_path, journal, make):
     original = make()
     path = put(tmp_path, original)
-    assert not riff.write(path, sample_record(), journal=journal).in_place
-    assert riff.write(path, sample_record(Description="second"), journal=journal).in_place
+    assert not journaled_riff_write(journal, path, sample_record()).in_place
+    assert journaled_riff_write(journal, path, sample_record(Description="second")).in_place
     assert path.read_bytes() != original
     assert len(journal.entries()) == 1          # journaled once, before the first write
     result = journal.undo(path)
@@ -38,9 +40,9 @@ def test_write_then_undo_gives_the_original_back(tmp_path, journal, make):
 
 def test_record_original_is_a_no_op_the_second_time(tmp_path, journal):
     path = put(tmp_path, simple_wav())
-    assert journal.record_original(path)
+    assert journal.record_original(path, riff.audio_span)
     riff.write(path, sample_record())
-    assert not journal.record_original(path)
+    assert not journal.record_original(path, riff.audio_span)
     entry = journal.entries()[0]
     assert entry.span_fn == "sidecar.metadata.riff.reader:audio_span"
 
@@ -48,17 +50,17 @@ def test_record_original_is_a_no_op_the_second_time(tmp_path, journal):
 def test_journal_keeps_head_and_tail_compressed_and_no_audio(tmp_path, journal):
     blob = recorder_wav(frames=20000)
     path = put(tmp_path, blob)
-    journal.record_original(path)
-    head, tail, offset, length = sqlite3.connect(journal.db_path).execute(
+    journal.record_original(path, riff.audio_span)
+    head, tail, offset, length = sqlite3.connect(journal.rows.path).execute(
         "SELECT head, tail, audio_offset, audio_length FROM journal").fetchone()
     assert zlib.decompress(head) == blob[:offset]
     assert zlib.decompress(tail) == blob[offset + length:]
-    assert sqlite3.connect(journal.db_path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert sqlite3.connect(journal.rows.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_undo_refuses_when_the_audio_changed(tmp_path, journal):
     path = put(tmp_path, simple_wav())
-    riff.write(path, sample_record(), journal=journal)
+    journaled_riff_write(journal, path, sample_record())
     offset, length = riff.audio_span(path)
     data = bytearray(path.read_bytes())
     data[offset] ^= 0xFF
@@ -95,7 +97,7 @@ def test_undo_all(tmp_path, journal):
     paths = [put(tmp_path, simple_wav(seed=i), f"{i}.wav") for i in range(3)]
     originals = [p.read_bytes() for p in paths]
     for p in paths:
-        riff.write(p, sample_record(), journal=journal)
+        journaled_riff_write(journal, p, sample_record())
     results = journal.undo_all()
     assert [r.ok for r in results] == [True] * 3
     assert [p.read_bytes() for p in paths] == originals
@@ -104,12 +106,12 @@ def test_undo_all(tmp_path, journal):
 def test_cli_undo_files_and_json(tmp_path, monkeypatch):
     db = tmp_path / "index.db"
     monkeypatch.setenv("SIDECAR_DB", str(db))
-    assert default_db_path() == db
+    assert default_location() == str(db)         # the journal lives in the index
     a, b = put(tmp_path, simple_wav(), "a.wav"), put(tmp_path, simple_wav(seed=2), "b.wav")
     originals = a.read_bytes(), b.read_bytes()
-    with Journal() as j:
-        riff.write(a, sample_record(), journal=j)
-        riff.write(b, sample_record(), journal=j)
+    with Journal.at() as j:
+        journaled_riff_write(j, a, sample_record())
+        journaled_riff_write(j, b, sample_record())
     out = CliRunner().invoke(undo_command, [str(a), "--json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
@@ -138,7 +140,7 @@ def test_journal_shared_by_worker_threads(tmp_path, journal):
     paths = [put(tmp_path, simple_wav(seed=i), f"t{i}.wav") for i in range(8)]
     originals = [p.read_bytes() for p in paths]
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda p: riff.write(p, sample_record(), journal=journal), paths))
+        list(pool.map(lambda p: journaled_riff_write(journal, p, sample_record()), paths))
     assert len(journal.entries()) == 8
     with ThreadPoolExecutor(4) as pool:
         assert all(r.ok for r in pool.map(journal.undo, paths))
@@ -149,7 +151,7 @@ def test_journal_shared_by_worker_threads(tmp_path, journal):
 
 def test_undo_of_a_deleted_file_fails_in_one_line_and_keeps_the_entry(tmp_path, journal):
     path = put(tmp_path, simple_wav())
-    riff.write(path, sample_record(), journal=journal)
+    journaled_riff_write(journal, path, sample_record())
     path.unlink()
     result = journal.undo(path)
     assert (result.ok, result.status, result.reason) == (False, "failed", "no such file (moved or deleted?)")
@@ -169,8 +171,8 @@ def test_any_exception_of_one_entry_is_a_failed_result_and_undo_all_goes_on(tmp_
     not_audio.write_bytes(b"not audio any more")               # recognise() raises NotAudioError
     unknown = put(tmp_path, b"TAGS|audio|end", "unknown.fake")
     journal.record_original(unknown, _span_of_fake_format)
-    journal._sql("UPDATE journal SET span_fn = ? WHERE path = ?",
-                 ("sidecar.nowhere:span", str(unknown.resolve())))   # a name that no longer resolves
+    with sqlite3.connect(journal.rows.path) as con:                  # a name that no longer resolves
+        con.execute("UPDATE journal SET span_fn = ? WHERE path = ?", ("sidecar.nowhere:span", str(unknown.resolve())))
     raising = put(tmp_path, simple_wav(seed=3), "raising.wav")
     journal.record_original(raising, riff.audio_span)
     monkeypatch.setitem(journal_module._KNOWN, "sidecar.metadata.riff.reader:audio_span", _span_that_raises)
@@ -193,9 +195,9 @@ def test_cli_undo_all_with_a_moved_file_stays_one_json_document(tmp_path, monkey
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     a, b = put(tmp_path, simple_wav(), "a.wav"), put(tmp_path, simple_wav(seed=2), "b.wav")
     original_b = b.read_bytes()
-    with Journal() as j:
-        riff.write(a, sample_record(), journal=j)
-        riff.write(b, sample_record(), journal=j)
+    with Journal.at() as j:
+        journaled_riff_write(j, a, sample_record())
+        journaled_riff_write(j, b, sample_record())
     a.rename(tmp_path / "moved.wav")
     out = CliRunner().invoke(undo_command, ["--all", "--json"])
     assert out.exit_code == 1
@@ -214,7 +216,7 @@ def test_cli_undo_all_with_a_moved_file_stays_one_json_document(tmp_path, monkey
 def test_rename_moves_the_entry_so_undo_follows_the_file(tmp_path, journal):
     path = put(tmp_path, simple_wav())
     original = path.read_bytes()
-    riff.write(path, sample_record(), journal=journal)
+    journaled_riff_write(journal, path, sample_record())
     moved = tmp_path / "sub" / "renamed.wav"
     moved.parent.mkdir()
     path.rename(moved)
@@ -225,7 +227,7 @@ def test_rename_moves_the_entry_so_undo_follows_the_file(tmp_path, journal):
 
 def test_rename_without_an_entry_is_a_no_op(tmp_path, journal):
     other = put(tmp_path, simple_wav(), "other.wav")
-    journal.record_original(other)
+    journal.record_original(other, riff.audio_span)
     assert not journal.rename(tmp_path / "never.wav", tmp_path / "elsewhere.wav")
     assert [Path(e.path).name for e in journal.entries()] == ["other.wav"]
 
@@ -234,8 +236,8 @@ def test_rename_onto_a_journaled_path_keeps_the_new_entry(tmp_path, journal):
     old = put(tmp_path, simple_wav(seed=1), "old.wav")
     new = put(tmp_path, simple_wav(seed=2), "new.wav")
     new_original = new.read_bytes()
-    riff.write(old, sample_record(), journal=journal)
-    riff.write(new, sample_record(), journal=journal)
+    journaled_riff_write(journal, old, sample_record())
+    journaled_riff_write(journal, new, sample_record())
     assert not journal.rename(old, new)
     assert not journal.has(old) and journal.has(new)
     assert journal.undo(new).ok and new.read_bytes() == new_original

@@ -21,6 +21,7 @@ from sidecar.metadata import sidecar_xml as sx
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.record import Provenance, Record
 from sidecar.pipeline.write import journal_sidecar, write_sidecar_journaled
+from tests_support import journaled_riff_write
 from test_riff_build import put, sample_record, simple_wav
 
 
@@ -68,7 +69,7 @@ def test_a_created_sidecar_with_fields_from_the_sounds_own_tags_is_removed(tmp_p
     """Fields a person wrote in the audio file (its COMM Description) are copied into the sidecar
     as human-made; that does not make the sidecar a person's: undo removes it."""
     audio = put(tmp_path, simple_wav(), "door.wav")
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         doc = write_sidecar_journaled(journal, audio, machine("Old oak door, from the file's COMM"),
                                       identity_of(audio), human={"Description"})
         assert sx.read(doc)[2] == {"Description"}
@@ -78,7 +79,7 @@ def test_a_created_sidecar_with_fields_from_the_sounds_own_tags_is_removed(tmp_p
 
 def test_a_created_sidecar_changed_after_the_write_is_kept(tmp_path, env):
     audio = put(tmp_path, simple_wav(), "door.wav")
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         doc = write_sidecar_journaled(journal, audio, machine(), identity_of(audio))
         doc.write_bytes(doc.read_bytes().replace(b"<Notes/>", b"<Notes>mine</Notes>"))
         edited = doc.read_bytes()
@@ -90,7 +91,7 @@ def test_a_created_sidecar_changed_after_the_write_is_kept(tmp_path, env):
 
 def test_a_persons_edit_keeps_the_sidecar_even_after_the_service_writes_it_again(tmp_path, env):
     audio = put(tmp_path, simple_wav(), "door.wav")
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         doc = write_sidecar_journaled(journal, audio, machine(), identity_of(audio))
         text = re.sub(r"<Description[^>]*>[^<]*</Description>", "<Description>Kick drum, tight</Description>",
                       doc.read_text(encoding="utf-8"))
@@ -104,7 +105,7 @@ def test_a_persons_edit_keeps_the_sidecar_even_after_the_service_writes_it_again
 
 def test_a_sidecar_the_service_wrote_twice_is_removed(tmp_path, env):
     audio = put(tmp_path, simple_wav(), "door.wav")
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         doc = write_sidecar_journaled(journal, audio, machine(), identity_of(audio))
         write_sidecar_journaled(journal, audio, machine("Door slam"), identity_of(audio))
         assert journal.undo(doc).status == "removed"
@@ -116,7 +117,7 @@ def test_a_replaced_sidecar_gets_its_original_bytes_back(tmp_path, env):
     theirs = sx.render(machine("Their own words"), identity_of(audio), human={"Description"})
     doc = Path(str(audio) + ".xml")
     doc.write_bytes(theirs)
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         write_sidecar_journaled(journal, audio, machine("Door slam", ("slam",)), identity_of(audio))
         assert doc.read_bytes() != theirs
         assert not journal.mark_written(doc, "0" * 64)      # a replaced original's hash never changes
@@ -127,7 +128,7 @@ def test_a_replaced_sidecar_gets_its_original_bytes_back(tmp_path, env):
 def test_an_entry_without_recorded_bytes_keeps_the_older_rule(tmp_path, env):
     """A journal of an older version holds no sha256: fields marked human keep the sidecar."""
     plain, edited = put(tmp_path, simple_wav(), "plain.wav"), put(tmp_path, simple_wav(seed=2), "edited.wav")
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         for audio, human in ((plain, set()), (edited, {"Description"})):
             doc = sx.sidecar_path(audio)
             journal_sidecar(journal, doc)
@@ -143,9 +144,9 @@ def test_undo_file_also_undoes_its_sidecar_and_drops_the_index_row(tmp_path, env
     audio = put(tmp_path, simple_wav(), "door.wav")
     other = put(tmp_path, simple_wav(seed=2), "other.wav")
     original = audio.read_bytes()
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         for sound in (audio, other):
-            riff.write(sound, sample_record(), journal=journal)
+            journaled_riff_write(journal, sound, sample_record())
             write_sidecar_journaled(journal, sound, machine(), identity_of(sound))
     index(env, audio)
     index(env, other)
@@ -164,15 +165,15 @@ def test_undo_file_also_undoes_its_sidecar_and_drops_the_index_row(tmp_path, env
 
 def test_undo_of_only_the_sidecar_keeps_the_row_of_a_sound_still_written(tmp_path, env):
     audio = put(tmp_path, simple_wav(), "door.wav")
-    with Journal(env) as journal:
-        riff.write(audio, sample_record(), journal=journal)
+    with Journal.at(env) as journal:
+        journaled_riff_write(journal, audio, sample_record())
         doc = write_sidecar_journaled(journal, audio, machine(), identity_of(audio))
     index(env, audio)
     out = undo(str(doc))
     assert out.exit_code == 0, out.output
     assert out.stdout == f"removed {doc}\n" and not doc.exists()
     assert indexed(env, audio)
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         assert journal.has(audio)
 
 
@@ -183,7 +184,7 @@ def test_undo_file_finds_its_sidecar_in_the_configured_mirror(tmp_path, env, mon
     config = tmp_path / "sidecar.toml"
     config.write_text(f'[[roots]]\npath = "{lib}"\nsidecar_mirror = "{mirror}"\nread_only = true\n')
     monkeypatch.setenv("SIDECAR_CONFIG", str(config))
-    with Journal(env) as journal:          # a read-only root: only the sidecar, in the mirror
+    with Journal.at(env) as journal:          # a read-only root: only the sidecar, in the mirror
         doc = write_sidecar_journaled(journal, audio, machine(), identity_of(audio), mirror=(lib, mirror))
     assert doc == mirror / "door.wav.xml"
     index(env, audio)
@@ -197,9 +198,9 @@ def test_undo_file_finds_its_sidecar_in_the_configured_mirror(tmp_path, env, mon
 
 def test_undo_all_drops_the_index_rows_of_what_it_gave_back(tmp_path, env):
     given_back, moved = put(tmp_path, simple_wav(), "a.wav"), put(tmp_path, simple_wav(seed=2), "b.wav")
-    with Journal(env) as journal:
+    with Journal.at(env) as journal:
         for sound in (given_back, moved):
-            riff.write(sound, sample_record(), journal=journal)
+            journaled_riff_write(journal, sound, sample_record())
             write_sidecar_journaled(journal, sound, machine(), identity_of(sound))
     index(env, given_back)
     index(env, moved)

@@ -132,7 +132,8 @@ def test_vocab_command_bad_configuration_is_exit_2(tmp_path, monkeypatch):
 def test_vocab_text_shows_ucs_synonyms(tmp_path, monkeypatch):
     from sidecar.vocabulary import UcsEntry, UcsList
     db = tmp_path / "index.db"
-    UcsList({"ANMLDog": UcsEntry("ANMLDog", "ANIMALS", "DOG", Synonyms=["doggo", "mutt"])}).save_to_db(str(db))
+    from sidecar.index.store import open_store
+    UcsList({"ANMLDog": UcsEntry("ANMLDog", "ANIMALS", "DOG", Synonyms=["doggo", "mutt"])}).save_to(open_store(db).ucs)
     monkeypatch.delenv("SIDECAR_VOCAB", raising=False)
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     result = CliRunner().invoke(vocab, ["ANMLDog", "--db", str(db)])

@@ -78,6 +78,8 @@ def heard_by_an_older_engine(provenance: Provenance, engine) -> bool:
         return False
     if provenance.model == DESCRIPTOR_MODEL:
         return engine.name != "descriptors"
-    current = getattr(engine, "model_name", "")
-    return (provenance.engine == engine.name and provenance.model.partition("/")[0] == current.partition("/")[0]
+    if provenance.engine != engine.name:
+        return False
+    current = getattr(engine, "model_name", "")     # asked only now: a lazy engine loads to say it
+    return (provenance.model.partition("/")[0] == current.partition("/")[0]
             and _generation(provenance.model) < _generation(current))

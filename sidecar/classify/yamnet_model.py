@@ -82,6 +82,18 @@ def default_model_files() -> tuple[Path, Path]:
     return found[ZIP_NAME], found[CLASS_MAP]
 
 
+def locate(path: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """(model file, class map) of the model at path (default: the installed one), found without
+    loading it; ModelError when it is not there."""
+    if path is None:
+        return default_model_files()
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise ModelError(f"{source}: no such model file ({HOW_TO_INSTALL})")
+    beside = source.with_name(CLASS_MAP)
+    return source, beside if beside.is_file() else default_model_files()[1]
+
+
 def read_class_map(path: Path) -> ClassMap:
     try:
         with open(path, newline="", encoding="utf-8") as f:
@@ -268,21 +280,8 @@ class YamnetModel:
     def __init__(self, path: str | os.PathLike | None = None, class_map: str | os.PathLike | None = None,
                  *, numerics: str | None = None):
         self.numerics = resolve_numerics(numerics)
-        if path is None:
-            zip_path, default_map = default_model_files()
-            self.source = zip_path
-            model_path = _unpack(zip_path)
-        else:
-            self.source = Path(path).expanduser()
-            default_map = None
-            if not self.source.is_file():
-                raise ModelError(f"{self.source}: no such model file ({HOW_TO_INSTALL})")
-            model_path = _unpack(self.source) if self.source.suffix == ".zip" else self.source
-            beside = self.source.with_name(CLASS_MAP)
-            if beside.is_file():
-                default_map = beside
-            else:
-                default_map = default_model_files()[1]
+        self.source, default_map = locate(path)
+        model_path = _unpack(self.source) if self.source.suffix == ".zip" else self.source
         self.classes = read_class_map(Path(class_map) if class_map else default_map)
         self._session = self._open(model_path)
         stem = self.source.name.lower().removesuffix(".zip").removesuffix(".onnx").replace("_", "-")

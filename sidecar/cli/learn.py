@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sidecar.cli.common import db_option, load_config, make_vocabulary, open_store
+from sidecar.cli.common import db_option, load_config, make_app
 from sidecar.cli.output import emit_json, table
 from sidecar.errors import ConfigError
 
@@ -21,9 +21,9 @@ def learn(as_json, db_path):
     from sidecar.similarity.categories import NotEnoughToLearn, learn_and_save
     from sidecar.similarity.embedder import MODEL
     cfg = load_config()
-    store = open_store(db_path, cfg, must_exist=True)
+    app = make_app(db_path, cfg, must_exist=True)
     try:
-        model = learn_and_save(store, make_vocabulary(cfg, store), MODEL)
+        model = learn_and_save(app.store, app.vocabulary, MODEL)
     except NotEnoughToLearn as exc:
         raise ConfigError(str(exc)) from None
     doc = {"version": model.version, "embedding_model": model.embedding_model, "created": model.created,

@@ -7,15 +7,14 @@ import sys
 
 import click
 
-from sidecar.cli.common import db_option, load_config, make_engine, make_scan_embedder, make_vocabulary, open_store
+from sidecar.app import EngineUnavailable
+from sidecar.cli.common import ConfigProblem, db_option, load_config, make_app, warn_embedder_unavailable
 from sidecar.cli.output import emit_json, is_terminal, table, warn
 from sidecar.config import CLASSIFIERS, POLICIES
 from sidecar.errors import ClassifierError
 from sidecar.metadata.record import join_keywords
 from sidecar.pipeline import runner
-from sidecar.pipeline.stages import Context
 from sidecar.pipeline.task import Outcome, Task
-from sidecar.similarity.categories import saved_model
 
 
 #: a temporary file this old is a crash's leftover, not another process's write under way
@@ -59,29 +58,26 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
     if missing:
         raise click.UsageError(f"no such file or folder: {', '.join(missing)}")
     # a dry run touches nothing, the index included: a missing index is planned against an empty one
-    store = open_store(db_path, cfg, in_memory_if_missing=dry_run)
-    engine_notes: list[str] = []
+    app = make_app(db_path, cfg, in_memory_if_missing=dry_run)
     try:
-        engine = make_engine(cfg, engine_notes)
+        app.check_engine()          # MAX unreachable, or a model asked for by name missing: say so now
+    except EngineUnavailable as exc:
+        raise ConfigProblem(str(exc)) from None
     except ClassifierError as exc:
         raise click.ClickException(str(exc)) from exc
-    journal = None
     if not dry_run:
-        from sidecar.metadata.journal import Journal
         from sidecar.metadata.safe_write import cleanup_temp_files
-        journal = Journal(store.location)
         for root in paths:
             # a crash left these: roll back half-done in-place updates, remove stale temporary files
             for action in cleanup_temp_files(root, older_than=STALE_TEMP_SECONDS):
                 warn(f"{action.path}: {action.what}")
-    embedder = None if dry_run else make_scan_embedder()
-    ctx = Context(cfg, engine, make_vocabulary(cfg, store), journal, dry_run, store, repair=repair,
-                  embedder=embedder, categories=saved_model(store, embedder))
+    app.on_embedder_unavailable(warn_embedder_unavailable)
+    ctx = app.context(dry_run=dry_run, repair=repair)
     progress = _Progress(enabled=is_terminal() and not as_json)
-    summary = runner.run(list(paths), ctx, store, jobs=cfg.jobs, on_task=progress)
+    summary = runner.run(list(paths), ctx, app.store, jobs=cfg.jobs, on_task=progress)
     progress.close()
-    summary.engine = _engine_name(engine)
-    summary.engine_notes = engine_notes
+    summary.engine = _engine_name(app.engine)
+    summary.engine_notes = app.engine_notes
     if as_json:
         doc = summary.to_json()
         if dry_run:
@@ -94,8 +90,10 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
     sys.exit(1 if summary.failed else 0)
 
 
-def _engine_name(engine) -> str:
-    model = getattr(engine, "model_name", "")
+def _engine_name(lazy) -> str:
+    """The engine that listened; the one configured when no file needed one."""
+    engine = lazy.built or lazy
+    model = getattr(engine, "model_name", "") if lazy.built else ""
     return f"{engine.name} ({model})" if model else engine.name
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sidecar.cli.common import db_option, load_config, make_vocabulary, open_store
+from sidecar.cli.common import db_option, make_app
 from sidecar.cli.output import emit_rows_json, table
 from sidecar.errors import QueryError
 from sidecar.metadata.record import join_keywords
@@ -78,11 +78,9 @@ def search(query, limit, literal, as_json, db_path):
     A word also matches its synonyms unless --literal is given. A query may begin with -word
     (`sidecar search '-metal door'`); `--` before the query works as well.
     """
-    cfg = load_config()
-    store = open_store(db_path, cfg, must_exist=True)
-    expand = None if literal else make_vocabulary(cfg, store).expand_term
+    app = make_app(db_path, must_exist=True)
     try:
-        hits = store.files.search(query, limit=limit, expand=expand)
+        hits = app.search(query, limit=limit, literal=literal)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from exc
     if as_json:

@@ -12,11 +12,11 @@ def serve_max(host, port):
     """Answer MAX's HTTP API (/model/predict, /model/metadata, /swagger.json) with the embedded AudioSet engine."""
     from sidecar.classify.max_server import MaxServer
     from sidecar.classify.yamnet_model import ModelError
-    from sidecar.cli.common import EngineUnavailable
+    from sidecar.cli.common import ConfigProblem
     try:
         server = MaxServer(host, port)
     except ModelError as exc:
-        raise EngineUnavailable(str(exc)) from None
+        raise ConfigProblem(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     click.echo(f"serve-max listening on {server.url}", err=True)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from sidecar.cli.common import db_option, load_config, open_store
+from sidecar.cli.common import db_option, load_config, make_app
 from sidecar.cli.output import emit_json
 from sidecar.errors import SidecarError
 from sidecar.library.formats import NotAudioError, recognise
@@ -16,7 +16,7 @@ from sidecar.metadata import tags
 from sidecar.metadata.record import DESCRIPTIVE_FIELDS, Record
 
 
-def gather(path: str, cfg, store) -> dict:
+def gather(path: str, cfg, app) -> dict:
     doc: dict = {"path": os.path.abspath(path)}
     try:
         found = recognise(path)
@@ -46,7 +46,7 @@ def gather(path: str, cfg, store) -> dict:
                     "identity": asdict(identity)}
         containers["sidecar"] = _safe(sidecar)
     doc["containers"] = containers
-    row = store.files.get(path)
+    row = app.store.files.get(path)
     doc["index"] = row.to_json() if row else None
     if row and row.record.CatID:
         prov = row.record.provenance
@@ -55,9 +55,7 @@ def gather(path: str, cfg, store) -> dict:
     catid = (row.record.CatID if row else "") or ""
     if catid:
         try:
-            from sidecar.vocabulary.ucs_list import UcsList
-            ucs = UcsList.load_from_db(store.location)
-            doc["ucs_explanation"] = ucs.explain(catid) if ucs else ""
+            doc["ucs_explanation"] = app.ucs_list.explain(catid)
         except Exception:
             doc["ucs_explanation"] = ""
     return doc
@@ -89,8 +87,7 @@ def show(file, as_json, db_path):
         raise click.UsageError(f"{file}: no such file")
     if os.path.isdir(file):
         raise click.UsageError(f"{file} is a folder: show takes one audio file")
-    store = open_store(db_path, cfg, in_memory_if_missing=True)
-    doc = gather(file, cfg, store)
+    doc = gather(file, cfg, make_app(db_path, cfg, in_memory_if_missing=True))
     if as_json:
         emit_json(doc)
     else:

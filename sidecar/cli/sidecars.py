@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from sidecar.cli.common import ConfigProblem
 from sidecar.errors import ConfigError, QueryError, SidecarError
 from sidecar.metadata.record import Record
 from sidecar.metadata.sidecar_xml import Identity, atomic_write, keep_human_edits, read, render, sidecar_path
@@ -25,12 +26,6 @@ from sidecar.metadata.sidecar_xml._files import is_sidecar_name
 from sidecar.metadata.sidecar_xml.locate import AudioFinder, MovedSound, audio_beside, own_sidecars
 
 __all__ = ["import_sidecars", "apply", "export"]
-
-
-class ConfigProblem(click.ClickException):
-    """A configuration error: the index or a needed part cannot be used (exit status 2)."""
-
-    exit_code = 2
 
 
 @dataclass
@@ -50,23 +45,17 @@ class Row:
 
 # -- shared plumbing -----------------------------------------------------------
 
-def _open_store():
-    from sidecar.cli.common import open_store
+def _open_app():
+    """The application over the index the configuration names (its `db` key, SIDECAR_DB)."""
+    from sidecar.app import App
     from sidecar.config import load
 
-    config = load()     # the index the configuration names (its `db` key), as every command uses
+    app = App(load())
     try:
-        return open_store(None, config)
-    except Exception as exc:  # sqlite3.Error, OSError: the configured database cannot be used
+        app.store
+    except (SidecarError, OSError) as exc:     # the configured database cannot be used
         raise ConfigProblem(f"cannot open the index ({exc}); set SIDECAR_DB to a writable file") from exc
-
-
-def _open_journal(store):
-    from sidecar.metadata.journal import Journal, JournalError
-    try:
-        return Journal(store.location)
-    except (JournalError, OSError) as exc:
-        raise ConfigProblem(f"cannot open the undo journal ({exc})") from exc
+    return app
 
 
 class SidecarPlaces:
@@ -285,9 +274,10 @@ def import_sidecars(paths: tuple[str, ...], roots: tuple[str, ...], mirror, as_j
     sidecar is moved beside it (or into its mirror folder): written whole at the
     new place, with the sound's new name and path, then removed from the old one.
     """
-    store = _open_store()
+    app = _open_app()
+    store = app.store
     places = SidecarPlaces(mirror)
-    journal = _open_journal(store)
+    journal = app.journal
     search_roots = list(roots) or [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
     finder = AudioFinder(search_roots, _audio_fingerprint)
     rows = []
@@ -348,14 +338,14 @@ def apply(paths: tuple[str, ...], mirror, dry_run: bool, as_json: bool) -> None:
     """
     from functools import partial
 
-    from sidecar.metadata.journal import Journal
     from sidecar.pipeline.write import write_embedded
 
-    store = _open_store()
+    app = _open_app()
+    store = app.store
     places = SidecarPlaces(mirror)
     finder = AudioFinder([], _audio_fingerprint)
     # every write is journaled first, so `sidecar undo` gives the file back as it was
-    journaled_write = partial(write_embedded, journal=Journal(store.location))
+    journaled_write = partial(write_embedded, journal=app.journal)
     rows = []
     for sidecar in _sidecars(paths, mirror):
         try:
@@ -379,9 +369,9 @@ def export(fmt: str, query: str | None, output: str, bom: bool) -> None:
     """Export the index (or the files a query finds) for library managers."""
     from sidecar.exports import write_collection, write_csv
     from sidecar.exports.output import atomic_output
-    store = _open_store()
+    app = _open_app()
     try:
-        items = store.files.search(query) if query else list(store.files.all())
+        items = app.search(query) if query else list(app.store.files.all())
     except (QueryError, ValueError) as exc:
         raise click.BadParameter(str(exc), param_hint="--query") from exc
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sidecar.cli.common import db_option, load_config, make_embedder, open_store
+from sidecar.cli.common import db_option, make_app
 from sidecar.cli.output import emit_rows_json, table
 
 
@@ -19,11 +19,10 @@ def similar(file, limit, exact, as_json, db_path):
     """The files of the library that sound most like FILE (indexed or not), nearest first, with
     their cosine distance (0 = the same sound). FILE itself is left out."""
     from sidecar.similarity.search import SimilarityError, similar_to_file
-    cfg = load_config()
-    store = open_store(db_path, cfg, must_exist=True)
+    app = make_app(db_path, must_exist=True)
     try:
-        found = similar_to_file(store, file, limit, exact=True if exact else None,
-                                embedder_factory=lambda: make_embedder(required=True))
+        found = similar_to_file(app.store, file, limit, exact=True if exact else None,
+                                embedder_factory=app.required_embedder)
     except SimilarityError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:

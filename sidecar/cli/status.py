@@ -7,7 +7,7 @@ import time
 
 import click
 
-from sidecar.cli.common import db_option, load_config, open_store
+from sidecar.cli.common import db_option, make_app
 from sidecar.cli.output import emit_json
 
 
@@ -17,7 +17,7 @@ from sidecar.cli.output import emit_json
 def status(as_json, db_path):
     """Files indexed, by format and engine; the work queue by state, throughput, files set aside
     and the last errors; each running daemon with its roots, observers and engine health."""
-    store = open_store(db_path, load_config(), must_exist=True)
+    store = make_app(db_path, must_exist=True).store
     now = time.time()
     doc = {"db": store.location, "files": store.files.count(),
            "formats": store.files.count_by("format"), "engines": store.files.count_by("engine"),

@@ -6,7 +6,9 @@ import json
 
 import click
 
-from sidecar.vocabulary import UcsList, VocabularyError, default_db_path
+from sidecar.app import App
+from sidecar.config import Config
+from sidecar.vocabulary import UcsList, VocabularyError
 
 _DB_HELP = "Index database (default: SIDECAR_DB or ~/.local/share/sidecar/index.db)."
 
@@ -24,7 +26,9 @@ def import_list(file: str, db_path: str | None, as_json: bool) -> None:
     """Store the official UCS list from FILE (.xlsx, .csv or .json), replacing any stored before."""
     try:
         ucs_list = UcsList.import_file(file)
-        stored = ucs_list.save_to_db(db_path or default_db_path())
+        app = App(Config(db=db_path))
+        ucs_list.save_to(app.store.ucs)
+        stored = app.location
     except VocabularyError as exc:
         raise click.ClickException(str(exc)) from exc
     summary = {"path": file, "db": stored, "count": len(ucs_list), "version": ucs_list.version,
@@ -43,7 +47,7 @@ def import_list(file: str, db_path: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def info(catid: str | None, db_path: str | None, as_json: bool) -> None:
     """What official list is stored; with CATID, that category's entry."""
-    ucs_list = UcsList.load_from_db(db_path or default_db_path())
+    ucs_list = App(Config(db=db_path)).ucs_list
     if catid is None:
         doc = {"count": len(ucs_list), "version": ucs_list.version, "source": ucs_list.source,
                "languages": ucs_list.languages}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from dataclasses import asdict
 
 import click
 
+from .common import ConfigProblem
 from ..metadata.journal import Journal, UndoResult
 
 
@@ -72,34 +72,27 @@ def _given_back(journal: Journal, groups: dict[str, list[UndoResult]]) -> list[s
             if any(r.ok for r in results) and not journal.has(audio)]
 
 
-def _forget_in_index(db: str | None, paths: list[str]) -> None:
+def _forget_in_index(app, paths: list[str]) -> None:
     """The index follows the files: rows of the sounds given back go."""
-    if not paths:
-        return
     try:
-        from ..index.store import open_store
-        store = open_store(db)
-        try:
-            for path in paths:
-                store.files.delete(path)
-        finally:
-            store.close()
+        for path in paths:
+            app.store.files.delete(path)
     except Exception as exc:  # the files are back; an index that cannot be updated is only reported
         click.echo(f"warning: the index still lists {len(paths)} restored file(s): {exc}", err=True)
 
 
-def _open_journal(db: str | None) -> Journal:
+def _open_app(db: str | None, cfg):
+    """The application over the index that holds the journal."""
+    from ..app import App
     from ..errors import SidecarError
+    if db:
+        cfg.db = db
+    app = App(cfg)
     try:
-        return Journal(db)
-    except (SidecarError, OSError, sqlite3.Error) as exc:
+        app.journal
+    except (SidecarError, OSError) as exc:
         raise ConfigProblem(f"cannot open the journal: {exc}") from exc
-
-
-class ConfigProblem(click.ClickException):
-    """The journal's database cannot be used (exit status 2)."""
-
-    exit_code = 2
+    return app
 
 
 @click.command("undo")
@@ -125,7 +118,9 @@ def undo(files: tuple[str, ...], undo_all: bool, as_json: bool, db: str | None) 
     cfg = _config()
     groups: dict[str, list[UndoResult]] = {}     # sound -> the results of it and its sidecars
     results: list[UndoResult] = []
-    with _open_journal(db) as journal:
+    app = _open_app(db, cfg)
+    journal = app.journal
+    try:
         if undo_all:
             for result in journal.undo_all():
                 audio = _audio_of(result.path, cfg) if _is_sidecar(result.path) else result.path
@@ -137,7 +132,9 @@ def undo(files: tuple[str, ...], undo_all: bool, as_json: bool, db: str | None) 
                 groups.setdefault(os.path.abspath(audio), []).extend(found)
                 results += found
         given_back = _given_back(journal, groups)
-    _forget_in_index(db, given_back)
+        _forget_in_index(app, given_back)
+    finally:
+        app.close()
     if as_json:
         click.echo(json.dumps([asdict(r) for r in results], ensure_ascii=False))
     for r in results:

@@ -8,7 +8,8 @@ import click
 
 from sidecar import config as config_module
 from sidecar.errors import ConfigError
-from sidecar.vocabulary import UcsList, Vocabulary, VocabularyError, default_db_path
+from sidecar.app import App
+from sidecar.vocabulary import Vocabulary, VocabularyError
 
 
 class ConfigurationError(click.ClickException):
@@ -73,8 +74,9 @@ def vocab(text: str, as_json: bool, vocab_file: str | None, db_path: str | None)
     for a word its synonyms and the labels that use it."""
     try:
         cfg = config_module.load()
-        ucs_list = UcsList.load_from_db(db_path or cfg.db or default_db_path())
-        vocabulary = Vocabulary.load(vocab_file or cfg.vocabulary or None, ucs_list)
+        if db_path:
+            cfg.db = db_path
+        vocabulary = Vocabulary.load(vocab_file or cfg.vocabulary or None, App(cfg).ucs_list)
     except (ConfigError, VocabularyError) as exc:
         raise ConfigurationError(str(exc)) from exc
     result = vocabulary.lookup(text)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from sidecar import config as config_module
+from sidecar.app import App
 from sidecar.config import Config
 from sidecar.daemon import eventlog
 from sidecar.daemon.catchup import catch_up
@@ -26,61 +27,14 @@ from sidecar.daemon.roots import RootState, offline_reason
 from sidecar.daemon.watch import Watcher
 from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, SidecarError
-from sidecar.index.store import open_store
-from sidecar.pipeline.stages import Context
 from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
-from sidecar.similarity.categories import APPLIED_KEY, recategorised, saved_model
+from sidecar.similarity.categories import APPLIED_KEY, recategorised
 from sidecar.vocabulary.vocabulary import RULES_VERSION
 
 #: a SIGTERM is answered within this many seconds, whatever is in hand
 STOP_SECONDS = 8.0
 #: a temporary file this old is a crash's leftover even while another process writes
 STALE_TEMP_SECONDS = 300
-
-
-class LazyEngine:
-    """The classifier, made on first use: an idle daemon holds no model in memory."""
-
-    def __init__(self, cfg: Config):
-        self.cfg = cfg
-        self.name = cfg.classifier
-        self._engine = None
-        self._lock = threading.Lock()
-
-    def get(self):
-        with self._lock:
-            if self._engine is None:
-                if self.cfg.classifier == "max":
-                    from sidecar.classify.max_client import MaxClient
-                    self._engine = MaxClient(self.cfg.max_urls)   # health is checked by the service
-                else:
-                    from sidecar.cli.common import make_engine
-                    self._engine = make_engine(self.cfg)
-            return self._engine
-
-    def classify(self, audio):
-        return self.get().classify(audio)
-
-    @property
-    def check(self):
-        if self.cfg.classifier != "max":
-            raise AttributeError("check")
-        return self.get().check
-
-
-class _Lazy:
-    """An object made on first use (the vocabulary takes seconds to load; the catch-up goes first)."""
-
-    def __init__(self, make):
-        self._make = make
-        self._made = None
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name):
-        with self._lock:
-            if self._made is None:
-                self._made = self._make()
-        return getattr(self._made, name)
 
 
 @dataclass
@@ -98,8 +52,12 @@ class _Root:
 
 
 class Daemon:
-    def __init__(self, cfg: Config, *, cli_roots: list[str], config_path: str | None, osc: bool = True):
-        self.cfg = cfg
+    """app: the application for the configuration in force (the daemon makes another on SIGHUP,
+    keeping the index and the embedder)."""
+
+    def __init__(self, app: App, *, cli_roots: list[str], config_path: str | None, osc: bool = True):
+        self.app = app
+        self.cfg = app.config
         self.cli_roots = [os.path.abspath(r) for r in cli_roots]
         self.config_path = config_path
         self.osc_wanted = osc
@@ -119,7 +77,6 @@ class Daemon:
         self._threads: list[threading.Thread] = []
         self._revisit: set[str] = set()         # unchanged files to take anyway (see revisit())
         self._revisit_lock = threading.Lock()
-        self._embedder = None
 
     # -- what workers ask ----------------------------------------------------
     @property
@@ -177,11 +134,12 @@ class Daemon:
 
     def _start(self) -> None:
         cfg = self.cfg
-        self.store = open_store(cfg.db)
+        self.app.on_embedder_unavailable(lambda exc: eventlog.emit("embeddings_off", reason=str(exc)))
+        self.store = self.app.store
         self._take_over_dead_claims()
         self.store.queue.register_worker(self.worker_id, "daemon", self.host, os.getpid(), self._info())
         self.rules = IgnoreRules(cfg.daemon.ignore)
-        self.engine = LazyEngine(cfg)
+        self.engine = self.app.engine
         self._build_context()
         self.runner = JobRunner(self)
         self.watcher = Watcher(self._on_event)
@@ -203,19 +161,10 @@ class Daemon:
         self._threads.append(t)
 
     def _build_context(self) -> None:
-        from sidecar.cli.common import make_vocabulary
-        from sidecar.metadata.journal import Journal
         cfg = self.cfg
         self.settings = Settings(cfg.daemon.stable_seconds, cfg.daemon.max_tries, cfg.daemon.retry_seconds,
                                  cfg.daemon.retry_max_seconds, cfg.daemon.lease_seconds)
-        store = self.store
-        if self._embedder is None:
-            from sidecar.cli.common import make_scan_embedder
-            self._embedder = make_scan_embedder(
-                on_unavailable=lambda exc: eventlog.emit("embeddings_off", reason=str(exc)))
-        self.context = Context(cfg, self.engine, _Lazy(lambda: make_vocabulary(cfg, store)),
-                               Journal(store.location), False, store, embedder=self._embedder,
-                               categories=saved_model(store, self._embedder))
+        self.context = self.app.context(lazy_vocabulary=True)
 
     def _revisit_known(self) -> None:
         """Indexed files that lack a sounds-like vector, whose category the learned model
@@ -539,21 +488,11 @@ class Daemon:
     def _start_osc(self) -> None:
         if not (self.osc_wanted and self.cfg.osc.enabled):
             return
-        from daw_bridge.server import bridge_from_config
-        from sidecar.similarity.search import Similar
-        store = open_store(self.store.location)     # its own connection: searches never wait for a write
-        vocabulary = self.context.vocabulary
         try:
-            self.bridge = bridge_from_config(store, self.cfg, expand=lambda term: vocabulary.expand_term(term),
-                                             cat_info=lambda catid: vocabulary.cat_info(catid),
-                                             similar=Similar(store))
+            self.bridge = self.app.bridge()       # its own connection: searches never wait for a write
         except OSError as exc:
-            store.close()
             raise ConfigError(f"cannot serve OSC on {self.cfg.osc.host}:{self.cfg.osc.port}: "
                               f"{exc.strerror or exc} (another bridge running? use --no-osc)") from exc
-        except ConfigError:
-            store.close()
-            raise
         self.bridge.start()
         eventlog.emit("osc_listening", host=self.bridge.host, port=self.bridge.port)
 
@@ -566,10 +505,11 @@ class Daemon:
             return
         old = self.cfg
         new.db = old.db     # the index stays: a daemon holds one
+        self.app = self.app.with_config(new)
         self.cfg = new
         self.rules = IgnoreRules(new.daemon.ignore)
-        if (new.classifier, new.max_urls) != (old.classifier, old.max_urls):
-            self.engine = LazyEngine(new)
+        if self.app.engine is not self.engine:
+            self.engine = self.app.engine
             self._engine_ok = (True, "")
         self._build_context()
         wanted = {r.path: r for r in new.roots}

@@ -253,8 +253,8 @@ class JournalStore(Protocol):
     def has(self, path: str) -> bool: ...
     def entries(self) -> list[JournalRow]:
         """Every row without head and tail, oldest first."""
-    def set_original_sha256(self, path: str, sha256_hex: str, *, created_only: bool = False,
-                            unless: str | None = None) -> bool: ...
+    def set_original_sha256(self, path: str, sha256_hex: str, *, unless: str | None = None) -> bool:
+        """Change a row's recorded hash, unless it holds `unless`; True when changed."""
     def rename(self, old: str, new: str) -> bool:
         """Move a row; when `new` has one already, the row of `old` is dropped. True when moved."""
     def delete(self, path: str) -> None: ...

@@ -10,7 +10,8 @@ A file the service creates (a sidecar document) gets a marker row instead; after
 write the service records the sha256 of the bytes it wrote (`mark_written`), and undo
 removes the file only while it still holds exactly those bytes.
 
-Rows live in the index database (`SIDECAR_DB`), table `journal`, blobs zlib-compressed.
+Rows live in the index database, in its journal store (see index/interfaces.py), head and
+tail zlib-compressed; this module does the file work around them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import sqlite3
-import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import SidecarError
+from ..errors import SidecarError, StoreError
+from ..index.interfaces import JournalRow, JournalStore
 from .safe_write import atomic_replace
 
 SpanFn = Callable[[str | Path], tuple[int, int]]
@@ -38,30 +38,8 @@ CHANGED = "changed"
 CHANGED_REASON = "changed since SFX Sidecar wrote it"
 MISSING_REASON = "no such file (moved or deleted?)"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS journal (
-    path TEXT PRIMARY KEY,
-    recorded_at REAL NOT NULL,
-    size INTEGER NOT NULL,
-    audio_offset INTEGER NOT NULL,
-    audio_length INTEGER NOT NULL,
-    audio_sha256 TEXT NOT NULL,
-    original_sha256 TEXT NOT NULL,
-    span_fn TEXT NOT NULL,
-    head BLOB NOT NULL,
-    tail BLOB NOT NULL
-)
-"""
-
-
 class JournalError(SidecarError):
     """A file cannot be journaled or restored."""
-
-
-def default_db_path() -> Path:
-    """The journal lives in the index database: one default for both, kept by the store."""
-    from sidecar.index.store import default_location as index_path
-    return Path(index_path()).expanduser()
 
 
 def _span_fn_name(fn: SpanFn) -> str:
@@ -131,16 +109,8 @@ def _hash_range(f, offset: int, length: int, *hashes, out=None) -> None:
             left -= len(block)
 
 
-@dataclass(frozen=True)
-class Entry:
-    path: str
-    recorded_at: float
-    size: int
-    audio_offset: int
-    audio_length: int
-    audio_sha256: str
-    original_sha256: str
-    span_fn: str
+#: what the journal lists of a file (its row without head and tail)
+Entry = JournalRow
 
 
 @dataclass(frozen=True)
@@ -152,26 +122,26 @@ class UndoResult:
 
 
 class Journal:
-    def __init__(self, db_path: str | Path | None = None):
-        self.db_path = Path(db_path).expanduser() if db_path else default_db_path()
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        # scan workers share one journal: one connection, calls serialised by a lock
-        self._db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._lock = threading.Lock()
-        self._sql("PRAGMA journal_mode=WAL")
-        self._sql("PRAGMA synchronous=FULL")   # a journal row must outlive a crash
-        self._sql(_SCHEMA)
+    """Keeps and gives back what a file was before the service first wrote it."""
 
-    def _sql(self, query: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
-            try:
-                return self._db.execute(query, args).fetchall()
-            except sqlite3.Error as exc:
-                raise JournalError(f"journal database {self.db_path}: {exc}") from exc
+    def __init__(self, rows: JournalStore, *, owner=None):
+        self.rows = rows
+        self._owner = owner      # the store opened for this journal alone (Journal.at), closed with it
+
+    @classmethod
+    def at(cls, location: str | Path | None = None) -> "Journal":
+        """The journal of the index at a path or URL (default: the index's default)."""
+        from sidecar.index.store import open_store
+        try:
+            store = open_store(str(location) if location else None)
+        except StoreError as exc:
+            raise JournalError(str(exc)) from exc
+        return cls(store.journal, owner=store)
 
     def close(self) -> None:
-        self._db.close()
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
 
     def __enter__(self) -> "Journal":
         return self
@@ -184,12 +154,11 @@ class Journal:
         return str(Path(path).resolve())
 
     def has(self, path: str | Path) -> bool:
-        return bool(self._sql("SELECT 1 FROM journal WHERE path = ?", (self._key(path),)))
+        return self.rows.has(self._key(path))
 
-    def record_original(self, path: str | Path, span_fn: SpanFn | None = None) -> bool:
-        """Keep the file's non-audio bytes, once; True when a row was added."""
-        if span_fn is None:
-            from .riff import audio_span as span_fn
+    def record_original(self, path: str | Path, span_fn: SpanFn) -> bool:
+        """Keep the file's non-audio bytes, once; True when a row was added.
+        span_fn(path) -> (offset, length) of the audio: the format's own."""
         key = self._key(path)
         _KNOWN.setdefault(_span_fn_name(span_fn), span_fn)
         if self.has(key):
@@ -205,10 +174,8 @@ class Journal:
             _hash_range(f, offset, length, audio, whole)
             tail = f.read()
             whole.update(tail)
-        self._sql(
-            "INSERT OR IGNORE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (key, time.time(), size, offset, length, audio.hexdigest(), whole.hexdigest(),
-             _span_fn_name(span_fn), zlib.compress(head), zlib.compress(tail)))
+        self.rows.add(JournalRow(key, time.time(), size, offset, length, audio.hexdigest(), whole.hexdigest(),
+                                 _span_fn_name(span_fn), zlib.compress(head), zlib.compress(tail)))
         return True
 
     def record_created(self, path: str | Path, keep_fn: Callable[[str], str | None] | None = None) -> bool:
@@ -224,9 +191,12 @@ class Journal:
         if self.has(key) or os.path.exists(key):
             return False
         marker = CREATED + (("|" + _span_fn_name(keep_fn)) if keep_fn else "")
-        self._sql("INSERT OR IGNORE INTO journal VALUES (?,?,?,?,?,?,?,?,?,?)",
-                  (key, time.time(), -1, 0, 0, "", "", marker, b"", b""))
+        self.rows.add(JournalRow(key, time.time(), -1, 0, 0, "", "", marker))
         return True
+
+    def _created_row(self, key: str) -> JournalRow | None:
+        row = self.rows.get(key)
+        return row if row is not None and row.span_fn.startswith(CREATED) else None
 
     def mark_written(self, path: str | Path, sha256_hex: str) -> bool:
         """Remember the sha256 of the bytes the service just wrote into a file it created.
@@ -234,22 +204,18 @@ class Journal:
         Only a created-file row changes (the row of a replaced original keeps the original's
         hash), and never one flagged as changed by someone else. True when recorded.
         """
-        with self._lock:
-            try:
-                cur = self._db.execute(
-                    "UPDATE journal SET original_sha256 = ? WHERE path = ? AND span_fn LIKE ? "
-                    "AND original_sha256 != ?", (sha256_hex, self._key(path), CREATED + "%", CHANGED))
-            except sqlite3.Error as exc:
-                raise JournalError(f"journal database {self.db_path}: {exc}") from exc
-            return cur.rowcount > 0
+        key = self._key(path)
+        if self._created_row(key) is None:
+            return False
+        return self.rows.set_original_sha256(key, sha256_hex, unless=CHANGED)
 
     def holds_written_bytes(self, path: str | Path) -> bool:
         """Whether a file the service created holds exactly the bytes the service last wrote."""
         key = self._key(path)
-        rows = self._sql("SELECT span_fn, original_sha256 FROM journal WHERE path = ?", (key,))
-        if not rows or not rows[0][0].startswith(CREATED) or rows[0][1] in ("", CHANGED):
+        row = self._created_row(key)
+        if row is None or row.original_sha256 in ("", CHANGED):
             return False
-        return os.path.isfile(key) and file_sha256(key) == rows[0][1]
+        return os.path.isfile(key) and file_sha256(key) == row.original_sha256
 
     def flag_if_changed(self, path: str | Path) -> bool:
         """Before the service writes a file it created again: note whether it changed since.
@@ -259,17 +225,17 @@ class Journal:
         True when the row is (now) flagged.
         """
         key = self._key(path)
-        rows = self._sql("SELECT span_fn, original_sha256 FROM journal WHERE path = ?", (key,))
-        if not rows or not rows[0][0].startswith(CREATED):
+        row = self._created_row(key)
+        if row is None:
             return False
-        written = rows[0][1]
+        written = row.original_sha256
         if written == CHANGED:
             return True
         if not written or not os.path.isfile(key):
             return False
         if file_sha256(key) == written:
             return False
-        self._sql("UPDATE journal SET original_sha256 = ? WHERE path = ?", (CHANGED, key))
+        self.rows.set_original_sha256(key, CHANGED)
         return True
 
     def _undo_created(self, key: str, marker: str, written: str) -> UndoResult:
@@ -288,14 +254,11 @@ class Journal:
                 if reason:
                     return UndoResult(key, False, "kept", reason)
             os.unlink(key)
-        self._sql("DELETE FROM journal WHERE path = ?", (key,))
+        self.rows.delete(key)
         return UndoResult(key, True, "removed")
 
     def entries(self) -> list[Entry]:
-        rows = self._sql(
-            "SELECT path, recorded_at, size, audio_offset, audio_length, audio_sha256, "
-            "original_sha256, span_fn FROM journal ORDER BY recorded_at")
-        return [Entry(*row) for row in rows]
+        return self.rows.entries()
 
     def undo(self, path: str | Path) -> UndoResult:
         """Give one file back; any failure is a result with a one-line reason, never an exception."""
@@ -306,13 +269,11 @@ class Journal:
 
     def _undo(self, path: str | Path) -> UndoResult:
         key = self._key(path)
-        rows = self._sql(
-            "SELECT audio_length, audio_sha256, original_sha256, span_fn, head, tail, size "
-            "FROM journal WHERE path = ?", (key,))
-        row = rows[0] if rows else None
+        row = self.rows.get(key)
         if row is None:
             return UndoResult(str(path), False, "not-journaled", "no journal entry for this file")
-        length, audio_sha, original_sha, span_name, head, tail, size = row
+        length, audio_sha, original_sha, span_name = row.audio_length, row.audio_sha256, row.original_sha256, row.span_fn
+        head, tail, size = row.head, row.tail, row.size
         if span_name.startswith(CREATED):
             return self._undo_created(key, span_name, original_sha)
         if not os.path.lexists(key):
@@ -333,7 +294,7 @@ class Journal:
             whole.update(tail)
             if whole.hexdigest() != original_sha or dst.tell() != size:
                 raise JournalError("restored bytes do not match the original; not restored")
-        self._sql("DELETE FROM journal WHERE path = ?", (key,))
+        self.rows.delete(key)
         return UndoResult(str(path), True, "restored")
 
     def undo_all(self) -> list[UndoResult]:
@@ -349,22 +310,8 @@ class Journal:
         old, new = self._key(old_path), self._key(new_path)
         if old == new:
             return False
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    cur = self._db.execute("UPDATE OR IGNORE journal SET path = ? WHERE path = ?", (new, old))
-                    moved = cur.rowcount > 0
-                    if not moved:
-                        self._db.execute("DELETE FROM journal WHERE path = ?", (old,))
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise JournalError(f"journal database {self.db_path}: {exc}") from exc
-        return moved
+        return self.rows.rename(old, new)
 
     def forget(self, path: str | Path) -> None:
-        self._sql("DELETE FROM journal WHERE path = ?", (self._key(path),))
+        self.rows.delete(self._key(path))
 

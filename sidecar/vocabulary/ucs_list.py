@@ -4,21 +4,18 @@ Accepted shapes: a header row naming at least CatID, Category and SubCategory
 (CatShort, Explanations and Synonyms are optional; "Synonyms - Comma Separated"
 is fine), or for JSON a list of objects with those keys. Columns in other
 languages are named by field and language: ``Category_fr``, ``SubCategory (de)``,
-``Explanations - es``. The list lives in ``ucs_*`` tables of the SQLite file the
-index uses (``SIDECAR_DB``).
+``Explanations - es``. The list is kept in the index, in its UCS store.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
+from sidecar.index.interfaces import UcsRow as UcsEntry
+from sidecar.index.interfaces import UcsStore
 from sidecar.vocabulary.errors import VocabularyError
 
 FIELDS = ("Category", "SubCategory", "Explanations", "Synonyms")
@@ -27,35 +24,6 @@ _BASE = {"catid": "CatID", "category": "Category", "subcategory": "SubCategory",
 _LANG_COLUMN = re.compile(r"^\s*(category|subcategory|explanations?|synonyms)\s*[-_:(\[ ]+\s*"
                           r"([A-Za-z][A-Za-z -]*?)\s*[)\]]?\s*$", re.IGNORECASE)
 _CATID = re.compile(r"^[A-Za-z0-9]+$")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ucs_categories (
-    catid TEXT PRIMARY KEY, category TEXT NOT NULL, subcategory TEXT NOT NULL,
-    catshort TEXT NOT NULL DEFAULT '', explanations TEXT NOT NULL DEFAULT '',
-    synonyms TEXT NOT NULL DEFAULT '[]');
-CREATE TABLE IF NOT EXISTS ucs_translations (
-    catid TEXT NOT NULL, lang TEXT NOT NULL, category TEXT NOT NULL DEFAULT '',
-    subcategory TEXT NOT NULL DEFAULT '', explanations TEXT NOT NULL DEFAULT '',
-    synonyms TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (catid, lang));
-CREATE TABLE IF NOT EXISTS ucs_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-
-def default_db_path() -> str:
-    """The official list lives in the index database, whose default the store keeps."""
-    from sidecar.index.store import default_location as index_path
-    return index_path()
-
-
-@dataclass
-class UcsEntry:
-    CatID: str
-    Category: str
-    SubCategory: str
-    CatShort: str = ""
-    Explanations: str = ""
-    Synonyms: list[str] = field(default_factory=list)
-    names: dict[str, dict[str, object]] = field(default_factory=dict)  # lang -> {Category, SubCategory, ...}
 
 
 def _synonym_list(value: object) -> list[str]:
@@ -179,58 +147,17 @@ class UcsList:
     # -- storage -------------------------------------------------------------
 
     @classmethod
-    def load_from_db(cls, path: str | Path | None = None) -> "UcsList":
-        """The list stored in the database; empty when the file or the tables do not exist."""
-        path = str(path or default_db_path())
-        if not os.path.exists(path):
+    def from_store(cls, store: UcsStore) -> "UcsList":
+        """The list kept in the index; empty when none was imported."""
+        kept = store.load()
+        if kept is None:
             return cls()
-        try:
-            con = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
-        except sqlite3.Error:
-            return cls()
-        try:
-            rows = con.execute("SELECT catid, category, subcategory, catshort, explanations, synonyms "
-                               "FROM ucs_categories ORDER BY rowid").fetchall()
-            names = con.execute("SELECT catid, lang, category, subcategory, explanations, synonyms "
-                                "FROM ucs_translations").fetchall()
-            meta = dict(con.execute("SELECT key, value FROM ucs_meta").fetchall())
-        except sqlite3.Error:
-            return cls()   # no list imported into this index yet
-        finally:
-            con.close()
-        entries = {r[0]: UcsEntry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows}
-        for catid, lang, category, sub, expl, syn in names:
-            if catid in entries:
-                slot = {"Category": category, "SubCategory": sub, "Explanations": expl,
-                        "Synonyms": json.loads(syn)}
-                entries[catid].names[lang] = {k: v for k, v in slot.items() if v}
-        return cls(entries, version=meta.get("version", ""), source=meta.get("source", ""))
+        rows, version, source = kept
+        return cls({r.CatID: r for r in rows}, version=version, source=source)
 
-    def save_to_db(self, path: str | Path | None = None) -> str:
-        """Replace the stored list with this one, in one transaction; returns the database path."""
-        path = str(path or default_db_path())
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path, timeout=30)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(SCHEMA)
-            with con:
-                con.execute("DELETE FROM ucs_categories")
-                con.execute("DELETE FROM ucs_translations")
-                con.execute("DELETE FROM ucs_meta")
-                con.executemany(
-                    "INSERT INTO ucs_categories VALUES (?, ?, ?, ?, ?, ?)",
-                    [(e.CatID, e.Category, e.SubCategory, e.CatShort, e.Explanations, json.dumps(e.Synonyms))
-                     for e in self.entries.values()])
-                con.executemany(
-                    "INSERT INTO ucs_translations VALUES (?, ?, ?, ?, ?, ?)",
-                    [(e.CatID, lang, n.get("Category", ""), n.get("SubCategory", ""), n.get("Explanations", ""),
-                      json.dumps(n.get("Synonyms", []))) for e in self.entries.values() for lang, n in e.names.items()])
-                con.executemany("INSERT INTO ucs_meta VALUES (?, ?)",
-                                [("version", self.version), ("source", self.source)])
-        finally:
-            con.close()
-        return path
+    def save_to(self, store: UcsStore) -> None:
+        """Replace the kept list with this one, in one transaction."""
+        store.save(self.entries.values(), self.version, self.source)
 
 
 # -- readers: each returns [(row number, {(field, lang): value})] ------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
+from sidecar.errors import StoreError
 from sidecar.index.sqlite.db import SCHEMA_VERSION, SqliteDb
 from sidecar.index.sqlite.files import SqliteFiles
 from sidecar.index.sqlite.journal import SqliteJournal
@@ -33,8 +35,12 @@ class SqliteStore:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "SqliteStore":
-        db = SqliteDb.open(str(path))
-        db.create_schema()
+        """StoreError, naming the file, when it cannot be opened as an index."""
+        try:
+            db = SqliteDb.open(str(path))
+            db.create_schema()
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: not a usable index ({exc})") from exc
         return cls(db)
 
     def atomic(self):

@@ -59,13 +59,8 @@ class SqliteJournal:
     def entries(self) -> list[JournalRow]:
         return [JournalRow(*r) for r in self._run(f"SELECT {_COLUMNS} FROM journal ORDER BY recorded_at").fetchall()]
 
-    def set_original_sha256(self, path: str, sha256_hex: str, *, created_only: bool = False,
-                            unless: str | None = None) -> bool:
-        """Change a row's recorded hash; created_only: only a created file's row; unless: not a
-        row whose hash is that value."""
+    def set_original_sha256(self, path: str, sha256_hex: str, *, unless: str | None = None) -> bool:
         sql, params = "UPDATE journal SET original_sha256 = ? WHERE path = ?", [sha256_hex, path]
-        if created_only:
-            sql += " AND span_fn LIKE 'created%'"
         if unless is not None:
             sql += " AND original_sha256 != ?"
             params.append(unless)

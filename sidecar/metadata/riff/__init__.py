@@ -2,7 +2,7 @@
 
     read(path) -> Record
     read_chunks(path) -> dict             (for `sidecar show`)
-    write(path, record, *, id3=None, journal=None) -> WriteResult
+    write(path, record, *, id3=None) -> WriteResult
     audio_span(path) -> (offset, length)  (the `data` payload)
 """
 

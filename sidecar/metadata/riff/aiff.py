@@ -149,7 +149,7 @@ def _text_chunk(cid: str, text: str) -> bytes:
 _FIELD_OF = {"NAME": "TrackTitle", "AUTH": "Designer", "ANNO": "Description"}
 
 
-def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal=None,
+def write(path: str | Path, record: Record, *, id3: bytes | None = None,
           owner: Ownership = OWN_ALL, repair: bool = False) -> WriteResult:
     """Set NAME/AUTH/ANNO (and the ID3 chunk) by one atomic rewrite; the audio is compared after.
 
@@ -170,8 +170,6 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None, journal
         new[ID3_ID] = ID3_ID.encode() + struct.pack(">I", len(id3)) + id3 + (b"\0" if len(id3) % 2 else b"")
     with open(path, "rb") as f:
         form, chunks = walk(f)
-    if journal is not None:
-        journal.record_original(path, audio_span)
     pending = dict(new)
     try:
         with open(path, "rb") as src, atomic_replace(path) as dst:

@@ -13,7 +13,7 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from ...errors import VerifyError
 from ..merge import OWN_ALL, Ownership
@@ -27,9 +27,6 @@ from .errors import RiffError, RiffWriteError
 from .plan import Patch, plan_in_place, replaceable_keys
 from .reader import Contents, load
 from .text import cleaned
-
-if TYPE_CHECKING:
-    from ..journal import Journal
 
 RESERVE = 64 * 1024        # filler left before `data` so the next update fits in place
 BLOCK = 8 * 1024 * 1024
@@ -69,8 +66,7 @@ def new_chunks(contents: Contents, record: Record, id3: bytes | None,
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None,
-          journal: "Journal | None" = None, owner: Ownership = OWN_ALL, repair: bool = False,
-          genre: bool = True) -> WriteResult:
+          owner: Ownership = OWN_ALL, repair: bool = False, genre: bool = True) -> WriteResult:
     """Write the record's chunks; repair: rewrite the whole file so its framing is made right
     (sizes, pad bytes) even when the chunks would fit in place; genre: INFO IGNR may get the
     Category (see metadata.genre)."""
@@ -78,9 +74,6 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None,
     with open(path, "rb") as f:
         contents = load(f)
     items = new_chunks(contents, record, id3, owner, genre)
-    if journal is not None:
-        from .reader import audio_span
-        journal.record_original(path, audio_span)
     patches = None if repair else plan_in_place(contents.layout, items, id3 is not None)
     names = [cid for cid, _ in items]
     if patches is not None:
