@@ -12,7 +12,7 @@ import click
 from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
-from daw_bridge.server import DEFAULT_PORT, MAX_LIMIT
+from daw_bridge.server import DEFAULT_PORT, MAX_LIMIT, bridge_for
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,7 +40,7 @@ def serve(host, port, roots, db_path):
         if db_path:
             cfg.db = db_path
         app = App(cfg)
-        bridge = app.bridge(host=host, port=port, roots=list(roots) or None)
+        bridge = bridge_for(app, host=host, port=port, roots=list(roots) or None)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except OSError as exc:

@@ -463,3 +463,21 @@ class Bridge:
             self._send(client, messages.error(request_id, str(exc)))
             return
         self._send_hits(client, request_id, hits)
+
+
+def bridge_for(app, *, host: str | None = None, port: int | None = None, roots=None,
+               similar: bool = True) -> Bridge:
+    """The bridge over a sidecar.app.App, as its configuration describes it ([osc] host, port,
+    allow; [[roots]]); host, port and roots given here win. similar=False: no /sfx/similar.
+    ConfigError (exit 2) for an address off loopback without an allow-list; OSError when the
+    port cannot be had. `sidecar daemon` is handed this function and hosts the bridge on a
+    thread: `bridge_for(app).start()`, then `shutdown()`."""
+    osc = app.config.osc
+    services = app.bridge_services(similar=similar)
+    try:
+        return Bridge(services, host or osc.host, osc.port if port is None else port,
+                      roots=[r.path for r in app.config.roots] if roots is None else list(roots),
+                      allow=osc.allow)
+    except BaseException:
+        services.close()
+        raise

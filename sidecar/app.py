@@ -2,7 +2,8 @@
 
 The command line, the daemon and `daw-bridge serve` take their parts from an App:
 the index, the vocabulary, the engine, the sounds-like embedder, similarity search,
-the undo journal, the person's edits and the OSC bridge. Each part is made when
+the undo journal, a person's edits, and the services the OSC bridge answers from
+(the bridge itself is daw_bridge.server.bridge_for(app)). Each part is made when
 first asked for, so a command pays only for what it uses: a scan with nothing to
 classify never loads a model, and a search never loads the engine.
 
@@ -231,21 +232,11 @@ class App:
         """A person's edits of indexed files, one code path for every front end."""
         return Edits(store or self.store, self.config, self.journal, lambda catid: self.vocabulary.cat_info(catid))
 
-    # -- the OSC bridge ---------------------------------------------------------------
-    def bridge(self, *, host: str | None = None, port: int | None = None, roots=None, similar: bool = True):
-        """The OSC bridge as the configuration describes it ([osc] host, port, allow; [[roots]]),
-        over a search handle of its own; host, port and roots given here win. ConfigError for an
-        address off loopback without an allow-list; OSError when the port cannot be had."""
-        from daw_bridge.server import Bridge
-        osc = self.config.osc
-        services = Services(self, self.search_store(), similar=similar)
-        try:
-            return Bridge(services, host or osc.host, osc.port if port is None else port,
-                          roots=[r.path for r in self.config.roots] if roots is None else list(roots),
-                          allow=osc.allow)
-        except BaseException:
-            services.close()
-            raise
+    # -- for the OSC bridge -----------------------------------------------------------
+    def bridge_services(self, *, similar: bool = True) -> "Services":
+        """What the OSC bridge answers from, over a search handle of its own (daw_bridge.server
+        builds the bridge around it: bridge_for(app))."""
+        return Services(self, self.search_store(), similar=similar)
 
     def with_config(self, config: Config) -> "App":
         """The application for a configuration read again: the same index, journal and embedder,

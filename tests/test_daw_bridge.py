@@ -7,6 +7,7 @@ import pytest
 from pythonosc.osc_message import OscMessage
 
 from daw_bridge import messages
+from daw_bridge.server import bridge_for
 from sidecar.app import App
 from sidecar.config import Config
 from sidecar.index.interfaces import IndexedFile
@@ -21,7 +22,7 @@ def bridge(tmp_path):
                              Record(Description="Old door creaks " + "é" * 3000, Keywords=["door", "creak"],
                                     CatID="DOORWood", Duration=2.5)))
     store.files.upsert(IndexedFile("/lib/dog.wav", 1, 1, "b", "wav", Record(Description="Dog barks", Keywords=["dog"])))
-    b = App(Config(), store=store).bridge(port=0, roots=[])
+    b = bridge_for(App(Config(), store=store), port=0, roots=[])
     thread = threading.Thread(target=b.serve_forever, daemon=True)
     thread.start()
     yield b
@@ -76,7 +77,7 @@ def test_cut_utf8_never_splits_a_character():
 
 
 def serve(store):
-    b = App(Config(), store=store).bridge(port=0, roots=[])
+    b = bridge_for(App(Config(), store=store), port=0, roots=[])
     threading.Thread(target=b.serve_forever, daemon=True).start()
     return b
 

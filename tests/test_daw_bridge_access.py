@@ -9,7 +9,7 @@ import pytest
 from bridge_support import DAW_BRIDGE, BridgeProcess, Client
 from daw_bridge import messages
 from daw_bridge.access import ClientFilter, Roots, OutsideRoots, parse_networks
-from daw_bridge.server import Bridge
+from daw_bridge.server import Bridge, bridge_for
 from sidecar.app import App, Services
 from sidecar.config import Config, load
 from sidecar.errors import ConfigError
@@ -87,7 +87,7 @@ def test_the_configuration_names_host_port_allow_and_roots(env, tmp_path):
     cfg = load()
     assert (cfg.osc.host, cfg.osc.port, cfg.osc.allow) == ("127.0.0.1", 9399, ["192.0.2.0/24"])
     assert [r.path for r in cfg.roots] == [str(lib)]
-    bridge = App(cfg, store=open_store(tmp_path / "i.db")).bridge(port=0)
+    bridge = bridge_for(App(cfg, store=open_store(tmp_path / "i.db")), port=0)
     try:
         assert bridge.roots.written == [str(lib)] and bridge.port > 0
     finally:
@@ -120,7 +120,7 @@ def test_another_program_hosts_the_bridge_on_a_thread_and_stops_it(env, tmp_path
     lib.mkdir()
     env.write_text(f'[[roots]]\npath = "{lib}"\n')
     before = threading.active_count()
-    bridge = App(load(), store=open_store(tmp_path / "i.db")).bridge(port=0).start()
+    bridge = bridge_for(App(load(), store=open_store(tmp_path / "i.db")), port=0).start()
     client = Client(bridge.port)
     assert client.ask(messages.message("/sfx/ping", 5))[-1].params == [5]
     assert "/sfx/tag" in client.ask(messages.message("/sfx/addresses", 6))[-1].params[1].split()

@@ -16,6 +16,7 @@ from wavinfo import WavInfoReader
 import audiogen
 from bridge_support import DAW_BRIDGE, BridgeProcess
 from daw_bridge import messages
+from daw_bridge.server import bridge_for
 from sidecar.app import App
 from sidecar.config import Config
 from sidecar.index.interfaces import IndexedFile
@@ -94,7 +95,7 @@ def test_the_scripts_core_against_a_live_bridge(tmp_path, monkeypatch):
     monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
     with_embeddings(store, paths)
     # a second bridge, in this process, built without similarity: "more like this" is not offered there
-    plain = App(Config(), store=store).bridge(port=0, roots=[str(lib)], similar=False)
+    plain = bridge_for(App(Config(), store=store), port=0, roots=[str(lib)], similar=False)
     threading.Thread(target=plain.serve_forever, daemon=True).start()
     scratch = tmp_path / "scratch"
     scratch.mkdir()

@@ -26,6 +26,7 @@ def daemon(roots, config_path, db_path, no_osc):
     reloads the configuration (a bad one is refused and the old one kept). Exit status 2 for a
     configuration error.
     """
+    from daw_bridge.server import bridge_for
     from sidecar.app import App
     from sidecar.daemon.service import Daemon, load_daemon_config
 
@@ -34,4 +35,5 @@ def daemon(roots, config_path, db_path, no_osc):
         cfg = load_daemon_config(path, list(roots), db=db_path)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    sys.exit(Daemon(App(cfg), cli_roots=list(roots), config_path=path, osc=not no_osc).run())
+    sys.exit(Daemon(App(cfg), cli_roots=list(roots), config_path=path,
+                    make_bridge=None if no_osc else bridge_for).run())

@@ -15,6 +15,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sidecar import config as config_module
@@ -53,14 +54,15 @@ class _Root:
 
 class Daemon:
     """app: the application for the configuration in force (the daemon makes another on SIGHUP,
-    keeping the index and the embedder)."""
+    keeping the index and the embedder); make_bridge(app): the OSC bridge it hosts (None: none)."""
 
-    def __init__(self, app: App, *, cli_roots: list[str], config_path: str | None, osc: bool = True):
+    def __init__(self, app: App, *, cli_roots: list[str], config_path: str | None,
+                 make_bridge: Callable[[App], object] | None = None):
         self.app = app
+        self.make_bridge = make_bridge
         self.cfg = app.config
         self.cli_roots = [os.path.abspath(r) for r in cli_roots]
         self.config_path = config_path
-        self.osc_wanted = osc
         self.stopping = threading.Event()
         self._reload = threading.Event()
         self._wake = threading.Event()          # new jobs
@@ -486,10 +488,10 @@ class Daemon:
 
     # -- the OSC bridge ----------------------------------------------------------------
     def _start_osc(self) -> None:
-        if not (self.osc_wanted and self.cfg.osc.enabled):
+        if self.make_bridge is None or not self.cfg.osc.enabled:
             return
         try:
-            self.bridge = self.app.bridge()       # its own connection: searches never wait for a write
+            self.bridge = self.make_bridge(self.app)    # its own connection: searches never wait for a write
         except OSError as exc:
             raise ConfigError(f"cannot serve OSC on {self.cfg.osc.host}:{self.cfg.osc.port}: "
                               f"{exc.strerror or exc} (another bridge running? use --no-osc)") from exc
