@@ -30,7 +30,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sidecar.index.interfaces import IndexedFile, Store, StoredEmbedding  # noqa: E402
+from sidecar.index.interfaces import IndexedFile, StoredEmbedding  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Record  # noqa: E402
 from sidecar.similarity.embedder import MODEL  # noqa: E402

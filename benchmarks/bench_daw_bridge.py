@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_scan import CATIDS, WORDS  # noqa: E402
 from daw_bridge import messages  # noqa: E402
-from sidecar.index.interfaces import IndexedFile, Store  # noqa: E402
+from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
 from sidecar.library.fingerprint import audio_fingerprint  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sidecar.config import Config  # noqa: E402
 from sidecar.classify.audioset import AudiosetEngine  # noqa: E402
-from sidecar.index.interfaces import IndexedFile, Store  # noqa: E402
+from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
 from sidecar.pipeline import runner  # noqa: E402

@@ -166,12 +166,16 @@ class App:
     def check_engine(self) -> None:
         """Say now, not at the first file, that the engine asked for cannot listen: MAX
         unreachable (ClassifierError), or the AudioSet model asked for by name (or by --model)
-        missing or damaged (EngineUnavailable): that one is loaded now. The engine of the
-        default configuration stays unloaded until a file needs it."""
+        missing or damaged (EngineUnavailable): that one is loaded now; an unknown
+        SIDECAR_NUMERICS (ConfigError). The engine of the default configuration stays unloaded
+        until a file needs it."""
         if self.config.classifier == "max":
             self.engine.get().check()
-        elif self.config.classifier == "embedded" and self.config.classifier_asked:
-            self.engine.get()
+        elif self.config.classifier == "embedded":
+            from sidecar.classify.yamnet_model import resolve_numerics
+            resolve_numerics()
+            if self.config.classifier_asked:
+                self.engine.get()
 
     def on_embedder_unavailable(self, report: Callable[[Exception], None]) -> None:
         """How to say that the sounds-like network cannot be had (before `embedder` is asked)."""
@@ -226,7 +230,8 @@ class App:
         vocabulary = _Lazy(lambda: self.vocabulary) if lazy_vocabulary else self.vocabulary
         embedder = None if dry_run else self.embedder
         return Context(self.config, self.engine, vocabulary, None if dry_run else self.journal, dry_run,
-                       self.store, repair=repair, embedder=embedder, categories=self.categories())
+                       self.store, repair=repair, embedder=embedder,
+                       categories=None if dry_run else self.categories())
 
     def edits(self, store: Store | None = None) -> "Edits":
         """A person's edits of indexed files, one code path for every front end."""
