@@ -96,3 +96,7 @@ def as_plain_user(cmd: list[str]) -> list[str]:
 def run_sidecar(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([SIDECAR, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})})
+
+
+# -- PostgreSQL (see tests/pg_support.py) ------------------------------------------------------
+from pg_support import index_store, pg_server, pg_url, store_pair   # noqa: E402,F401  (fixtures)

@@ -1,5 +1,6 @@
 """The daemon's parts on real files and a real index: the queue's rules, the catch-up, the ignore
-rules, roots going offline, file system types (checked against findmnt)."""
+rules, roots going offline, file system types (checked against findmnt). The queue's rules are
+checked on both backends, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,14 +15,12 @@ from daemon_support import tiny_wav
 from sidecar.daemon.catchup import catch_up
 from sidecar.daemon.ignore import IgnoreRules
 from sidecar.daemon.roots import filesystem_type, is_remote, offline_reason
-from sidecar.index.store import open_store
+from pg_support import sql
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "q.db")
-    yield s
-    s.close()
+def store(index_store):
+    return index_store
 
 
 def test_an_event_while_claimed_queues_the_file_again_after(store):
@@ -60,7 +59,7 @@ def test_claims_of_dead_workers_and_expired_leases_are_taken_up(store):
     assert store.queue.take_over_claims(["dead"]) == 2     # a: its worker died; b: its lease ran out
     again = {store.queue.claim("w", lease=60).path: None for _ in range(2)}
     assert set(again) == {a.path, b.path}
-    rows = dict(store.db.execute("SELECT path, taken_over FROM jobs").fetchall())
+    rows = dict(sql(store, "SELECT path, taken_over FROM jobs"))
     assert all(rows[p] for p in again)               # remembered: the file may have been written
 
 

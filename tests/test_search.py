@@ -1,4 +1,4 @@
-"""The search language returns exactly the expected files of a generated index."""
+"""The search language returns exactly the expected files of a generated index, on both backends."""
 
 import pytest
 
@@ -19,8 +19,8 @@ LIBRARY = {
 
 
 @pytest.fixture
-def store():
-    s = open_store(":memory:")
+def store(index_store):
+    s = index_store
     for path, (desc, kw, catid) in LIBRARY.items():
         rec = Record(Description=desc, Keywords=kw, CatID=catid,
                      provenance=Provenance(engine="embedded", labels=[Label("Impulsive", 0.8)]))
@@ -79,7 +79,8 @@ def test_malformed_queries_raise_query_error(bad):
         parse(bad)
 
 
-def test_search_sql_binds_the_match_string(store):
+def test_search_sql_binds_the_match_string():
+    store = open_store(":memory:")
     sql, params = store.files.search_sql(parse('door -metal "car door" foo*'))
     assert "MATCH ?" in sql and "door" not in sql
     assert params == ['(("door" AND "car door" AND "foo"*) NOT ("metal"))']

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sidecar.index.interfaces import IndexedFile, Store, StoredEmbedding
-from sidecar.index.store import open_store
+from pg_support import reopen
 from sidecar.metadata.record import Record
 from sidecar.similarity import search
 from sidecar.similarity.vector_index import ExactVectors, VectorIndex
@@ -41,8 +41,8 @@ def recall_at_10(store: Store, index: VectorIndex, queries: np.ndarray) -> float
 
 
 @pytest.fixture
-def store(tmp_path):
-    return open_store(str(tmp_path / "index.db"))
+def store(index_store):
+    return index_store          # SQLite beside its graph files, and PostgreSQL with this machine's
 
 
 def test_recall_after_inserts_deletes_restart_and_crash(store, tmp_path):
@@ -66,7 +66,7 @@ def test_recall_after_inserts_deletes_restart_and_crash(store, tmp_path):
     assert not gone_ids & {i for q in queries for i, _ in index.search(q, 10)}
 
     # a restart without a save: the file is older than the index; its log is replayed
-    reopened = VectorIndex.open(open_store(store.location))
+    reopened = VectorIndex.open(reopen(store))
     assert reopened.seq == store.vectors.last_change() and len(reopened) == 3100
     assert recall_at_10(store, reopened, queries) >= 0.95
 
@@ -76,7 +76,7 @@ def test_recall_after_inserts_deletes_restart_and_crash(store, tmp_path):
     add(store, 3500, clustered(100, rng, centres))
     later = store.vectors.last_change()
     store.db.execute("INSERT INTO vector_changes(file_id) SELECT file_id FROM embeddings LIMIT 50")
-    after_crash = VectorIndex.open(open_store(store.location))
+    after_crash = VectorIndex.open(reopen(store))
     assert len(after_crash) == 3200 and after_crash.seq > later
     assert recall_at_10(store, after_crash, clustered(40, rng, centres)) >= 0.95
 
@@ -86,7 +86,7 @@ def test_a_damaged_graph_file_is_rebuilt_from_the_index(store):
     add(store, 0, clustered(300, rng, rng.random((10, DIM)).astype(np.float32)))
     saved = VectorIndex.open(store).save()
     saved.write_bytes(b"\0" * 100)
-    rebuilt = VectorIndex.open(open_store(store.location))
+    rebuilt = VectorIndex.open(reopen(store))
     assert len(rebuilt) == 300
     q = np.frombuffer(store.vectors.by_ids([5])[0][1], "<f4")
     assert rebuilt.search(q, 1)[0][0] == 5
@@ -114,7 +114,7 @@ def test_a_long_lived_process_keeps_up_with_scans_of_another(store, tmp_path):
     rng = np.random.default_rng(11)
     centres = rng.random((20, DIM)).astype(np.float32)
     add(store, 0, clustered(200, rng, centres))
-    other = open_store(store.location)          # the scanner: another connection to the same index
+    other = reopen(store)          # the scanner: another connection to the same index
     similar = search.Similar(store)
     queries = clustered(20, rng, centres)
 

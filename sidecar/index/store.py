@@ -10,7 +10,7 @@ import os
 import re
 from pathlib import Path
 
-from sidecar.errors import ConfigError
+from sidecar.index.dburl import redact
 from sidecar.index.interfaces import Store
 
 DEFAULT_DB = Path.home() / ".local" / "share" / "sidecar" / "index.db"
@@ -28,15 +28,15 @@ def is_url(location: str) -> bool:
 
 
 def without_password(location: str) -> str:
-    """A location as a log or an error may show it."""
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", str(location))
+    """A location as a log or an error may show it (a password in the URL, or ?password=, as ***)."""
+    return redact(str(location))
 
 
 def open_store(location: str | os.PathLike | None = None) -> Store:
     """The index at a path or URL (default: default_location())."""
     where = str(location or default_location())
     if is_url(where):
-        raise ConfigError(f"{without_password(where)}: the PostgreSQL index is not available in this version; "
-                          f"use a SQLite file path")
+        from sidecar.index.postgres import PgStore
+        return PgStore.open(where)
     from sidecar.index.sqlite import SqliteStore
     return SqliteStore.open(os.path.expanduser(where))

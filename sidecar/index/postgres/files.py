@@ -1,0 +1,247 @@
+"""Files and search on PostgreSQL: the same rows and answers as the SQLite index.
+
+Matching runs on a tsvector of FTS5's own tokens under one GIN index; ranking
+is FTS5's bm25, computed over the same window of rows the SQLite index ranks
+(see sidecar.index.fts_twin).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+
+import time
+
+from psycopg.types.json import Jsonb
+
+from sidecar.errors import QueryError
+from sidecar.index import fts_twin
+from sidecar.index.interfaces import Expand, IndexedFile
+from sidecar.index.query import Query, parse
+from sidecar.index.sqlite.files import row_to_file as _row_to_file
+from sidecar.index.text import text_columns as _text_columns
+
+#: the columns a file is read back with (never the search columns: words, tv)
+FILE_COLUMNS = ("id, path, size, mtime_ns, fingerprint, format, record, written, human_fields, "
+                "updated, classified")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class PgFiles:
+    """The FileStore of a PostgreSQL index."""
+
+    def __init__(self, db):
+        self.db = db
+
+    def _lock_word_totals(self) -> None:
+        """Every transaction that adds or removes rows takes the totals' row first, so that two
+        writers never hold a file row each while waiting for the totals (a deadlock)."""
+        self.db.execute("SELECT 1 FROM word_totals FOR UPDATE")
+
+    # -- files ------------------------------------------------------------------------
+    def get(self, path: str) -> IndexedFile | None:
+        row = self.db.one(f"SELECT {FILE_COLUMNS} FROM files WHERE path = %s", (os.path.abspath(path),))
+        return _row_to_file(row) if row else None
+
+    def identities(self) -> dict[str, tuple[int, int, str]]:
+        rows = self.db.execute("SELECT path, size, mtime_ns, fingerprint FROM files")
+        return {r["path"]: (r["size"], r["mtime_ns"], r["fingerprint"]) for r in rows}
+
+    def paths_heard_by(self, wanted) -> set[str]:
+        model = "(record::jsonb #>> '{provenance,model}')"
+        pairs = self.db.execute(f"SELECT DISTINCT engine, {model} AS model FROM files")
+        out: set[str] = set()
+        for pair in pairs:
+            engine, mdl = pair["engine"], pair["model"]
+            if wanted(engine or "", mdl or ""):
+                rows = self.db.execute(f"SELECT path FROM files WHERE engine = %s AND {model} IS NOT DISTINCT FROM %s",
+                                       (engine, mdl))
+                out.update(r["path"] for r in rows)
+        return out
+
+    def find_by_fingerprint(self, fingerprint: str) -> list[IndexedFile]:
+        rows = self.db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE fingerprint = %s", (fingerprint,))
+        return [_row_to_file(r) for r in rows]
+
+    def upsert(self, item: IndexedFile) -> None:
+        rec = item.record
+        item.path = os.path.abspath(item.path)
+        item.updated = item.updated or _now()
+        prov = rec.provenance
+        text = _text_columns(item.path, rec)
+        words = fts_twin.tokenizer().columns(text)
+        values = {
+            "path": item.path, "size": item.size, "mtime_ns": item.mtime_ns,
+            "fingerprint": item.fingerprint, "format": item.format,
+            "duration": rec.Duration, "samplerate": rec.SampleRate, "bitdepth": rec.BitDepth,
+            "channels": rec.Channels,
+            "record": json.dumps(rec.to_dict(), ensure_ascii=False),
+            "written": json.dumps(item.written, ensure_ascii=False),
+            "human_fields": json.dumps(item.human_fields),
+            "engine": prov.engine, "classified": item.classified or prov.time, "updated": item.updated,
+            **text,
+            "words": Jsonb(words), "word_count": sum(len(w) for w in words),
+            "tv": fts_twin.tsvector_text(words),
+        }
+        cols = ", ".join(values)
+        marks = ", ".join(f"%({k})s::tsvector" if k == "tv" else f"%({k})s" for k in values)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in values if k != "path")
+        with self.db.atomic():
+            self._lock_word_totals()
+            file_id = self.db.scalar(f"INSERT INTO files ({cols}) VALUES ({marks}) "
+                                     f"ON CONFLICT (path) DO UPDATE SET {updates} RETURNING id", values)
+            self.db.execute("DELETE FROM labels WHERE file_id = %s", (file_id,))
+            if prov.labels:
+                self.db.executemany(
+                    "INSERT INTO labels (file_id, label, mid, probability, source) VALUES (%s, %s, %s, %s, %s)",
+                    [(file_id, l.label, l.mid, l.probability, l.source) for l in prov.labels])
+
+    def touch(self, path: str, size: int, mtime_ns: int) -> None:
+        self.db.execute("UPDATE files SET size = %s, mtime_ns = %s WHERE path = %s",
+                        (size, mtime_ns, os.path.abspath(path)))
+
+    def delete(self, path: str) -> bool:
+        with self.db.atomic():
+            self._lock_word_totals()
+            return self.db.execute_count("DELETE FROM files WHERE path = %s", (os.path.abspath(path),)) > 0
+
+    def delete_many(self, paths: list[str]) -> int:
+        with self.db.atomic():
+            self._lock_word_totals()
+            return self.db.execute_count("DELETE FROM files WHERE path = ANY(%s)",
+                                         ([os.path.abspath(p) for p in paths],))
+
+    def paths_under(self, root: str) -> list[str]:
+        prefix = os.path.join(os.path.abspath(root), "")
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self.db.execute("SELECT path FROM files WHERE path >= %s AND path < %s ORDER BY path",
+                               (prefix, upper))
+        return [r["path"] for r in rows]
+
+    def has_files_under(self, root: str) -> bool:
+        prefix = os.path.join(os.path.abspath(root), "")
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return self.db.one("SELECT 1 FROM files WHERE path >= %s AND path < %s LIMIT 1", (prefix, upper)) is not None
+
+    def all(self) -> Iterator[IndexedFile]:
+        for row in self.db.execute(f"SELECT {FILE_COLUMNS} FROM files ORDER BY path"):
+            yield _row_to_file(row)
+
+    def count(self) -> int:
+        return int(self.db.scalar("SELECT count(*) FROM files"))
+
+    def by_ids(self, ids: list[int]) -> dict[int, IndexedFile]:
+        rows = self.db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE id = ANY(%s)", (list(ids),))
+        return {r["id"]: _row_to_file(r) for r in rows}
+
+    def count_by(self, column: str) -> dict[str, int]:
+        """Files per format or per engine (what `sidecar status` shows)."""
+        if column not in ("format", "engine"):
+            raise ValueError(column)
+        return {r[column]: r["n"] for r in self.db.execute(f"SELECT {column}, count(*) AS n FROM files GROUP BY {column}")}
+
+    # -- search -----------------------------------------------------------------------
+    #: a query with more matches than this is ranked over a window of its first matches (as SQLite)
+    RANK_WINDOW = 100
+
+    def search(self, query: str | Query, *, limit: int | None = None,
+               expand: Expand | None = None) -> list[IndexedFile]:
+        """Files matching a query in the search language, best first, as the SQLite index answers;
+        expand: a synonym function (None: the words as typed)."""
+        parsed = parse(query) if isinstance(query, str) else query
+        if expand is not None:
+            parsed = parsed.expanded(expand)
+        if all(g.positives for g in parsed.groups):
+            tree = fts_twin.query_tree(parsed)
+            if limit is not None:
+                ids = self._search_fast(parsed, tree, int(limit))
+            else:
+                ids = self._ranked(tree, None, None, order_by_path=True)
+        else:
+            # a group of negatives only: every file without them; no rank, by path (as SQLite)
+            tsq = "(" + " | ".join(fts_twin.tsquery_text(fts_twin.group_tree(g)) for g in parsed.groups) + ")"
+            sql = "SELECT id FROM files WHERE tv @@ %s::tsquery ORDER BY path"
+            params: list = [tsq]
+            if limit is not None:
+                sql += " LIMIT %s"
+                params.append(int(limit))
+            ids = [r["id"] for r in self._query(sql, params, query)]
+        if not ids:
+            return []
+        by_id = self.by_ids(ids)
+        return [by_id[i] for i in ids if i in by_id]
+
+    def _query(self, sql: str, params: list, query) -> list[dict]:
+        import psycopg
+        try:
+            return self.db.execute(sql, params)
+        except psycopg.errors.DataError as exc:     # a tsquery PostgreSQL will not take
+            raise QueryError(f"cannot search for {query!r}: {str(exc).splitlines()[0]}") from None
+
+    def _search_fast(self, query: Query, tree, limit: int) -> list[int]:
+        """The SQLite index's _search_fast, step by step: the same window, tiers and order."""
+        window = max(self.RANK_WINDOW, limit * 2)
+        head = self._first(tree, window)
+        if len(head) < window:
+            return self._ranked(tree, None, limit)
+        ids: list[int] = []
+        if not any(t.column for g in query.groups for t in g.terms):
+            tier1 = fts_twin.restrict(tree, fts_twin.TIER_ONE)
+            top = self._first(tier1, window)
+            if top:
+                ids = self._ranked(tier1, top[-1], limit)
+        if len(ids) < limit:
+            taken = set(ids)
+            more = self._ranked(tree, head[-1], limit + len(ids))
+            ids += [i for i in more if i not in taken][: limit - len(ids)]
+        return ids
+
+    def _first(self, tree, count: int) -> list[int]:
+        rows = self._query("SELECT id FROM files WHERE tv @@ %s::tsquery ORDER BY id LIMIT %s",
+                           [fts_twin.tsquery_text(tree), count], tree)
+        return [r["id"] for r in rows]
+
+    def _ranked(self, tree, upto: int | None, limit: int | None, *, order_by_path: bool = False) -> list[int]:
+        """Best matches by FTS5's bm25 (ties by id, or by path), among ids <= upto (None: all)."""
+        phrases = fts_twin.phrases(tree)
+        counts = ", ".join(f"count(*) FILTER (WHERE tv @@ %s::tsquery) AS h{i}" for i in range(len(phrases)))
+        stats = self._query(f"SELECT {counts}, (SELECT files FROM word_totals) AS rows, "
+                            f"(SELECT words FROM word_totals) AS words FROM files WHERE tv @@ %s::tsquery",
+                            [*(fts_twin.tsquery_text(p) for p in phrases),
+                             fts_twin.tsquery_text(fts_twin.Or(tuple(phrases)))], tree)[0]
+        rows, words = int(stats["rows"]), int(stats["words"])
+        if rows == 0:
+            return []
+        idf = fts_twin.idf_of([int(stats[f"h{i}"]) for i in range(len(phrases))], rows)
+        avgdl = float(words) / float(rows)
+        sql = "SELECT id, path, words FROM files WHERE tv @@ %s::tsquery"
+        params: list = [fts_twin.tsquery_text(tree)]
+        if upto is not None:
+            sql += " AND id <= %s"
+            params.append(upto)
+        found = self._query(sql, params, tree)
+        lives = self._walk(tree, phrases, upto) if fts_twin.needs_walk(tree) else {}
+        scored = [(fts_twin.bm25(tree, r["words"], idf, avgdl, lives.get(r["id"])),
+                   r["path"] if order_by_path else r["id"], r["id"]) for r in found]
+        scored.sort(key=lambda s: (s[0], s[1]))
+        if limit is not None:
+            scored = scored[:limit]
+        return [s[2] for s in scored]
+
+    def _walk(self, tree, phrases, upto: int | None) -> dict[int, list[bool]]:
+        """FTS5's walk over the rows (fts_twin.walk), from each phrase's stop and match lists."""
+        stops, matches = [], []
+        bound = "" if upto is None else " AND id <= %s"
+        for phrase in phrases:
+            extra = [] if upto is None else [upto]
+            stops.append([r["id"] for r in self._query(
+                f"SELECT id FROM files WHERE tv @@ %s::tsquery{bound} ORDER BY id",
+                [fts_twin.anywhere_tsquery(phrase), *extra], tree)])
+            matches.append({r["id"] for r in self._query(
+                f"SELECT id FROM files WHERE tv @@ %s::tsquery{bound}",
+                [fts_twin.tsquery_text(phrase), *extra], tree)})
+        return fts_twin.walk(tree, stops, matches, upto)
