@@ -23,6 +23,7 @@ def cli(debug):
 
 def _register() -> None:
     from sidecar.cli.daemon import daemon
+    from sidecar.cli.index import index
     from sidecar.cli.scan import scan
     from sidecar.cli.search import search
     from sidecar.cli.serve_max import serve_max
@@ -35,7 +36,7 @@ def _register() -> None:
     from sidecar.cli.undo import undo
     from sidecar.cli.vocab import vocab
 
-    for command in (scan, daemon, search, show, similar, learn, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status):
+    for command in (scan, daemon, search, show, similar, learn, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status, index):
         cli.add_command(command)
 
 

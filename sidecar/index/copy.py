@@ -1,0 +1,264 @@
+"""`sidecar index copy FROM TO`: an index moved between SQLite and PostgreSQL, row for row.
+
+Every table that holds the library's knowledge goes across with its keys
+(file ids stay the ids the vectors and a search's tie-break use): files and
+their labels, vectors, learned models, the queue, the undo journal, the
+official UCS list and meta values. What belongs to the running processes of
+the source (its workers, its vector change log) does not: the destination's
+log starts at the source's last change number, so every machine builds its
+sounds-like graph afresh. The destination must be empty.
+
+Each side is then summed up per table: a row count and a checksum that does
+not depend on row order (the sum of each row's sha256, modulo 2^256, over a
+canonical form of its values), read back from the destination, not from what
+was sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from psycopg.rows import tuple_row
+
+from sidecar.errors import ConfigError
+from sidecar.index import fts_twin
+from sidecar.index.dburl import is_postgres, redact
+
+#: table -> its columns, as both backends name them (PostgreSQL's search columns are computed)
+TABLES: dict[str, tuple[str, ...]] = {
+    "files": ("id", "path", "size", "mtime_ns", "fingerprint", "format", "duration", "samplerate", "bitdepth",
+              "channels", "record", "written", "human_fields", "engine", "classified", "updated",
+              "t_description", "t_keywords", "t_labels", "t_category", "t_name", "t_path"),
+    "labels": ("file_id", "label", "mid", "probability", "source"),
+    "embeddings": ("file_id", "model", "fingerprint", "vector", "blocks", "starts", "dim"),
+    "category_models": ("version", "created", "embedding_model", "classes", "coef", "intercept", "report",
+                        "features"),
+    "jobs": ("path", "state", "worker", "queued", "claimed", "reason", "tries", "not_before", "lease_until",
+             "seen_size", "seen_mtime_ns", "again", "taken_over", "finished"),
+    "journal": ("path", "recorded_at", "size", "audio_offset", "audio_length", "audio_sha256",
+                "original_sha256", "span_fn", "head", "tail"),
+    "ucs_categories": ("catid", "category", "subcategory", "catshort", "explanations", "synonyms"),
+    "ucs_translations": ("catid", "lang", "category", "subcategory", "explanations", "synonyms"),
+    "ucs_meta": ("key", "value"),
+    "meta": ("key", "value"),
+}
+#: meta keys that describe one backend's own state, not the library
+_OWN_META = ("schema", "vector_log_floor")
+BATCH = 500
+
+
+class CopyError(ConfigError):
+    """The copy cannot start (an unreachable side, a destination that is not empty)."""
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    checksum: int = 0
+
+    def add(self, values: tuple) -> None:
+        self.rows += 1
+        self.checksum = (self.checksum + int.from_bytes(hashlib.sha256(_canonical(values)).digest(), "big")) % 2**256
+
+    def to_json(self) -> dict:
+        return {"rows": self.rows, "checksum": f"{self.checksum:064x}"}
+
+
+def _canonical(values: tuple) -> bytes:
+    def one(v):
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            return {"b": bytes(v).hex()}
+        if isinstance(v, float):
+            return {"f": v.hex()}
+        return v
+    return json.dumps([one(v) for v in values], ensure_ascii=False, separators=(",", ":")).encode()
+
+
+# -- the two sides ---------------------------------------------------------------------------
+class _Side:
+    name: str
+
+    def rows(self, table: str) -> Iterator[tuple]:
+        raise NotImplementedError
+
+    def tables(self) -> set[str]:
+        raise NotImplementedError
+
+    def write(self, table: str, rows: list[tuple]) -> None:
+        raise NotImplementedError
+
+    def finish(self, last_change: int) -> None:
+        pass
+
+    def last_change(self) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+    def summarize(self) -> dict[str, dict]:
+        out = {}
+        have = self.tables()
+        for table in TABLES:
+            summary = Summary()
+            if table in have:
+                for values in self.rows(table):
+                    summary.add(values)
+            out[table] = summary.to_json()
+        return out
+
+
+class _SqliteSide(_Side):
+    def __init__(self, path: str, *, create: bool):
+        from sidecar.index.sqlite import SqliteStore
+        self.name = path
+        if create:
+            SqliteStore.open(path).close()      # every table of the index, journal and UCS list included
+        self.conn = sqlite3.connect(f"file:{path}?mode={'rw' if create else 'ro'}", uri=True)
+
+    def tables(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def rows(self, table: str) -> Iterator[tuple]:
+        cols = ", ".join(TABLES[table])
+        where = f" WHERE key NOT IN ({', '.join('?' * len(_OWN_META))})" if table == "meta" else ""
+        order = " ORDER BY rowid" if table == "ucs_categories" else ""      # the list's own order
+        yield from self.conn.execute(f"SELECT {cols} FROM {table}{where}{order}", _OWN_META if where else ())
+
+    def write(self, table: str, rows: list[tuple]) -> None:
+        cols = TABLES[table]
+        with self.conn:
+            self.conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                  rows)
+
+    def last_change(self) -> int:
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'").fetchone()
+        return int(row[0]) if row else 0
+
+    def finish(self, last_change: int) -> None:
+        with self.conn:
+            if last_change:
+                self.conn.execute("INSERT OR REPLACE INTO sqlite_sequence (name, seq) VALUES ('vector_changes', ?)",
+                                  (last_change,))
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('vector_log_floor', ?)",
+                              (str(last_change),))
+
+    def count_files(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM files").fetchone()[0]
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _PostgresSide(_Side):
+    def __init__(self, url: str):
+        from sidecar.index.postgres import PgStore
+        self.name = redact(url)
+        self.store = PgStore.open(url)
+        self.db = self.store.db
+        self._position = 0          # ucs_categories keeps the list's order in a column
+
+    def tables(self) -> set[str]:
+        return set(TABLES)
+
+    def rows(self, table: str) -> Iterator[tuple]:
+        cols = ", ".join(TABLES[table])
+        where = " WHERE key <> ALL(%s)" if table == "meta" else ""
+        order = " ORDER BY position" if table == "ucs_categories" else ""
+        with self.db.pool.connection() as conn:
+            with conn.transaction():
+                with conn.cursor(name=f"copy_{table}", row_factory=tuple_row) as cur:
+                    cur.execute(f"SELECT {cols} FROM {table}{where}{order}", (list(_OWN_META),) if where else None)
+                    for row in cur:
+                        yield tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
+
+    def write(self, table: str, rows: list[tuple]) -> None:
+        cols = list(TABLES[table])
+        marks = ["%s"] * len(cols)
+        if table == "files":        # the search columns PostgreSQL adds, from the t_* text
+            text_at = [cols.index(c) for c in fts_twin.COLUMNS]
+            extra = []
+            for row in rows:
+                words = fts_twin.tokenizer().columns({c: row[i] for c, i in zip(fts_twin.COLUMNS, text_at)})
+                extra.append((json.dumps(words), sum(len(w) for w in words), fts_twin.tsvector_text(words)))
+            rows = [r + e for r, e in zip(rows, extra)]
+            cols += ["words", "word_count", "tv"]
+            marks += ["%s::jsonb", "%s", "%s::tsvector"]
+        if table == "ucs_categories":
+            rows = [r + (self._position + k,) for k, r in enumerate(rows)]
+            self._position += len(rows)
+            cols.append("position")
+            marks.append("%s")
+        with self.db.atomic():
+            if table == "files":
+                self.db.execute("SELECT 1 FROM word_totals FOR UPDATE")
+            self.db.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(marks)})", rows)
+
+    def last_change(self) -> int:
+        return self.store.vectors.last_change()
+
+    def finish(self, last_change: int) -> None:
+        with self.db.atomic():
+            for table, column, sequence in (("files", "id", "files_id_seq"),
+                                            ("category_models", "version", "category_models_version_seq")):
+                self.db.execute(f"SELECT setval('{sequence}', greatest((SELECT max({column}) FROM {table}), 1), "
+                                f"(SELECT max({column}) FROM {table}) IS NOT NULL)")
+            if last_change:
+                self.db.execute("SELECT setval('vector_changes_seq_seq', %s)", (last_change,))
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('vector_log_floor', %s) "
+                            "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(last_change),))
+
+    def count_files(self) -> int:
+        return self.store.files.count()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _open(target: str, *, destination: bool) -> _Side:
+    if is_postgres(target):
+        return _PostgresSide(target)
+    import os
+    if not destination and not os.path.isfile(target):
+        raise CopyError(f"{target}: no such index")
+    return _SqliteSide(target, create=destination)
+
+
+def copy_index(source: str, destination: str, progress=None) -> dict:
+    """Copy every table from source to destination (an empty index); both sides' counts and checksums."""
+    if source == destination:
+        raise CopyError("FROM and TO are the same index")
+    src = _open(source, destination=False)
+    try:
+        dst = _open(destination, destination=True)
+    except BaseException:
+        src.close()
+        raise
+    try:
+        held = dst.count_files()
+        if held:
+            raise CopyError(f"{dst.name} already holds {held} files: copy into an empty index")
+        have = src.tables()
+        for table in TABLES:
+            if table not in have:
+                continue
+            batch: list[tuple] = []
+            for values in src.rows(table):
+                batch.append(values)
+                if len(batch) >= BATCH:
+                    dst.write(table, batch)
+                    batch = []
+            if batch:
+                dst.write(table, batch)
+            if progress:
+                progress(table)
+        dst.finish(src.last_change())
+        return {"from": {"index": src.name, "tables": src.summarize()},
+                "to": {"index": dst.name, "tables": dst.summarize()}}
+    finally:
+        src.close()
+        dst.close()
