@@ -59,3 +59,34 @@ def test_the_sidecar_service_runs_the_daemon_on_the_library():
     assert any(v.endswith(":/library") for v in sidecar["volumes"])
     assert any(str(p).endswith("9310:9310/udp") for p in sidecar["ports"])
     assert doc["osc"]["host"] == "0.0.0.0" and all(str(p).startswith("127.0.0.1:") for p in sidecar["ports"])
+
+
+def test_a_team_runs_postgres_and_any_number_of_workers_on_one_queue():
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = doc["services"]
+    pg, worker = services["postgres"], services["worker"]
+    assert pg["image"].startswith("postgres:")
+    data = [v for v in pg["volumes"] if v.endswith(":/var/lib/postgresql/data")]
+    assert data and data[0].split(":")[0] in doc["volumes"]           # a named volume, kept across updates
+    assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
+    assert worker["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = worker["environment"]["SIDECAR_DB"]
+    assert url.startswith("postgresql://") and "@postgres:" in url
+    assert ":" not in url.split("://", 1)[1].split("@", 1)[0]          # no password in the URL
+    assert "ports" not in worker and "container_name" not in worker    # nothing stops --scale worker=N
+    assert "replicas" in worker["deploy"]
+    assert set(pg["profiles"]) == set(worker["profiles"]) == {"team"}  # `docker compose up` alone is unchanged
+    example = (ROOT / "deploy" / "team.env.example").read_text()
+    assert "POSTGRES_PASSWORD=" in example and "PGPASSWORD=" in example
+    assert all(f == "deploy/team.env" for s in (pg, worker) for f in [s["env_file"]])
+    assert "deploy/team.env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_the_workers_configuration_watches_the_library_without_a_port():
+    import tomllib
+    worker = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["worker"]
+    config = worker["environment"]["SIDECAR_CONFIG"]
+    doc = tomllib.loads((ROOT / config.removeprefix("/app/")).read_text())
+    assert [r["path"] for r in doc["roots"]] == ["/library"]
+    assert doc["osc"]["enabled"] is False
+    assert any(v.endswith(":/library") for v in worker["volumes"])

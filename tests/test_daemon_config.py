@@ -6,6 +6,7 @@ from __future__ import annotations
 import configparser
 import json
 import plistlib
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def _validate(doc: dict) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
 
 
-@pytest.mark.parametrize("example", ["sidecar.toml", "docker.toml"])
+@pytest.mark.parametrize("example", ["sidecar.toml", "docker.toml", "docker-worker.toml"])
 def test_example_files_are_valid_for_the_schema_and_the_loader(example, monkeypatch):
     monkeypatch.delenv("SIDECAR_MAX_URL", raising=False)
     monkeypatch.delenv("SIDECAR_DB", raising=False)
@@ -82,11 +83,35 @@ def test_systemd_unit_runs_the_daemon_and_reloads_with_sighup():
     assert int(service["TimeoutStopSec"]) > 10          # the daemon stops within 10 s
     assert service["RestartPreventExitStatus"] == "2"  # a configuration error is not retried
     assert unit["Install"]["WantedBy"] == "default.target"
+    # the database URL and its password come from a file, never from the unit's command line
+    assert service["EnvironmentFile"].lstrip("-").endswith("/sidecar.env")
+    assert "SIDECAR_DB" not in service["ExecStart"] and "postgresql" not in service["ExecStart"]
 
 
 def test_launchd_plist_runs_the_daemon():
     plist = plistlib.loads((ROOT / "deploy" / "com.sfxsidecar.daemon.plist").read_bytes())
     assert plist["Label"] == "com.sfxsidecar.daemon"
-    assert plist["ProgramArguments"][1:3] == ["daemon", "--config"]
+    shell, flag, script = plist["ProgramArguments"]
+    assert (shell, flag) == ("/bin/sh", "-c")
+    assert '. "$env"' in script and "sidecar.env" in script          # the environment file, if there is one
+    assert 'sidecar" daemon --config' in script and script.split(";")[-1].strip().startswith("exec ")
+    assert "postgresql" not in plistlib.dumps(plist).decode()
     assert plist["RunAtLoad"] is True and plist["KeepAlive"] == {"SuccessfulExit": False}
     assert plist["ExitTimeOut"] > 10
+
+
+def test_launchd_agents_shell_reads_the_environment_file_then_runs_the_daemon(tmp_path):
+    """The plist's shell line, run for real with a stand-in `sidecar`: it exports the file's values."""
+    plist = plistlib.loads((ROOT / "deploy" / "com.sfxsidecar.daemon.plist").read_bytes())
+    home = tmp_path / "home"
+    (home / ".config" / "sidecar").mkdir(parents=True)
+    (home / ".local" / "bin").mkdir(parents=True)
+    (home / ".config" / "sidecar" / "sidecar.env").write_text(
+        "SIDECAR_DB=postgresql://editor@db.example/sfx\nPGPASSWORD=s3cret\n")
+    fake = home / ".local" / "bin" / "sidecar"
+    fake.write_text('#!/bin/sh\necho "$SIDECAR_DB|$PGPASSWORD|$*"\n')
+    fake.chmod(0o755)
+    done = subprocess.run(plist["ProgramArguments"], env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == (f"postgresql://editor@db.example/sfx|s3cret|daemon --config "
+                                   f"{home}/.config/sidecar/sidecar.toml")
