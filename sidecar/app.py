@@ -123,7 +123,8 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        return index.open_store(self.location)
+        # roots with an id: the index names their files by it, this machine reads its own paths back
+        return index.open_store(self.location, roots=index.root_ids(self.config))
 
     def search_store(self) -> Store:
         """A handle of its own for a long-lived answerer (the bridge): its searches never wait

@@ -52,6 +52,7 @@ class RootOptions:
     observer: str = "auto"             # auto: polling on a remote file system, native otherwise
     poll_seconds: float | None = None  # None: the daemon's poll_seconds
     rescan: str | None = None          # cron; None: the daemon's rescan
+    id: str = ""                       # stable across machines: the index names files by it (see index/rooted.py)
 
 
 @dataclass
@@ -212,14 +213,16 @@ _SCAN_KEYS = {"classifier": str, "max_url": (str, list), "jobs": int, "policy": 
               "expand_synonyms": bool, "vocabulary": str, "model": str}
 _WRITE_KEYS = {"tags": bool, "riff": bool, "sidecar": bool}
 _ROOT_KEYS = {"path": str, "sidecar_mirror": str, "read_only": bool, "observer": str,
-              "poll_seconds": (int, float), "rescan": str}
+              "poll_seconds": (int, float), "rescan": str, "id": str}
 _DAEMON_KEYS = {"stable_seconds": (int, float), "max_tries": int, "retry_seconds": (int, float),
                 "retry_max_seconds": (int, float), "lease_seconds": (int, float),
                 "poll_seconds": (int, float), "rescan": str, "root_check_seconds": (int, float),
                 "ignore": list}
 _OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
 _LEARN_KEYS = {"min_confidence": (float, int), "schedule": str}
-_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "osc": dict, "learn": dict, "daemon": dict}
+_TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "index": dict, "osc": dict, "learn": dict,
+             "daemon": dict}
+_INDEX_KEYS = {"url": str}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                dict: "a table", list: "a list"}
 
@@ -265,13 +268,16 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
             raise ConfigError(f"{path}: roots[{i}] needs a path")
         root_path = os.path.expanduser(root["path"])
         cfg.roots.append(RootOptions(os.path.abspath(root_path), root.get("observer", "auto"),
-                                     root.get("poll_seconds"), root.get("rescan")))
+                                     root.get("poll_seconds"), root.get("rescan"), root.get("id", "")))
         if root.get("sidecar_mirror"):
             cfg.mirrors[root_path] = os.path.expanduser(root["sidecar_mirror"])
         if root.get("read_only"):
             cfg.read_only_roots.append(root_path)
     if doc.get("db"):
         cfg.db = os.path.expanduser(doc["db"])
+    index = _checked(doc.get("index", {}), _INDEX_KEYS, "index.", path)
+    if index.get("url"):            # a postgresql:// URL (or a SQLite path), as SIDECAR_DB and --db take
+        cfg.db = os.path.expanduser(index["url"])
     for key, value in _checked(doc.get("daemon", {}), _DAEMON_KEYS, "daemon.", path).items():
         if key == "ignore" and not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{path}: daemon.ignore must be a list of strings")

@@ -32,11 +32,26 @@ def without_password(location: str) -> str:
     return redact(str(location))
 
 
-def open_store(location: str | os.PathLike | None = None) -> Store:
-    """The index at a path or URL (default: default_location())."""
+def open_store(location: str | os.PathLike | None = None, *, roots: dict[str, str] | None = None) -> Store:
+    """The index at a path or URL (default: default_location()). roots: this machine's folder for
+    each root id; the index then names the files inside them by id (see rooted.py)."""
     where = str(location or default_location())
     if is_url(where):
         from sidecar.index.postgres import PgStore
-        return PgStore.open(where)
-    from sidecar.index.sqlite import SqliteStore
-    return SqliteStore.open(os.path.expanduser(where))
+        store = PgStore.open(where)
+    else:
+        from sidecar.index.sqlite import SqliteStore
+        store = SqliteStore.open(os.path.expanduser(where))
+    if roots:
+        from sidecar.index.rooted import rooted
+        try:
+            return rooted(store, roots)
+        except BaseException:
+            store.close()
+            raise
+    return store
+
+
+def root_ids(cfg) -> dict[str, str]:
+    """The roots of a configuration that carry an id: id -> this machine's folder."""
+    return {r.id: r.path for r in getattr(cfg, "roots", []) if getattr(r, "id", "")}
