@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sidecar import config as config_module
 from sidecar.app import App
@@ -27,7 +27,7 @@ from sidecar.daemon.ignore import IgnoreRules
 from sidecar.daemon.roots import RootState, offline_reason
 from sidecar.daemon.watch import Watcher
 from sidecar.daemon.worker import JobRunner, Settings, engine_health
-from sidecar.errors import ConfigError, SidecarError
+from sidecar.errors import ConfigError, IndexUnavailable, SidecarError
 from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.similarity.categories import APPLIED_KEY, recategorised
 from sidecar.vocabulary.vocabulary import RULES_VERSION
@@ -138,6 +138,9 @@ class Daemon:
         cfg = self.cfg
         self.app.on_embedder_unavailable(lambda exc: eventlog.emit("embeddings_off", reason=str(exc)))
         self.store = self.app.store
+        # a shared index announces new work from any machine: idle workers wake at once
+        listen = getattr(self.store, "listen_for_work", None)
+        self._listener = listen(self._wake.set) if listen else None
         self._take_over_dead_claims()
         self.store.queue.register_worker(self.worker_id, "daemon", self.host, os.getpid(), self._info())
         self.rules = IgnoreRules(cfg.daemon.ignore)
@@ -251,6 +254,8 @@ class Daemon:
             self.bridge.shutdown()
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
+        if getattr(self, "_listener", None) is not None:
+            self._listener.stop()
         # what is still in hand goes back to the queue, no try counted; writes are atomic, so a
         # worker cut short now leaves at most a temporary file that the next start removes
         released = self.store.queue.release_claims(self.worker_id)
@@ -413,6 +418,9 @@ class Daemon:
                 continue
             try:
                 job = self.store.queue.claim(self.worker_id, self.settings.lease_seconds)
+            except IndexUnavailable as exc:
+                self._wait_for_index(exc)
+                continue
             except Exception as exc:
                 eventlog.emit("queue_error", reason=f"{type(exc).__name__}: {exc}")
                 self.stopping.wait(1.0)
@@ -421,12 +429,38 @@ class Daemon:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
+            self._handle(job)
+
+    def _handle(self, job) -> None:
+        claimed = time.time() - 1.0
+        while not self.stopping.is_set():
             try:
                 self.runner.handle(job, self.worker_id)
+                return
+            except IndexUnavailable as exc:
+                # the index's server went away mid-job: wait for it, then take the job up again as
+                # one that may have been written already, so that it is never written twice
+                self._wait_for_index(exc)
+                job = replace(job, taken_over=job.taken_over or claimed)
             except Exception as exc:    # never lose the job: back to the queue, counted as a try
                 reason = f"unexpected {type(exc).__name__}: {exc}"
                 eventlog.emit("failed", path=job.path, reason=reason)
-                self.store.queue.retry(job.path, self.settings.backoff(job.tries + 1), reason)
+                try:
+                    self.store.queue.retry(job.path, self.settings.backoff(job.tries + 1), reason)
+                except IndexUnavailable as lost:     # its lease runs out; another worker takes it up
+                    self._wait_for_index(lost)
+                return
+
+    def _wait_for_index(self, exc: Exception) -> None:
+        """Pause this worker until the index answers again (the others find it down too)."""
+        eventlog.emit("index_lost", reason=str(exc))
+        while not self.stopping.wait(2.0):
+            try:
+                self.store.queue.counts()
+            except IndexUnavailable:
+                continue
+            eventlog.emit("index_back")
+            return
 
     def _wait_for_engine(self) -> None:
         with self._engine_lock:

@@ -49,8 +49,11 @@ class HostRoots:
             if not _ID.match(rid):
                 raise ConfigError(f"root id {rid!r}: letters, digits, '_', '.' and '-' only, at most 64")
         self.roots = {rid: os.path.abspath(path) for rid, path in roots.items()}
-        # the longest folder first: a root inside another is matched before it
-        self._by_length = sorted(self.roots.items(), key=lambda kv: -len(kv[1]))
+        # the longest folder first: a root inside another is matched before it; a folder reached
+        # through a symbolic link is also known by its real path (what Path.resolve() gives)
+        named = list(self.roots.items())
+        named += [(rid, os.path.realpath(f)) for rid, f in self.roots.items() if os.path.realpath(f) != f]
+        self._by_length = sorted(named, key=lambda kv: -len(kv[1]))
 
     def key(self, path: str) -> str:
         """The index's name for a path of this machine."""

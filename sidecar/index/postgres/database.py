@@ -17,13 +17,12 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from sidecar.errors import ConfigError
+from sidecar.errors import IndexUnavailable
 from sidecar.index.dburl import redact, scrub
 
 
-class DatabaseUnavailable(ConfigError):
-    """The index database cannot be reached. At start that is the configuration's matter (exit
-    status 2: the URL, the server, the network); a running daemon waits for it instead."""
+class DatabaseUnavailable(IndexUnavailable):
+    """The PostgreSQL server of the index cannot be reached, or went away mid-statement."""
 
 
 #: how long opening the index waits for the first connection before saying the database is unreachable

@@ -1,0 +1,54 @@
+"""The shared index's server going away and coming back, on a throwaway cluster of this test's own."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from pg_support import Cluster, NoPostgres
+from sidecar.errors import IndexUnavailable
+from sidecar.index.store import open_store
+
+
+@pytest.fixture
+def cluster():
+    try:
+        own = Cluster()
+        own.start()
+    except NoPostgres as exc:
+        pytest.fail(f"no PostgreSQL cluster for this test: {exc}", pytrace=False)
+    yield own
+    own.remove()
+
+
+def test_a_lost_server_is_one_plain_error_and_the_store_works_again_when_it_returns(cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE lost")
+    url = cluster.url.rsplit("/", 1)[0] + "/lost"
+    store = open_store(url)
+    woken = threading.Event()
+    listener = store.listen_for_work(woken.set)
+    try:
+        store.queue.enqueue(["/lib/a.wav", "/lib/b.wav"])
+        assert store.queue.claim("w", lease=60).path == "/lib/a.wav"
+        cluster.stop("fast")
+        with pytest.raises(IndexUnavailable) as caught:
+            store.queue.claim("w", lease=60)
+        assert "\n" not in str(caught.value) and str(cluster.port) in str(caught.value)
+        with pytest.raises(IndexUnavailable):
+            with store.atomic():
+                store.files.count()
+        cluster.start()
+        woken.clear()
+        assert store.queue.claim("w", lease=60).path == "/lib/b.wav"     # the pool found the server again
+        assert store.queue.counts() == {"claimed": 2}
+        assert woken.wait(30)                       # the listener is back: it wakes its workers to look
+        woken.clear()
+        store.queue.enqueue(["/lib/c.wav"])
+        assert woken.wait(30)                       # and hears new work again
+    finally:
+        listener.stop()
+        store.close()
