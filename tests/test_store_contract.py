@@ -1,0 +1,100 @@
+"""The stores every backend offers, held to the same contract on SQLite and PostgreSQL: files,
+vectors, learned models, meta, the journal's rows and the UCS list."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sidecar.index.interfaces import IndexedFile, JournalRow, StoredEmbedding, StoredModel, UcsRow
+from sidecar.metadata.record import Label, Provenance, Record
+
+
+def put(store, path: str, description: str, engine: str = "embedded", model: str = "yamnet") -> None:
+    store.files.upsert(IndexedFile(path, 10, 20, "fp-" + path, "wav", Record(
+        Description=description, provenance=Provenance(engine=engine, model=model, labels=[Label("Door", 0.7)]))))
+
+
+def test_files(index_store):
+    s = index_store
+    put(s, "/lib/a/door.wav", "a door")
+    put(s, "/lib/a%b/gate.wav", "a gate", engine="max", model="")
+    put(s, "/lib/ab/x.wav", "x")
+    assert s.files.count() == 3 and s.files.get("/lib/a/door.wav").record.Description == "a door"
+    assert s.files.paths_under("/lib/a") == ["/lib/a/door.wav"]            # not /lib/ab, not /lib/a%b
+    assert s.files.has_files_under("/lib/a%b") and not s.files.has_files_under("/lib/c")
+    assert s.files.identities()["/lib/ab/x.wav"] == (10, 20, "fp-/lib/ab/x.wav")
+    assert s.files.paths_heard_by(lambda engine, model: engine == "max") == {"/lib/a%b/gate.wav"}
+    assert s.files.count_by("engine") == {"embedded": 2, "max": 1}
+    assert [f.path for f in s.files.find_by_fingerprint("fp-/lib/ab/x.wav")] == ["/lib/ab/x.wav"]
+    s.files.touch("/lib/ab/x.wav", 11, 21)
+    assert s.files.identities()["/lib/ab/x.wav"][:2] == (11, 21)
+    assert s.files.delete("/lib/ab/x.wav") and not s.files.delete("/lib/ab/x.wav")
+    assert s.files.delete_many(["/lib/a/door.wav", "/nowhere.wav"]) == 1
+    assert [f.path for f in s.files.all()] == ["/lib/a%b/gate.wav"]
+    assert [f.path for f in s.files.search("gate")] == ["/lib/a%b/gate.wav"]
+
+
+def test_vectors_and_their_log(index_store):
+    s = index_store
+    vec = np.ones(4, "<f4") / 2
+    for k in range(3):
+        put(s, f"/lib/{k}.wav", str(k))
+        s.vectors.put(f"/lib/{k}.wav", StoredEmbedding(0, "aisfx", f"fp-/lib/{k}.wav", vec.tobytes(), b"", b"", 4))
+    with pytest.raises(ValueError):
+        s.vectors.put("/lib/none.wav", StoredEmbedding(0, "aisfx", "x", vec.tobytes(), b"", b"", 4))
+    assert s.vectors.count() == 3 and s.vectors.get("/lib/1.wav").vector == vec.tobytes()
+    assert s.vectors.stale_paths("aisfx") == set() and s.vectors.stale_paths("other") == {f"/lib/{k}.wav" for k in range(3)}
+    ids = [i for batch, _ in s.vectors.batches(2) for i in batch]
+    assert len(ids) == 3 and ids == sorted(ids)
+    assert [i for i, _ in s.vectors.by_ids(ids[:2])] == ids[:2]
+    assert [f.path for f, _ in s.vectors.files_with_vectors("aisfx")] == [f"/lib/{k}.wav" for k in range(3)]
+    changes = s.vectors.changes(0)
+    assert [seq for seq, _ in changes] == sorted(seq for seq, _ in changes) and len(changes) == 3
+    s.files.delete("/lib/0.wav")                     # the vector goes with the file; the log says so
+    last = s.vectors.last_change()
+    assert s.vectors.changes(changes[-1][0]) == [(last, ids[0])]
+    s.vectors.forget_changes(last)
+    assert s.vectors.changes(0) == [] and s.vectors.log_floor() == last and s.vectors.last_change() == last
+
+
+def test_models_and_meta(index_store):
+    s = index_store
+    assert s.models.latest() is None and s.meta.get("k") is None
+    first = StoredModel("aisfx", ["A", "B"], np.zeros((2, 3)).tobytes(), np.zeros(2).tobytes(), {"acc": 1}, ["/m/x"],
+                        created="2026-12-04T10:00:00Z")
+    v1 = s.models.save(first)
+    v2 = s.models.save(StoredModel("aisfx", ["A"], b"\0" * 24, b"\0" * 8, {}, [], created="2026-12-04T11:00:00Z"))
+    assert v2 == v1 + 1 and s.models.latest().classes == ["A"] and s.models.latest().version == v2
+    s.meta.set("k", "1")
+    s.meta.set("k", "2")
+    assert s.meta.get("k") == "2"
+
+
+def test_journal_rows(index_store):
+    j = index_store.journal
+    row = JournalRow("/lib/a.wav", 1.5, 100, 44, 56, "aa", "bb", "sidecar.metadata.riff:audio_span", b"head", b"tail")
+    assert j.add(row) and not j.add(row)
+    assert j.get("/lib/a.wav") == row and j.has("/lib/a.wav") and not j.has("/lib/b.wav")
+    j.add(JournalRow("/lib/s.xml", 2.5, 0, 0, 0, "", "cc", "created"))
+    assert [r.path for r in j.entries()] == ["/lib/a.wav", "/lib/s.xml"]
+    assert j.entries()[0].head == b""                           # entries come without head and tail
+    assert not j.set_original_sha256("/lib/a.wav", "dd", created_only=True)
+    assert j.set_original_sha256("/lib/s.xml", "dd", created_only=True)
+    assert not j.set_original_sha256("/lib/s.xml", "ee", unless="dd")
+    assert j.rename("/lib/a.wav", "/lib/moved.wav") and j.get("/lib/moved.wav").head == b"head"
+    assert not j.rename("/lib/s.xml", "/lib/moved.wav")          # the target has a row: the old one goes
+    assert not j.has("/lib/s.xml") and j.get("/lib/moved.wav").original_sha256 == "bb"
+    j.delete("/lib/moved.wav")
+    assert j.entries() == []
+
+
+def test_ucs_list(index_store):
+    u = index_store.ucs
+    assert u.load() is None
+    rows = [UcsRow("ZZZLast", "ZZZ", "LAST"), UcsRow("DOORWood", "DOORS", "WOOD", "DOOR", "wooden doors", ["portal"],
+                                                     {"de": {"Category": "TÜREN", "SubCategory": "HOLZ"}})]
+    u.save(rows, "8.2.1", "UCS.xlsx")
+    assert u.load() == (rows, "8.2.1", "UCS.xlsx")              # in the list's own order
+    u.save(rows[1:], "8.2.2", "new.xlsx")
+    assert u.load() == (rows[1:], "8.2.2", "new.xlsx")
