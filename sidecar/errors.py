@@ -48,6 +48,6 @@ class StoreError(SidecarError):
     """The index database cannot be opened, read or written; str() names it (never a password)."""
 
 
-class IndexUnavailable(ConfigError):
+class IndexUnavailable(StoreError, ConfigError):
     """The index's database server cannot be reached (str() names it, never its password). At start
     that is the configuration's matter (exit status 2); a running daemon waits for it instead."""

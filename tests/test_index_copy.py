@@ -13,6 +13,7 @@ from sidecar.index.dburl import redact
 from sidecar.index.interfaces import IndexedFile, StoredEmbedding, StoredModel, UcsRow
 from sidecar.index.postgres import PgStore
 from sidecar.index.store import open_store
+from sidecar.metadata import riff
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.record import Label, Provenance, Record
 
@@ -44,9 +45,9 @@ def fill(db: str, tmp_path, count: int = 120) -> None:
                            {"de": {"Category": "TÜREN", "SubCategory": "HOLZ"}}),
                     UcsRow("AMBForst", "AMBIENCE", "FOREST")], "8.2.1", "UCS v8.2.1.xlsx")
     store.close()
-    with Journal(db) as journal:
+    with Journal.at(db) as journal:
         for k in range(3):
-            journal.record_original(tiny_wav(tmp_path / "audio" / f"t{k}.wav", seed=k))
+            journal.record_original(tiny_wav(tmp_path / "audio" / f"t{k}.wav", seed=k), riff.audio_span)
 
 
 def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, pg_url, monkeypatch):

@@ -79,8 +79,7 @@ def test_journal_rows(index_store):
     j.add(JournalRow("/lib/s.xml", 2.5, 0, 0, 0, "", "cc", "created"))
     assert [r.path for r in j.entries()] == ["/lib/a.wav", "/lib/s.xml"]
     assert j.entries()[0].head == b""                           # entries come without head and tail
-    assert not j.set_original_sha256("/lib/a.wav", "dd", created_only=True)
-    assert j.set_original_sha256("/lib/s.xml", "dd", created_only=True)
+    assert j.set_original_sha256("/lib/s.xml", "dd") and not j.set_original_sha256("/lib/none.xml", "dd")
     assert not j.set_original_sha256("/lib/s.xml", "ee", unless="dd")
     assert j.rename("/lib/a.wav", "/lib/moved.wav") and j.get("/lib/moved.wav").head == b"head"
     assert not j.rename("/lib/s.xml", "/lib/moved.wav")          # the target has a row: the old one goes

@@ -304,9 +304,8 @@ class _Journal:
     def entries(self):
         return [self._row(r) for r in self.inner.entries()]
 
-    def set_original_sha256(self, path, sha256_hex, *, created_only=False, unless=None):
-        return self.inner.set_original_sha256(self.r.key(path), sha256_hex, created_only=created_only,
-                                              unless=unless)
+    def set_original_sha256(self, path, sha256_hex, *, unless=None):
+        return self.inner.set_original_sha256(self.r.key(path), sha256_hex, unless=unless)
 
     def rename(self, old, new):
         return self.inner.rename(self.r.key(old), self.r.key(new))

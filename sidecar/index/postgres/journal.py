@@ -45,11 +45,8 @@ class PgJournal:
     def entries(self) -> list[JournalRow]:
         return [_row(r) for r in self.db.execute(f"SELECT {_COLUMNS} FROM journal ORDER BY recorded_at")]
 
-    def set_original_sha256(self, path: str, sha256_hex: str, *, created_only: bool = False,
-                            unless: str | None = None) -> bool:
+    def set_original_sha256(self, path: str, sha256_hex: str, *, unless: str | None = None) -> bool:
         sql, params = "UPDATE journal SET original_sha256 = %s WHERE path = %s", [sha256_hex, path]
-        if created_only:
-            sql += " AND span_fn LIKE 'created%%'"
         if unless is not None:
             sql += " AND original_sha256 != %s"
             params.append(unless)

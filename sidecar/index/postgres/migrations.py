@@ -16,14 +16,14 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from sidecar.errors import ConfigError
+from sidecar.errors import ConfigError, StoreError
 from sidecar.index.postgres.database import Database
 
 #: one lock for whoever sets the schema up: two daemons starting at once do it once
 _LOCK = "hashtext('sidecar.schema')"
 
 
-class SchemaMismatch(ConfigError):
+class SchemaMismatch(StoreError, ConfigError):
     """The database's schema is not the one this version of the project uses."""
 
 
