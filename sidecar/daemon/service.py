@@ -32,6 +32,17 @@ from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_
 from sidecar.similarity.categories import APPLIED_KEY, recategorised
 from sidecar.vocabulary.vocabulary import RULES_VERSION
 
+def _while_index_answers(job):
+    """A periodic job that skips its turn, in one line, while the index's server cannot be reached
+    (the workers pause and say so; the next turn comes when it is back)."""
+    def run(*args):
+        try:
+            job(*args)
+        except IndexUnavailable as exc:
+            eventlog.emit("skipped_while_index_lost", job=getattr(job, "__name__", "job"), reason=str(exc))
+    return run
+
+
 #: a SIGTERM is answered within this many seconds, whatever is in hand
 STOP_SECONDS = 8.0
 #: a temporary file this old is a crash's leftover even while another process writes
@@ -487,16 +498,16 @@ class Daemon:
         s = self.scheduler
         s.remove_all_jobs()
         d = self.cfg.daemon
-        s.add_job(self._beat, "interval", seconds=max(1.0, min(d.lease_seconds / 3, 10.0)), id="heartbeat")
-        s.add_job(self._check_roots, "interval", seconds=d.root_check_seconds, id="roots")
-        s.add_job(lambda: self.store.queue.forget_done(7 * 86400), "interval", hours=6, id="forget-done")
-        s.add_job(self._maintain_vectors, "interval", minutes=10, id="vectors")
+        s.add_job(_while_index_answers(self._beat), "interval", seconds=max(1.0, min(d.lease_seconds / 3, 10.0)), id="heartbeat")
+        s.add_job(_while_index_answers(self._check_roots), "interval", seconds=d.root_check_seconds, id="roots")
+        s.add_job(_while_index_answers(lambda: self.store.queue.forget_done(7 * 86400)), "interval", hours=6, id="forget-done")
+        s.add_job(_while_index_answers(self._maintain_vectors), "interval", minutes=10, id="vectors")
         if self.cfg.learn_schedule:
-            s.add_job(self._learn, config_module.cron_trigger(self.cfg.learn_schedule), id="learn")
+            s.add_job(_while_index_answers(self._learn), config_module.cron_trigger(self.cfg.learn_schedule), id="learn")
         for path, root in self.roots.items():
             expr = root.options.rescan or d.rescan
             if expr:
-                s.add_job(self._rescan, config_module.cron_trigger(expr), args=[path], id=f"rescan:{path}")
+                s.add_job(_while_index_answers(self._rescan), config_module.cron_trigger(expr), args=[path], id=f"rescan:{path}")
 
     def _rescan(self, path: str) -> None:
         root = self.roots.get(path)

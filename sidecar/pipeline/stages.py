@@ -14,7 +14,7 @@ from sidecar import events
 from sidecar.audio.decode import decode
 from sidecar.classify.base import Classification, heard_by_an_older_engine
 from sidecar.config import Config
-from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, SidecarError
+from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, IndexUnavailable, SidecarError
 from sidecar.library.fingerprint import audio_fingerprint
 from sidecar.library.formats import PCM_FORMATS, NotAudioError, recognise
 from sidecar.metadata import merge as ownership
@@ -376,6 +376,8 @@ def write(task: Task, ctx: Context) -> Task:
             _write_sidecar(task, ctx)
     except FileError as exc:
         return task.done(Outcome.FAILED, exc.reason)
+    except IndexUnavailable:
+        raise               # not the file's fault: the daemon waits for the index, then tries again
     except (SidecarError, OSError) as exc:
         return task.done(Outcome.FAILED, str(exc))
     st = os.stat(task.path)
@@ -442,6 +444,8 @@ def process(task: Task, ctx: Context, stop=None) -> Task:
             break
         try:
             task = stage(task, ctx)
+        except IndexUnavailable:
+            raise           # the index's server, not the file: the caller waits for it
         except SidecarError as exc:
             task.done(Outcome.FAILED, str(exc))
         except Exception as exc:  # one bad file must never stop a library scan
