@@ -73,3 +73,17 @@ def test_an_older_schema_says_what_to_run(pg_url):
     with pytest.raises(SchemaMismatch) as caught:
         PgStore.open(pg_url)
     assert "\n" not in str(caught.value) and "sidecar index migrate" in str(caught.value)
+
+
+def test_the_configuration_names_a_shared_index_and_roots_by_id(tmp_path, monkeypatch):
+    from sidecar.config import load
+    from sidecar.index.store import root_ids
+    monkeypatch.delenv("SIDECAR_DB", raising=False)
+    path = tmp_path / "sidecar.toml"
+    path.write_text('[index]\nurl = "postgresql://editor@db.studio.lan/sfx"\n\n'
+                    '[[roots]]\nid = "sfx"\npath = "/Volumes/SFX"\n\n[[roots]]\npath = "/Users/me/Private"\n')
+    cfg = load(str(path)).check()
+    assert cfg.db == "postgresql://editor@db.studio.lan/sfx"
+    assert root_ids(cfg) == {"sfx": "/Volumes/SFX"}
+    monkeypatch.setenv("SIDECAR_DB", "/tmp/elsewhere.db")            # the environment wins, as for db =
+    assert load(str(path)).db == "/tmp/elsewhere.db"

@@ -77,7 +77,7 @@ def test_three_daemons_one_database_each_file_once_through_a_kill_and_a_restart(
         mount.parent.mkdir()
         mount.symlink_to(real, target_is_directory=True)
         cfg = write_config(tmp_path / f"machine{n}.toml", [{"id": "sfx", "path": str(mount)}],
-                           daemon={"stable_seconds": 0.1, "lease_seconds": 6},
+                           daemon={"stable_seconds": 0.1, "lease_seconds": 30},
                            scan={"classifier": "descriptors", "jobs": 1})
         daemons.append(TeamDaemon(tmp_path, cfg, url, f"machine{n}", tmp_path / f"cache{n}"))
     for d in daemons:

@@ -450,8 +450,12 @@ class Daemon:
                 return
             except IndexUnavailable as exc:
                 # the index's server went away mid-job: wait for it, then take the job up again as
-                # one that may have been written already, so that it is never written twice
+                # one that may have been written already, so that it is never written twice; unless
+                # its lease ran out meanwhile and another worker holds it now
                 self._wait_for_index(exc)
+                if not self._claim_again(job.path):
+                    eventlog.emit("claim_lost", path=job.path)
+                    return
                 job = replace(job, taken_over=job.taken_over or claimed)
             except Exception as exc:    # never lose the job: back to the queue, counted as a try
                 reason = f"unexpected {type(exc).__name__}: {exc}"
@@ -461,6 +465,15 @@ class Daemon:
                 except IndexUnavailable as lost:     # its lease runs out; another worker takes it up
                     self._wait_for_index(lost)
                 return
+
+    def _claim_again(self, path: str) -> bool:
+        """The job is this worker's again (False: another worker holds it)."""
+        while not self.stopping.is_set():
+            try:
+                return self.store.queue.claim_path(path, self.worker_id, self.settings.lease_seconds)
+            except IndexUnavailable as exc:
+                self._wait_for_index(exc)
+        return False
 
     def _wait_for_index(self, exc: Exception) -> None:
         """Pause this worker until the index answers again (the others find it down too)."""
