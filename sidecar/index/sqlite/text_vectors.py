@@ -101,6 +101,7 @@ class SqliteTextVectors:
 
     def redo_all(self) -> None:
         """Every file to do again (the label vectors or the model changed)."""
+        self.ensure()
         self.db.execute("INSERT INTO text_vector_todo(file_id) SELECT id FROM files WHERE true "
                         "ON CONFLICT(file_id) DO UPDATE SET n = n + 1")
 
@@ -110,6 +111,7 @@ class SqliteTextVectors:
         return row[0] if row else None
 
     def set_state(self, key: str, value: str) -> None:
+        self.ensure()
         self.db.execute("INSERT INTO text_vector_state(key, value) VALUES (?, ?) "
                         "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
