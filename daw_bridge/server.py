@@ -131,10 +131,12 @@ class RateLimitedLog:
 
 class Services(Protocol):
     """What the bridge asks of the application (sidecar.app.Services): search, a file's row, a
-    person's edit (None: /sfx/tag is not answered) and sounds like (None: /sfx/similar is not)."""
+    person's edit (None: /sfx/tag is not answered), sounds like (None: /sfx/similar is not) and
+    search by meaning (None or absent: /sfx/meaning is not; its answer has .hits and .notices)."""
 
     edit: Callable[[str, str, str], IndexedFile] | None
     similar: Callable[[str, int], list] | None
+    meaning: Callable[[str, int], object] | None
 
     def search(self, query: str, limit: int) -> list[IndexedFile]: ...
     def get(self, path: str) -> IndexedFile | None: ...
@@ -167,8 +169,10 @@ class Bridge:
             self.handlers["/sfx/tag"] = self.on_tag
         if services.similar is not None:
             self.handlers["/sfx/similar"] = self.on_similar
-        #: answered on the worker thread, one at a time
-        self.slow = {"/sfx/tag", "/sfx/similar"}
+        if getattr(services, "meaning", None) is not None:
+            self.handlers["/sfx/meaning"] = self.on_meaning
+        #: answered on the worker thread, one at a time (the text model loads on the first meaning query)
+        self.slow = {"/sfx/tag", "/sfx/similar", "/sfx/meaning"}
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_DGRAM)
         try:
@@ -443,6 +447,28 @@ class Bridge:
         shown = "Keywords" if name.startswith("Keywords") else name
         self._send(client, messages.field(request_id, shown, field_value(row.record, name), "person",
                                           address="/sfx/tagged"))
+
+    def on_meaning(self, client, address, *args):
+        """/sfx/meaning id:i text:s [limit:i] [reply_port:i] -> /sfx/notice ..., /sfx/result ..., /sfx/done"""
+        checked = self._request(client, args, "/sfx/meaning id:i text:s [limit:i] [reply_port:i]", "si", 1)
+        if checked is None:
+            return
+        request_id, client, rest = checked
+        if not isinstance(rest[0], str):
+            self._send(client, messages.error(request_id, "text must be a string"))
+            return
+        if len(rest) > 1 and not _is_int(rest[1]):
+            self._send(client, messages.error(request_id, "limit must be an int"))
+            return
+        limit = max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
+        try:
+            answer = self.services.meaning(rest[0], limit)
+        except SidecarError as exc:     # a bad query, or the text model missing: one line
+            self._send(client, messages.error(request_id, str(exc)))
+            return
+        for notice in answer.notices:
+            self._send(client, messages.message("/sfx/notice", request_id, messages.cut_utf8(notice)))
+        self._send_hits(client, request_id, answer.hits)
 
     def on_similar(self, client, address, *args):
         """/sfx/similar id:i path:s [limit:i] [reply_port:i] -> /sfx/result ... then /sfx/done id count"""

@@ -219,6 +219,14 @@ class App:
         from sidecar.similarity.search import Similar
         return Similar(store or self.store, embedder_factory=self.required_embedder)
 
+    def meaning(self, store: Store | None = None, *, catch_up_all: bool = False):
+        """An answerer of queries by meaning over this index (sidecar.meaning.search); the text
+        model loads on its first query. catch_up_all: a one-off query first takes in every file
+        changed since the last scan (the command line); a long-lived one takes in a few a query."""
+        from sidecar.meaning.search import REFRESH_PER_QUERY, MeaningSearch
+        return MeaningSearch(store or self.store, ucs_list=self.ucs_list,
+                             refresh_per_query=None if catch_up_all else REFRESH_PER_QUERY)
+
     # -- writing ----------------------------------------------------------------------
     @cached_property
     def journal(self):
@@ -283,12 +291,14 @@ def _engine_of(cfg: Config) -> tuple:
 
 
 class Services:
-    """What the OSC bridge asks of the application: search, a file's row, edits, sounds like."""
+    """What the OSC bridge asks of the application: search, a file's row, edits, sounds like,
+    search by meaning."""
 
     def __init__(self, app: App, store: Store, *, similar: bool = True):
         self._app = app
         self.store = store
         self.similar = app.similar(store) if similar else None
+        self.meaning = app.meaning(store)
 
     def search(self, query: str, limit: int) -> list[IndexedFile]:
         return self._app.search(query, limit=limit, store=self.store)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sidecar.cli.common import db_option, make_app
-from sidecar.cli.output import emit_rows_json, table
+from sidecar.cli.output import emit_rows_json, table, warn
 from sidecar.errors import QueryError
 from sidecar.metadata.record import join_keywords
 
@@ -65,20 +65,33 @@ def _converts(option: click.Option, value: str, ctx: click.Context) -> bool:
 
 
 @click.command(cls=QueryCommand)
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("--meaning", metavar="TEXT",
+              help="Search by meaning instead: English words for what you hear (\"heavy downpour\").")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
               help="Most results to show (1 or more).")
 @click.option("--literal", is_flag=True, help="Match the words as typed, without synonyms.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout, best first.")
 @db_option
-def search(query, limit, literal, as_json, db_path):
+def search(query, meaning, limit, literal, as_json, db_path):
     """Find sounds: space = AND, comma = OR, -word = NOT, "a phrase", prefix*, field:word.
 
     Fields: description, keywords, labels, category (CatID, Category, SubCategory), name, path.
     A word also matches its synonyms unless --literal is given. A query may begin with -word
     (`sidecar search '-metal door'`); `--` before the query works as well.
+
+    --meaning TEXT finds sounds by what the words mean rather than the words themselves
+    ("canine" finds barking dogs): through each file's own words and through what was heard in
+    it, each hit saying which carried it. The text model is English; a query in another language
+    finds little. Only the first 256 tokens of a query are read.
     """
+    if (query is None) == (meaning is None):
+        raise click.UsageError("give a QUERY, or --meaning TEXT (not both)")
     app = make_app(db_path, must_exist=True)
+    if meaning is not None:
+        if literal:
+            raise click.UsageError("--literal applies to word search, not --meaning")
+        return _by_meaning(app, meaning, limit, as_json)
     try:
         hits = app.search(query, limit=limit, literal=literal)
     except QueryError as exc:
@@ -91,3 +104,28 @@ def search(query, limit, literal, as_json, db_path):
         return
     table([[h.path, h.record.CatID, h.record.Description, join_keywords(h.record.Keywords)] for h in hits],
           ["path", "CatID", "Description", "Keywords"], [56, 10, 30, 40])
+
+
+def _by_meaning(app, text, limit, as_json):
+    from sidecar.meaning.search import MeaningError, check_query
+    from sidecar.meaning.text_model import TextModelUnavailable
+    try:
+        check_query(text)               # a bad query is answered before the model loads
+        searcher = app.meaning(catch_up_all=True)
+        searcher.prepare()
+        waiting = searcher.table.todo_count()
+        if waiting > 100:
+            warn(f"reading the words and labels of {waiting:,} files for search by meaning (once)")
+        answer = searcher(text, limit)
+    except (MeaningError, TextModelUnavailable) as exc:
+        raise click.ClickException(str(exc)) from None
+    for notice in answer.notices:
+        warn(notice)
+    if as_json:
+        emit_rows_json(h.to_json() for h in answer.hits)
+        return
+    if not answer.hits:
+        click.echo("no match", err=True)
+        return
+    table([[h.path, f"{h.score:.2f}", h.record.CatID, "; ".join(h.why())] for h in answer.hits],
+          ["path", "score", "CatID", "why"], [56, 5, 10, 70])

@@ -251,6 +251,12 @@ class Daemon:
             maintain(self.store)
         except Exception as exc:    # the graph is a cache: the next try or query rebuilds it
             eventlog.emit("vector_index_error", reason=f"{type(exc).__name__}: {exc}")
+        from sidecar.meaning.refresh import maintain as maintain_meaning
+        try:
+            # the text vectors of files changed since (only once the index was searched by meaning)
+            maintain_meaning(self.store, self.app.ucs_list)
+        except Exception as exc:    # derived vectors: the next try or query makes them
+            eventlog.emit("meaning_index_error", reason=f"{type(exc).__name__}: {exc}")
 
     def _stop(self) -> None:
         deadline = time.monotonic() + STOP_SECONDS

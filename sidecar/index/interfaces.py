@@ -11,6 +11,7 @@ never as SQL text.
       .files       files and full-text search
       .queue       the work queue and the workers that claim from it
       .vectors     sounds-like vectors and their change log
+      .text_vectors  search by meaning: each file's words and heard vectors, a to-do list, change logs
       .models      learned category models
       .meta        small named values
       .journal     the undo journal's rows (the file work is metadata/journal.py)
@@ -230,6 +231,52 @@ class VectorStore(Protocol):
     def forget_changes(self, upto: int) -> None: ...
 
 
+#: the two ways a file matches a query by meaning: its own words, and what was heard in it
+TEXT_VECTOR_KINDS = ("words", "heard")
+TEXT_VECTOR_SIZE = 384
+
+
+class VectorKind(Protocol):
+    """One kind of vector with its own change log: what the approximate index follows
+    (sidecar/similarity/vector_index.py). Its graph files are named prefix + `.STEM-N.usearch`."""
+
+    ndim: int
+    stem: str
+    prefix: Path | None
+
+    def count(self) -> int: ...
+    def batches(self, size: int = 20_000) -> Iterator[tuple[list[int], list[bytes]]]: ...
+    def by_ids(self, ids: list[int]) -> list[tuple[int, bytes]]: ...
+    def changes(self, after: int) -> list[tuple[int, int]]: ...
+    def last_change(self) -> int: ...
+    def log_floor(self) -> int: ...
+    def forget_changes(self, upto: int) -> None: ...
+
+
+class TextVectorStore(Protocol):
+    """Search by meaning's vectors (float32 little-endian, TEXT_VECTOR_SIZE values, unit length):
+    per file, the vector of its words and of what was heard. Every file added, or whose record or
+    path changed, is put on a to-do list (by the backend, whoever wrote the row); the list is kept
+    only once ensure() made the storage (an index never searched by meaning does no work)."""
+
+    def exists(self) -> bool: ...
+    def ensure(self) -> None: ...
+    def todo(self, limit: int | None = None) -> list[tuple[int, int]]:
+        """(file id, change count) of files whose vectors may be out of date, by id."""
+    def todo_count(self) -> int: ...
+    def redo_all(self) -> None: ...
+    def state(self, key: str) -> str | None: ...
+    def set_state(self, key: str, value: str) -> None: ...
+    def digests(self, ids: list[int]) -> dict[int, str]:
+        """file id -> digest of the words its words vector was made from."""
+    def write(self, rows: list[tuple[int, str | None, bytes | None, bytes | None]],
+              done: list[tuple[int, int]]) -> None:
+        """rows: (file id, words digest, words, heard), a None digest keeping the words; done: the
+        to-do entries answered, cleared unless the file changed meanwhile. One transaction."""
+    def kind(self, kind: str) -> VectorKind:
+        """The words or heard vectors, for kept copies and the approximate index."""
+
+
 class ModelStore(Protocol):
     """Learned CatID models, each a new version."""
 
@@ -275,6 +322,7 @@ class Store(Protocol):
     files: FileStore
     queue: WorkQueue
     vectors: VectorStore
+    text_vectors: TextVectorStore
     models: ModelStore
     meta: MetaStore
     journal: JournalStore

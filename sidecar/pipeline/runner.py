@@ -131,6 +131,8 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
         summary.pruned = _prune(roots, store)
     if ctx.embedder is not None and not ctx.dry_run:
         _update_vector_index(store, summary)
+    if not ctx.dry_run:
+        _update_meaning(store, ctx, summary)
     summary.seconds = time.perf_counter() - started
     events.send("scan_finished", summary=summary.to_json())
     return summary
@@ -144,6 +146,19 @@ def _update_vector_index(store: Store, summary: Summary) -> None:
         maintain(store)
     except Exception as exc:    # the graph is a cache: the next scan or query rebuilds it
         summary.notes.append((store.location, f"sounds-like index not updated: {exc}"))
+
+
+def _update_meaning(store: Store, ctx: Context, summary: Summary) -> None:
+    """The text vectors of the files added or changed (search by meaning). A missing text model or
+    a failure costs search by meaning, never the scan."""
+    from sidecar.meaning.refresh import maintain
+    from sidecar.meaning.text_model import TextModelUnavailable
+    try:
+        maintain(store, getattr(ctx.vocabulary, "ucs_list", None))
+    except TextModelUnavailable as exc:
+        summary.notes.append((store.location, f"search by meaning not updated: {exc}"))
+    except Exception as exc:    # the vectors are derived: the next scan or query makes them
+        summary.notes.append((store.location, f"search by meaning not updated: {type(exc).__name__}: {exc}"))
 
 
 def _follow_move(task: Task, store: Store, ctx: Context) -> None:

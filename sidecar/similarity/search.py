@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sidecar.errors import AudioError, SidecarError
-from sidecar.similarity.vector_index import SAVE_AFTER, ExactVectors, VectorIndex, as_matrix, nearest_rows
+from sidecar.similarity.vector_index import (SAVE_AFTER, ExactVectors, VectorIndex, as_matrix, nearest_rows,
+                                             source_of)
 
 #: below this many vectors an exact search is as fast as the graph and needs no file
 EXACT_BELOW = 20_000
@@ -61,16 +62,18 @@ def nearest(store, vector: np.ndarray, limit: int, *, exclude: int | None = None
 
 
 def maintain(store) -> None:
-    """After a scan: a library large enough for the graph gets it up to date, saved when worth it."""
-    if store.ephemeral:
+    """After a scan: a library large enough for the graph gets it up to date, saved when worth it.
+    store: the index (its sounds-like vectors), or another vector source (the text vectors)."""
+    source = source_of(store)
+    if source.prefix is None:
         return
-    if store.vectors.count() < EXACT_BELOW:
+    if source.count() < EXACT_BELOW:
         # searched exactly: no graph needs the log, which is only kept from growing without end
-        last = store.vectors.last_change()
-        if not VectorIndex.files(store) and last - store.vectors.log_floor() > SAVE_AFTER:
-            store.vectors.forget_changes(last)
+        last = source.last_change()
+        if not VectorIndex.files(source) and last - source.log_floor() > SAVE_AFTER:
+            source.forget_changes(last)
         return
-    index = VectorIndex.open(store, writable=True)
+    index = VectorIndex.open(source, writable=True)
     index.save_if_worth_it()
 
 

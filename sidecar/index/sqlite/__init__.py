@@ -12,6 +12,7 @@ from sidecar.index.sqlite.files import SqliteFiles
 from sidecar.index.sqlite.journal import SqliteJournal
 from sidecar.index.sqlite.models import SqliteMeta, SqliteModels
 from sidecar.index.sqlite.queue import SqliteQueue
+from sidecar.index.sqlite.text_vectors import SqliteTextVectors
 from sidecar.index.sqlite.ucs import SqliteUcs
 from sidecar.index.sqlite.vectors import SqliteVectors
 
@@ -32,6 +33,7 @@ class SqliteStore:
         self.ucs = SqliteUcs(db)
         self.location = db.path
         self.ephemeral = db.path == ":memory:"
+        self.text_vectors = SqliteTextVectors(db, self.cache_prefix())
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "SqliteStore":
