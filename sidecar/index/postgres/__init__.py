@@ -32,6 +32,8 @@ class PgStore:
         self.meta = PgMeta(db)
         self.journal = PgJournal(db)
         self.ucs = PgUcs(db)
+        #: search by meaning keeps its vectors in SQLite only for now (sidecar.meaning says so)
+        self.text_vectors = None
 
     @classmethod
     def open(cls, url: str, *, max_connections: int = 8) -> "PgStore":
