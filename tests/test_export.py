@@ -33,6 +33,8 @@ def items() -> list[Item]:
         Duration=1.5, SampleRate=48000, BitDepth=24, Channels=2, Loudness=-20.25, TruePeak=-1.0,
         provenance=Provenance(engine="max", model="audio_embeddings-tf-imagenet",
                               labels=[Label("Door", 0.91, "/m/02dgv", "max"), Label("Slam", 0.5, "", "max")],
+                              quality=[Label("Clipping", 0.99, "/x/sidecar/clipping", "descriptors"),
+                                       Label("Dual mono", 0.99, "/x/sidecar/dual-mono", "descriptors")],
                               machine_fields=["Keywords", "Category", "SubCategory", "CatID"]),
     )
     empty = Record()
@@ -44,8 +46,9 @@ def expected_rows() -> list[list[str]]:
     first = ["door, oak.wav", "/lib/doors/door, oak.wav", 'Door slam, "hard" — café 木 🚪', "door, slam, ドア",
              "DOORS", "WOOD", "DOORWood", "Door slam", "", "", "", "", "", "two\nlines", "", "", "", "", "", "",
              "1.5", "48000", "24", "2", "-20.25", "-1.0",
-             "2048", "pcm:aa", "max", "audio_embeddings-tf-imagenet", "Door (0.91); Slam (0.5)", "Description"]
-    second = ["empty.flac", "/lib/empty.flac"] + [""] * 24 + ["7", "dec:bb", "", "", "", ""]
+             "2048", "pcm:aa", "max", "audio_embeddings-tf-imagenet", "Door (0.91); Slam (0.5)",
+             "Clipping; Dual mono", "Description"]
+    second = ["empty.flac", "/lib/empty.flac"] + [""] * 24 + ["7", "dec:bb", "", "", "", "", ""]
     return [first, second]
 
 

@@ -97,3 +97,13 @@ def test_ucs_list(index_store):
     assert u.load() == (rows, "8.2.1", "UCS.xlsx")              # in the list's own order
     u.save(rows[1:], "8.2.2", "new.xlsx")
     assert u.load() == (rows[1:], "8.2.2", "new.xlsx")
+
+
+def test_files_found_by_a_label_they_hold(index_store):
+    s = index_store
+    for path, labels in (("/lib/owl.wav", [Label("Owl", 0.8, "/m/09d5_"), Label("DC offset", 1.0, "/x/sidecar/dc")]),
+                         ("/lib/dog.wav", [Label("Dog", 0.9, "/m/0bt9lr")])):
+        s.files.upsert(IndexedFile(path, 1, 2, "fp" + path, "wav",
+                                   Record(provenance=Provenance(engine="embedded", model="m", labels=labels))))
+    assert s.files.paths_labelled({"/x/sidecar/dc": "DC offset"}) == {"/lib/owl.wav"}
+    assert s.files.paths_labelled({"/x/sidecar/dc": "Dog"}) == set()          # name and id together

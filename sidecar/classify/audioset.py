@@ -18,8 +18,9 @@ trained on normalised web audio, and a library's -45 dBFS room tone or soft
 piano would otherwise sit on its log floor and be heard as silence. Digital
 silence is never raised.
 
-The descriptor engine adds what it measures well (loudness, true peak,
-clipping, DC offset, dual mono); it never names the sound.
+The descriptor engine adds what it measures well (loudness, true peak, and the
+quality flags clipping, DC offset and dual mono, kept apart from the labels); it
+never names the sound.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class AudiosetEngine:
         flags = quality_labels(facts)
         if facts.sample_peak < DIGITAL_SILENCE_DBFS:
             silence = [Label("Silence", 0.99, SILENCE_MID, NAME)]
-            return Classification(NAME, self.model_name, __version__, silence + flags, [], technical)
+            return Classification(NAME, self.model_name, __version__, silence, [], technical, flags)
         mono = prepare(audio, rate=RATE, mono=True).samples[:, 0]
         duration = len(mono) / RATE
         windows: list[Window] = []
@@ -116,9 +117,8 @@ class AudiosetEngine:
             windows.append(Window(start, round(seconds, 3), self._top(scores, WINDOW_LABELS)))
         if self._silence is not None:
             best[self._silence] = silence / max(heard, 1)
-        labels = self._top(best, FILE_LABELS) + flags
-        return Classification(NAME, self.model_name, __version__, labels,
-                              windows if len(windows) > 1 else [], technical)
+        return Classification(NAME, self.model_name, __version__, self._top(best, FILE_LABELS),
+                              windows if len(windows) > 1 else [], technical, flags)
 
     def _top(self, scores: np.ndarray, count: int, floor: float = KEEP_PROBABILITY) -> list[Label]:
         order = np.argsort(-scores, kind="stable")[:count]

@@ -23,6 +23,8 @@ class Classification:
     windows: list[Window] = field(default_factory=list)
     #: measured facts for the record's technical fields (Loudness, TruePeak, ...)
     technical: dict[str, float] = field(default_factory=dict)
+    #: quality flags measured in the audio (Clipping, DC offset, Dual mono): never among the labels
+    quality: list[Label] = field(default_factory=list)
 
 
 class Engine(Protocol):

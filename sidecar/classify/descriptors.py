@@ -8,7 +8,9 @@ exist in AudioSet carry their AudioSet identifier, the rest an /x/sidecar/ id.
 It names no sound source, so it is a classifier only on request
 (`--classifier descriptors`) or when the AudioSet model cannot be loaded (the
 scan's summary says so). Every engine uses its measures for the technical
-fields and the quality flags (clipping, DC offset, dual mono).
+fields and the quality flags (clipping, DC offset, dual mono). The flags are
+measurements, not things heard: they go to the classification's `quality`,
+never among its labels, whichever engine listened.
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ from sidecar import __version__
 from sidecar.audio.decode import Audio
 from sidecar.audio.descriptors import Descriptors, measure
 from sidecar.classify.base import WINDOW_SECONDS, Classification, aggregate, window_starts
-from sidecar.metadata.record import Label, Window
+from sidecar.metadata.record import QUALITY_FLAGS, Label, Window, split_quality
 
 NAME = "descriptors"
 MODEL = "sidecar-descriptors"
-#: quality flags every engine adds: facts of the recording, not names of its source
-QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
 
 AUDIOSET = {
     "Silence": "/m/028v0c", "Sine wave": "/m/01v_m0", "White noise": "/m/0chx_",
@@ -107,17 +107,17 @@ class DescriptorEngine:
                 if part.frames:
                     d = measure(part, loudness=False)
                     windows.append(Window(start, part.duration, labels_for(d, whole_file=False)))
-        file_labels = labels_for(whole)
+        file_labels, quality = split_quality(labels_for(whole))
         if windows:
             merged = {l.label: l for l in aggregate(windows, top=50)}
             for l in file_labels:       # whole-file measures (loudness, clipping) keep their value
                 merged[l.label] = l
             file_labels = sorted(merged.values(), key=lambda l: (-l.probability, l.label))
-        return Classification(NAME, MODEL, __version__, file_labels, windows, technical_of(whole))
+        return Classification(NAME, MODEL, __version__, file_labels, windows, technical_of(whole), quality)
 
 
 def quality_labels(d: Descriptors) -> list[Label]:
-    """Clipping, DC offset and dual mono as labels, for engines that name the source."""
+    """Clipping, DC offset and dual mono, each with its strength, for a classification's `quality`."""
     return [Label(l.label, l.probability, l.mid, NAME) for l in labels_for(d) if l.label in QUALITY_FLAGS]
 
 
@@ -128,6 +128,8 @@ def technical_of(d: Descriptors) -> dict[str, float]:
     return out
 
 
-def technical_facts(audio: Audio) -> dict[str, float]:
-    """Integrated loudness and true peak, for records classified by another engine."""
-    return technical_of(measure(audio))
+def technical_facts(audio: Audio) -> tuple[dict[str, float], list[Label]]:
+    """Integrated loudness and true peak, and the quality flags, for records classified by an
+    engine that measured neither (MAX)."""
+    facts = measure(audio, spectral=False)
+    return technical_of(facts), quality_labels(facts)

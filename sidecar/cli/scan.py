@@ -102,7 +102,8 @@ def _plan_row(task: Task) -> dict:
     return {"path": task.path, "format": task.format, "CatID": rec.CatID, "Category": rec.Category,
             "SubCategory": rec.SubCategory, "Description": rec.Description, "Keywords": rec.Keywords,
             "human_fields": sorted(task.human), "machine_fields": rec.provenance.machine_fields,
-            "labels": [{"label": l.label, "probability": l.probability} for l in rec.provenance.labels]}
+            "labels": [{"label": l.label, "probability": l.probability} for l in rec.provenance.labels],
+            "quality": [l.label for l in rec.provenance.quality]}
 
 
 def _print_plan(tasks: list[Task]) -> None:

@@ -112,6 +112,9 @@ def _print(doc: dict) -> None:
         labels = row["provenance"]["labels"]
         if labels:
             click.echo("  labels: " + ", ".join(f"{l['label']} {l['probability']:.2f}" for l in labels))
+        flags = row["provenance"].get("quality")
+        if flags:
+            click.echo("  quality flags: " + ", ".join(f["label"] for f in flags))
         if row["human_fields"]:
             click.echo("  human fields: " + ", ".join(row["human_fields"]))
         if doc.get("category"):

@@ -28,6 +28,7 @@ from sidecar.daemon.roots import RootState, offline_reason
 from sidecar.daemon.watch import Watcher
 from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, IndexUnavailable, SidecarError
+from sidecar.metadata.record import QUALITY_FLAG_IDS
 from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.similarity.categories import APPLIED_KEY, recategorised
 from sidecar.vocabulary.vocabulary import RULES_VERSION
@@ -184,7 +185,8 @@ class Daemon:
 
     def _revisit_known(self) -> None:
         """Indexed files that lack a sounds-like vector, whose category the learned model
-        changes, or that older vocabulary rules described, are taken once more (without being
+        changes, that older vocabulary rules described, or whose quality flags sit among their
+        labels (indexed before the flags had their own field), are taken once more (without being
         heard again for their tags)."""
         ctx = self.context
         try:
@@ -192,6 +194,7 @@ class Daemon:
             redescribe = described_by_older_rules(self.store, RULES_VERSION)
             if not redescribe:
                 note_rules_applied(self.store, RULES_VERSION)
+            redescribe |= self.store.files.paths_labelled(QUALITY_FLAG_IDS)
         except Exception as exc:
             eventlog.emit("revisit_error", reason=f"{type(exc).__name__}: {exc}")
             redescribe = set()

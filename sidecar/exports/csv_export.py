@@ -19,7 +19,7 @@ from sidecar.metadata.sidecar_xml._document import format_double
 #: Filename and Pathname (the full path) first, then the record, then identity and provenance.
 COLUMNS: tuple[str, ...] = (
     ("Filename", "Pathname") + DESCRIPTIVE_FIELDS + TECHNICAL_FIELDS
-    + ("FileSize", "Fingerprint", "Engine", "Model", "Labels", "HumanFields")
+    + ("FileSize", "Fingerprint", "Engine", "Model", "Labels", "QualityFlags", "HumanFields")
 )
 _INT_FIELDS = frozenset({"SampleRate", "BitDepth", "Channels"})
 
@@ -40,7 +40,8 @@ def row_cells(item: Any) -> list[str]:
     cells += [_number(name, getattr(rec, name)) for name in TECHNICAL_FIELDS]
     labels = "; ".join(f"{label.label} ({format_double(round(label.probability, 4))})"
                        for label in rec.provenance.labels)
-    cells += [str(item.size), item.fingerprint, rec.provenance.engine, rec.provenance.model, labels,
+    flags = "; ".join(flag.label for flag in rec.provenance.quality)
+    cells += [str(item.size), item.fingerprint, rec.provenance.engine, rec.provenance.model, labels, flags,
               ", ".join(item.human_fields)]
     return cells
 

@@ -163,6 +163,8 @@ class FileStore(Protocol):
         """path -> (size, mtime_ns, fingerprint) of every file: the rescan's fast path."""
     def paths_heard_by(self, wanted: Callable[[str, str], bool]) -> set[str]:
         """Paths whose provenance (engine, model) satisfies wanted(engine, model)."""
+    def paths_labelled(self, labels: dict[str, str]) -> set[str]:
+        """Paths of files holding any of these labels (mid -> label name) among their labels."""
     def paths_under(self, root: str) -> list[str]:
         """Every path inside the folder root (any depth), sorted; % and _ are plain characters."""
     def has_files_under(self, root: str) -> bool: ...

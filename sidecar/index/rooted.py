@@ -193,6 +193,9 @@ class _Files:
     def paths_heard_by(self, wanted):
         return {self.r.local(k) for k in self.inner.paths_heard_by(wanted)}
 
+    def paths_labelled(self, labels):
+        return {self.r.local(k) for k in self.inner.paths_labelled(labels)}
+
     def paths_under(self, root):
         return [self.r.local(k) for k in self.inner.paths_under(self.r.key(root))]
 

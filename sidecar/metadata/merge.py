@@ -6,6 +6,11 @@
 
 A field the service wrote earlier, and nobody changed since, is the service's
 own and is refreshed by a new classification.
+
+Keywords are owned word by word: the words a person wrote (provenance.person_keywords)
+come first and stay under every policy, whatever engine listens; the service's own
+words after them are refreshed by each classification (`replace` replaces only those;
+`fill-empty` adds none beside a person's).
 """
 
 from __future__ import annotations
@@ -35,9 +40,33 @@ def _norm(value):
     return str(value).strip()
 
 
-def merge(existing: Record, machine: Record, human: set[str], policy: str = "append") -> Record:
-    """The record to write: existing fields, machine values where ownership allows."""
+def person_keywords(existing: Record, written: list[str] | None, earlier: list[str], edited: bool) -> list[str]:
+    """The words of existing.Keywords a person wrote.
+
+    written: the list the service last wrote (None when it never wrote one); earlier: the words
+    known as a person's before; edited: the list is not what the service wrote (a person's).
+    A list the service never wrote is the person's whole; in one a person changed since, their
+    earlier words still there and every word the service did not write are theirs."""
+    words = existing.Keywords
+    if not edited:
+        held = {w.lower() for w in words}
+        return [w for w in earlier if w.lower() in held]
+    if written is None:
+        return list(words)
+    theirs = {w.lower() for w in earlier}
+    ours = {w.lower() for w in written}
+    return [w for w in words if w.lower() in theirs or w.lower() not in ours]
+
+
+def merge(existing: Record, machine: Record, human: set[str], policy: str = "append",
+          person: list[str] | None = None) -> Record:
+    """The record to write: existing fields, machine values where ownership allows.
+
+    person: the words of existing.Keywords a person wrote (by default: all of them when Keywords
+    is in human, else none); they come first in the result under every policy."""
     out = Record.from_dict(existing.to_dict())
+    if person is None:
+        person = list(existing.Keywords) if "Keywords" in human else []
     machine_fields: list[str] = []
     for name in DESCRIPTIVE_FIELDS:
         new = getattr(machine, name)
@@ -45,16 +74,13 @@ def merge(existing: Record, machine: Record, human: set[str], policy: str = "app
             continue
         mine = name not in human   # empty, or written by the service before
         if name == "Keywords":
-            kept = existing.Keywords if name in human else []
-            if policy == "replace":
-                merged = list(new)
-            elif policy == "fill-empty":
-                merged = kept or list(new)
+            if policy == "fill-empty" and person:
+                merged = list(person)
             else:
-                merged = _union(kept, new)
+                merged = _union(person, new)    # replace too: it replaces the service's words only
             if merged != existing.Keywords:
                 out.Keywords = merged
-            if merged != kept:
+            if merged != person:
                 machine_fields.append(name)
         elif policy == "replace" or mine:
             setattr(out, name, new)
@@ -65,6 +91,8 @@ def merge(existing: Record, machine: Record, human: set[str], policy: str = "app
             setattr(out, name, value)
     out.provenance = machine.provenance
     out.provenance.machine_fields = machine_fields
+    held = {w.lower() for w in out.Keywords}
+    out.provenance.person_keywords = [w for w in person if w.lower() in held]
     return out
 
 
@@ -99,6 +127,7 @@ class Ownership:
     policy: str = "append"
     everything: bool = False
     mine: frozenset[str] = frozenset()      # fields the caller sets everywhere (a person's edit)
+    person: frozenset[str] = frozenset()    # keywords a person wrote (lower case): never dropped
 
     def may_replace(self, name: str, held) -> bool:
         if _is_empty(held) or self.everything or self.policy == "replace" or name in self.mine:
@@ -123,7 +152,10 @@ class Ownership:
             return list(new)
         if self.policy == "fill-empty":
             return held_words
-        return _union(held_words, new)
+        # in a list a person changed, the words the service wrote there before are still its own
+        ours = self.ours.get("Keywords")
+        ours = {w.lower() for w in (ours if isinstance(ours, list) else split_keywords(ours or ""))}
+        return _union([w for w in held_words if w.lower() not in ours or w.lower() in self.person], new)
 
 
 #: the owner of every field handed in (the writers' default)

@@ -24,6 +24,13 @@ TECHNICAL_FIELDS: tuple[str, ...] = (
 DESCRIPTIVE_FIELDS: tuple[str, ...] = TEXT_FIELDS[:1] + LIST_FIELDS + TEXT_FIELDS[1:]
 
 KEYWORD_SEPARATOR = ", "
+#: Facts of the recording the descriptors measure (never names of its source): they are kept in
+#: provenance.quality, apart from the labels, and become keywords like labels do.
+QUALITY_FLAGS: tuple[str, ...] = ("Clipping", "DC offset", "Dual mono")
+#: the identifiers of labels SFX Sidecar makes up itself (not AudioSet's)
+OWN_ID_PREFIX = "/x/sidecar/"
+#: each flag's identifier ("/x/sidecar/dc-offset") -> its name
+QUALITY_FLAG_IDS: dict[str, str] = {OWN_ID_PREFIX + name.lower().replace(" ", "-"): name for name in QUALITY_FLAGS}
 
 
 @dataclass
@@ -39,6 +46,16 @@ class Label:
     def from_dict(cls, d: dict[str, Any]) -> "Label":
         return cls(label=d["label"], probability=float(d.get("probability", 0.0)),
                    mid=d.get("mid", ""), source=d.get("source", "embedded"))
+
+    def is_quality_flag(self) -> bool:
+        return QUALITY_FLAG_IDS.get(self.mid) == self.label
+
+
+def split_quality(labels: list[Label]) -> tuple[list[Label], list[Label]]:
+    """(what was heard, the quality flags) of a label list: records written before the flags had
+    their own field held them among the labels."""
+    return ([lb for lb in labels if not lb.is_quality_flag()],
+            [lb for lb in labels if lb.is_quality_flag()])
 
 
 @dataclass
@@ -63,10 +80,15 @@ class Provenance:
     model: str = ""
     version: str = ""
     time: str = ""                      # ISO 8601, UTC
-    labels: list[Label] = field(default_factory=list)   # best first
+    labels: list[Label] = field(default_factory=list)   # what the classifier heard, best first
+    #: quality flags measured in the audio (Clipping, DC offset, Dual mono), strongest first
+    quality: list[Label] = field(default_factory=list)
     windows: list[Window] = field(default_factory=list)
     synonyms_added: list[str] = field(default_factory=list)
     machine_fields: list[str] = field(default_factory=list)  # fields whose value the service wrote
+    #: the words of Keywords a person wrote: no scan, policy or engine removes them (the rest of
+    #: the list, when Keywords is a machine field, is the service's and is refreshed)
+    person_keywords: list[str] = field(default_factory=list)
     #: where CatID/Category/SubCategory came from: person | ucs_name | audioset | learned ("" unknown)
     category_source: str = ""
     category_confidence: float | None = None   # the label's or the learned model's probability
@@ -81,17 +103,36 @@ class Provenance:
             engine=d.get("engine", ""), model=d.get("model", ""), version=d.get("version", ""),
             time=d.get("time", ""),
             labels=[Label.from_dict(x) for x in d.get("labels", [])],
+            quality=[Label.from_dict(x) for x in d.get("quality", [])],
             windows=[Window.from_dict(x) for x in d.get("windows", [])],
             synonyms_added=list(d.get("synonyms_added", [])),
             machine_fields=list(d.get("machine_fields", [])),
+            person_keywords=list(d.get("person_keywords", [])),
             category_source=d.get("category_source", ""),
             category_confidence=d.get("category_confidence"),
             category_model=d.get("category_model", ""),
             rules=d.get("rules", ""),
-        )
+        ).without_flags_in_labels()      # a record written before flags had their own field
 
     def is_empty(self) -> bool:
         return not (self.engine or self.labels or self.machine_fields)
+
+    def without_flags_in_labels(self) -> "Provenance":
+        """This provenance in the current layout: quality flags an older record kept among the
+        labels (of the file or of a window) moved to `quality`."""
+        heard, flags = split_quality(self.labels)
+        self.labels = heard
+        self.quality = merge_quality(self.quality, flags)
+        for window in self.windows:
+            window.labels = split_quality(window.labels)[0]
+        return self
+
+
+def merge_quality(first: list[Label], second: list[Label]) -> list[Label]:
+    """Both lists of flags, each flag once (the first list's value wins), strongest first."""
+    seen = {lb.label for lb in first}
+    out = list(first) + [lb for lb in second if lb.label not in seen]
+    return sorted(out, key=lambda lb: (-lb.probability, lb.label))
 
 
 @dataclass

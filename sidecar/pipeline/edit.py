@@ -158,6 +158,8 @@ def _write_edit(store: Store, config: Config, path: str, row: IndexedFile, st: o
     changed = apply_edit(record, field, value, cat_info)
     human = set(row.human_fields) | set(changed)
     record.provenance.machine_fields = [f for f in record.provenance.machine_fields if f not in changed]
+    if "Keywords" in changed:
+        record.provenance.person_keywords = list(record.Keywords)   # the list as the person left it
     written = dict(row.written)
     written["fields"] = {k: v for k, v in written.get("fields", {}).items() if k not in changed}
     containers: list[str] = []

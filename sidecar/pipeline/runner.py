@@ -21,7 +21,7 @@ from sidecar.classify.base import heard_by_an_older_engine
 from sidecar.index.interfaces import IndexedFile, Store
 from sidecar.library.walk import printable, walk
 from sidecar.metadata.merge import machine_values
-from sidecar.metadata.record import Provenance
+from sidecar.metadata.record import QUALITY_FLAG_IDS, Provenance
 from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.pipeline.stages import Context, process
 from sidecar.pipeline.task import Outcome, Task
@@ -82,9 +82,12 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     if ctx.categories is not None and not ctx.dry_run:
         ctx.recategorise = frozenset(recategorised(store, ctx.vocabulary, ctx.categories,
                                                    ctx.config.learn_min_confidence))
-    # files older rules described get the current rules' words, from the labels the index keeps
+    # files older rules described get the current rules' words, from the labels the index keeps;
+    # so do files indexed when quality flags sat among their labels (moved over, never heard again)
     rules_version = getattr(ctx.vocabulary, "rules_version", "")
     redescribe = described_by_older_rules(store, rules_version) if not ctx.dry_run else set()
+    if not ctx.dry_run:
+        redescribe |= store.files.paths_labelled(QUALITY_FLAG_IDS)
     ctx.recategorise = frozenset(ctx.recategorise | redescribe)
     recategorised_now: set[str] = set()
     candidates: list[Task] = []

@@ -38,7 +38,8 @@ class Context:
     embedder: object | None = None  # the sounds-like network; None when it is not installed
     categories: object | None = None  # the CatID model `sidecar learn` saved, if any
     #: indexed files described again from what was heard before (never heard again): those whose
-    #: category that model changes, and those the vocabulary's older rules described
+    #: category that model changes, those the vocabulary's older rules described, and those
+    #: whose quality flags sit among their labels (indexed before the flags had their own field)
     recategorise: frozenset = frozenset()
 
 
@@ -142,18 +143,25 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     for name in edited:
         setattr(task.existing, name, getattr(edits, name))
     task.human = ownership.human_fields(task.existing, written) | edited
+    task.person = _person_keywords(task, edits, written)
+    if task.person:
+        task.human.add("Keywords")
+    else:
+        task.human.discard("Keywords")     # every word the service's own: a classification refreshes them
     task.ours = dict(written)
     if indexed is not None and indexed.record.Loudness is not None:
         task.ours["Loudness"] = f"{indexed.record.Loudness:.2f}"
     if (indexed is not None and indexed.fingerprint == task.fingerprint
             and not heard_by_an_older_engine(indexed.record.provenance, ctx.engine)):
         if task.path in ctx.recategorise and not ctx.dry_run:
-            # a learned model or newer rules change its words: described again from what the index heard
+            # a learned model, newer rules or the labels' current layout change its words:
+            # described again from what the index heard
             task.classification, task.audio = heard_before(indexed.record)
             return task
         # the audio did not change: never classify again, only refresh what is known of it
         keep = indexed.record
         rec.provenance = keep.provenance
+        rec.provenance.person_keywords = list(task.person)
         for name in TECHNICAL_FIELDS:
             if getattr(keep, name) is not None:
                 setattr(rec, name, getattr(keep, name))
@@ -175,6 +183,22 @@ def fingerprint(task: Task, ctx: Context) -> Task:
     return task
 
 
+def _person_keywords(task: Task, sidecar: Record, written: dict) -> list[str]:
+    """The words of the file's keywords a person wrote: those known before (by the index, the
+    sidecar's marks or the file's own provenance) and, in a list a person changed since the
+    service wrote it, every word the service did not write."""
+    indexed = task.indexed
+    if indexed is not None:
+        earlier = list(indexed.record.provenance.person_keywords)
+        if not earlier and "Keywords" in indexed.human_fields:
+            # an index from before words had an owner: the person's words are not told apart
+            earlier = list(indexed.record.Keywords)
+    else:
+        earlier = list(task.existing.provenance.person_keywords)
+    earlier += [w for w in sidecar.provenance.person_keywords if w.lower() not in {e.lower() for e in earlier}]
+    return ownership.person_keywords(task.existing, written.get("Keywords"), earlier, "Keywords" in task.human)
+
+
 @dataclass
 class KnownAudio:
     """The facts of audio the index measured before: describe_and_merge's stand-in for samples."""
@@ -190,7 +214,7 @@ def heard_before(rec: Record) -> tuple[Classification, KnownAudio]:
     prov = rec.provenance
     c = Classification(engine=prov.engine, model=prov.model, version=prov.version, labels=list(prov.labels),
                        windows=list(prov.windows),
-                       technical={"Loudness": rec.Loudness, "TruePeak": rec.TruePeak})
+                       technical={"Loudness": rec.Loudness, "TruePeak": rec.TruePeak}, quality=list(prov.quality))
     return c, KnownAudio(rec.Duration or 0.0, rec.SampleRate or 0, rec.Channels or 0, rec.BitDepth)
 
 
@@ -248,7 +272,15 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     task.stage = "describe"
     c = task.classification
     vocab = ctx.vocabulary
-    desc = vocab.describe(c.labels, task.existing.Keywords, expand=ctx.config.expand_synonyms)
+    technical, quality = c.technical, c.quality
+    if "TruePeak" not in technical:
+        # loudness and the quality flags are facts of the audio, whatever engine listened
+        from sidecar.classify.descriptors import technical_facts
+        technical, quality = technical_facts(task.audio)
+    # the flags are kept apart from the labels, and handed to describe beside them, which makes
+    # keywords of them (never a sound, a CatID or a Description); of the words already there only
+    # a person's are handed on: the service's earlier words give way to what it says now
+    desc = vocab.describe(list(c.labels) + list(quality), list(task.person), expand=ctx.config.expand_synonyms)
     machine = Record(Description=desc.description, Keywords=desc.keywords, CatID=desc.CatID,
                      Category=desc.Category, SubCategory=desc.SubCategory, FXName=desc.fxname)
     ucs = vocab.parse_ucs_filename(os.path.basename(task.path))
@@ -276,25 +308,24 @@ def describe_and_merge(task: Task, ctx: Context) -> Task:
     machine.Duration = round(audio.duration, 6)
     machine.SampleRate, machine.Channels = audio.samplerate, audio.channels
     machine.BitDepth = audio.bit_depth or task.existing.BitDepth
-    technical = c.technical
-    if "TruePeak" not in technical:
-        # loudness is a fact of the audio, whatever engine listened
-        from sidecar.classify.descriptors import technical_facts
-        technical = technical_facts(audio)
     machine.Loudness = technical.get("Loudness")
     machine.TruePeak = technical.get("TruePeak")
+    # described again from what the index heard (never heard again): the time it was heard stays
+    heard_at = task.indexed.record.provenance.time if isinstance(audio, KnownAudio) and task.indexed else ""
     machine.provenance = Provenance(
         engine=c.engine, model=c.model, version=c.version,
-        time=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        labels=c.labels, windows=c.windows, synonyms_added=desc.synonyms_added,
+        time=heard_at or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        labels=c.labels, quality=quality, windows=c.windows, synonyms_added=desc.synonyms_added,
         rules=getattr(vocab, "rules_version", ""))
     task.stage = "merge"
-    task.record = ownership.merge(task.existing, machine, task.human, ctx.config.policy)
+    task.record = ownership.merge(task.existing, machine, task.human, ctx.config.policy, task.person)
     _mark_category_source(task, ctx, ucs is not None, learned, c.labels)
     if ctx.config.policy == "replace":
-        # what `replace` overwrote is the service's now, and is marked so (appended keywords
-        # stay a person's list: the person's words are in it)
+        # what `replace` overwrote is the service's now, and is marked so
         task.human -= set(task.record.provenance.machine_fields)
+    if task.record.provenance.person_keywords:
+        # a person's words are in the list (even beside the service's, which `replace` replaced)
+        task.human.add("Keywords")
     task.audio = None   # release the samples before the write
     if ctx.dry_run:
         return task.done(Outcome.PLANNED)
@@ -366,7 +397,8 @@ def write(task: Task, ctx: Context) -> Task:
                 and _may_write_damaged(task, ctx):
             # container by container, what another tool or a person wrote stays; the service
             # replaces only its own earlier values and fills what is empty
-            owner = ownership.Ownership(ours=task.ours, policy=cfg.policy)
+            owner = ownership.Ownership(ours=task.ours, policy=cfg.policy,
+                                        person=frozenset(w.lower() for w in task.record.provenance.person_keywords))
             task.written += write_embedded(task.path, task.record, task.format, journal=ctx.journal,
                                            riff=cfg.write_riff, embedded_tags=cfg.write_tags, owner=owner,
                                            repair=bool(task.damage))

@@ -30,6 +30,7 @@ class Task:
     existing: Record = field(default_factory=Record)
     human: set[str] = field(default_factory=set)
     ours: dict = field(default_factory=dict)            # field -> value the service last wrote
+    person: list[str] = field(default_factory=list)     # the words of Keywords a person wrote
     audio: Audio | None = None
     fingerprint: str = ""
     classification: Classification | None = None

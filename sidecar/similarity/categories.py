@@ -23,6 +23,7 @@ import numpy as np
 
 from sidecar.errors import SidecarError
 from sidecar.index.interfaces import StoredModel
+from sidecar.metadata.record import QUALITY_FLAG_IDS
 
 MIN_FILES = 20
 MIN_PER_CATEGORY = 5
@@ -172,7 +173,9 @@ def learn_and_save(store, vocab, embedding_model: str, *, unless_unchanged: bool
     if unless_unchanged:
         kept = store.models.latest()
         if (kept is not None and kept.embedding_model == embedding_model
-                and kept.report.get("digest") == ts.digest):
+                and kept.report.get("digest") == ts.digest
+                and not QUALITY_FLAG_IDS.keys() & set(kept.features)):
+            # (a model learned when quality flags sat among the labels took them for things heard)
             return None
     model = train(store, vocab, embedding_model, ts)
     model.version = store.models.save(model.stored())

@@ -63,6 +63,15 @@ class PgFiles:
                 out.update(r["path"] for r in rows)
         return out
 
+    def paths_labelled(self, labels: dict[str, str]) -> set[str]:
+        """Paths of files holding any of these labels (mid -> label name) among their labels."""
+        out: set[str] = set()
+        for mid, name in labels.items():
+            rows = self.db.execute("SELECT f.path FROM labels l JOIN files f ON f.id = l.file_id "
+                                   "WHERE l.label = %s AND l.mid = %s", (name, mid))
+            out.update(r["path"] for r in rows)
+        return out
+
     def find_by_fingerprint(self, fingerprint: str) -> list[IndexedFile]:
         rows = self.db.execute(f"SELECT {FILE_COLUMNS} FROM files WHERE fingerprint = %s", (fingerprint,))
         return [_row_to_file(r) for r in rows]

@@ -65,6 +65,15 @@ class SqliteFiles:
                 out.update(r[0] for r in rows)
         return out
 
+    def paths_labelled(self, labels: dict[str, str]) -> set[str]:
+        """Paths of files holding any of these labels (mid -> label name) among their labels."""
+        out: set[str] = set()
+        for mid, name in labels.items():
+            rows = self.db.execute("SELECT f.path FROM labels l JOIN files f ON f.id = l.file_id "
+                                   "WHERE l.label = ? AND l.mid = ?", (name, mid)).fetchall()
+            out.update(r[0] for r in rows)
+        return out
+
     def find_by_fingerprint(self, fingerprint: str) -> list[IndexedFile]:
         rows = self.db.execute("SELECT * FROM files WHERE fingerprint = ?", (fingerprint,)).fetchall()
         return [row_to_file(r) for r in rows]

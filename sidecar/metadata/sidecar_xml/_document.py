@@ -85,7 +85,10 @@ def build_element(record: Record, identity: Identity, human: Iterable[str] = ())
     """
     record = clean_record(record)
     human = set(human)
-    machine = [n for n in record.provenance.machine_fields if n not in human]
+    # Keywords the service wrote into are its own (marked with their digest) even when a person
+    # has words among them: those words are marked one by one
+    machine = [n for n in record.provenance.machine_fields if n not in human or n == "Keywords"]
+    theirs = {w.lower() for w in record.provenance.person_keywords}
     root = etree.Element(q("SFXSidecar"), nsmap={None: SIDECAR_NS})
     root.set("version", FORMAT_VERSION)
     root.set("generator", f"SFX Sidecar {sidecar.__version__}")
@@ -100,14 +103,15 @@ def build_element(record: Record, identity: Identity, human: Iterable[str] = ())
     for name in DESCRIPTIVE_FIELDS:
         value = getattr(record, name)
         attrs: dict[str, str] = {}
-        if name in human:
-            attrs["source"] = own.HUMAN
-        elif name in machine:
+        if name in machine:
             attrs = {"source": own.MACHINE, "digest": own.digest(value)}
+        elif name in human:
+            attrs["source"] = own.HUMAN
         if isinstance(value, list):
             elem = _sub(meta, name, **attrs)
             for word in value:
-                _sub(elem, "Keyword", word)
+                mark = own.HUMAN if name in machine and word.lower() in theirs else None
+                _sub(elem, "Keyword", word, source=mark)
         else:
             _sub(meta, name, value, **attrs)
 
@@ -132,6 +136,8 @@ def _build_provenance(prov_el: etree._Element, prov: Provenance) -> None:
                          ("Version", prov.version), ("Time", prov.time)):
         _sub(prov_el, local, xml_text(value))
     _build_labels(_sub(prov_el, "Labels"), prov.labels)
+    if prov.quality:
+        _build_labels(_sub(prov_el, "QualityFlags"), prov.quality)
     windows = _sub(prov_el, "Windows")
     for window in prov.windows:
         win_el = _sub(windows, "Window", start=format_double(window.start),
@@ -172,6 +178,7 @@ def parse_element(root: etree._Element, what: str) -> tuple[Record, Identity, se
     record = Record()
     human: set[str] = set()
     valid_machine: list[str] = []
+    person_words: list[str] = []
     meta = root.find(q("Metadata"))
     for name in DESCRIPTIVE_FIELDS:
         elem = meta.find(q(name))
@@ -184,6 +191,8 @@ def parse_element(root: etree._Element, what: str) -> tuple[Record, Identity, se
             human.add(name)
         elif own.is_machine(source, mark, value):
             valid_machine.append(name)
+        if name == "Keywords":
+            person_words = [_text(k) for k in elem.findall(q("Keyword")) if k.get("source") == own.HUMAN]
 
     tech = root.find(q("Technical"))
     for name in TECHNICAL_FIELDS:
@@ -198,6 +207,10 @@ def parse_element(root: etree._Element, what: str) -> tuple[Record, Identity, se
     kept = [n for n in listed if n not in DESCRIPTIVE_FIELDS or n in valid_machine]
     record.provenance.machine_fields = list(dict.fromkeys(
         kept + [n for n in valid_machine if n not in listed]))
+    # a list a person owns whole, with no word marked (as before words had an owner), is theirs
+    # word by word too
+    record.provenance.person_keywords = (person_words if person_words or "Keywords" not in human
+                                         else list(record.Keywords))
     return record, identity, human
 
 
@@ -214,6 +227,8 @@ def _parse_provenance(prov_el: etree._Element, what: str) -> Provenance:
     )
     labels = prov_el.find(q("Labels"))
     prov.labels = _parse_labels(labels, what) if labels is not None else []
+    flags = prov_el.find(q("QualityFlags"))
+    prov.quality = _parse_labels(flags, what) if flags is not None else []
     windows = prov_el.find(q("Windows"))
     for win_el in (windows.findall(q("Window")) if windows is not None else []):
         prov.windows.append(Window(start=parse_double(win_el.get("start"), what, "Window start"),
@@ -228,4 +243,4 @@ def _parse_provenance(prov_el: etree._Element, what: str) -> Provenance:
             prov.category_confidence = parse_double(source.get("confidence"), what, "CategorySource confidence")
         prov.category_model = source.get("model", "")
     prov.rules = _text(prov_el.find(q("Rules")))
-    return prov
+    return prov.without_flags_in_labels()     # a document written before flags had their own element
