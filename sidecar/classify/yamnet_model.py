@@ -94,6 +94,14 @@ def locate(path: str | os.PathLike | None = None) -> tuple[Path, Path]:
     return source, beside if beside.is_file() else default_model_files()[1]
 
 
+def installed_model_name(numerics: str | None = None) -> str:
+    """The name YamnetModel gives the installed export on this numeric path, without loading it
+    (the installed export is quantised: its float paths carry their suffix)."""
+    stem = ZIP_NAME.lower().removesuffix(".zip").removesuffix(".onnx").replace("_", "-")
+    chosen = resolve_numerics(numerics)
+    return stem if chosen == "int8" else f"{stem}-{chosen}"
+
+
 def read_class_map(path: Path) -> ClassMap:
     try:
         with open(path, newline="", encoding="utf-8") as f:
