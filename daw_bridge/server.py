@@ -356,21 +356,28 @@ class Bridge:
             rest = rest[:-1]
         return request_id, client, rest
 
+    def _text_and_limit(self, client, request_id, rest, what: str) -> tuple[str, int] | None:
+        """The text and the limit (default 20, at most MAX_LIMIT) of a search request; None after
+        an error reply."""
+        if not isinstance(rest[0], str):
+            self._send(client, messages.error(request_id, f"{what} must be a string"))
+            return None
+        if len(rest) > 1 and not _is_int(rest[1]):
+            self._send(client, messages.error(request_id, "limit must be an int"))
+            return None
+        return rest[0], max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
+
     def on_search(self, client, address, *args):
         """/sfx/search id:i query:s [limit:i] [reply_port:i] -> /sfx/result ... then /sfx/done id count"""
         checked = self._request(client, args, "/sfx/search id:i query:s [limit:i] [reply_port:i]", "si", 1)
         if checked is None:
             return
         request_id, client, rest = checked
-        if not isinstance(rest[0], str):
-            self._send(client, messages.error(request_id, "query must be a string"))
+        asked = self._text_and_limit(client, request_id, rest, "query")
+        if asked is None:
             return
-        if len(rest) > 1 and not _is_int(rest[1]):
-            self._send(client, messages.error(request_id, "limit must be an int"))
-            return
-        limit = max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
         try:
-            hits = self.services.search(rest[0], limit)
+            hits = self.services.search(*asked)
         except QueryError as exc:
             self._send(client, messages.error(request_id, str(exc)))
             return
@@ -454,15 +461,11 @@ class Bridge:
         if checked is None:
             return
         request_id, client, rest = checked
-        if not isinstance(rest[0], str):
-            self._send(client, messages.error(request_id, "text must be a string"))
+        asked = self._text_and_limit(client, request_id, rest, "text")
+        if asked is None:
             return
-        if len(rest) > 1 and not _is_int(rest[1]):
-            self._send(client, messages.error(request_id, "limit must be an int"))
-            return
-        limit = max(1, min(rest[1] if len(rest) > 1 else 20, MAX_LIMIT))
         try:
-            answer = self.services.meaning(rest[0], limit)
+            answer = self.services.meaning(*asked)
         except SidecarError as exc:     # a bad query, or the text model missing: one line
             self._send(client, messages.error(request_id, str(exc)))
             return
