@@ -32,6 +32,6 @@ def test_a_cache_folder_someone_else_left_open_is_not_used(tmp_path, monkeypatch
     planted = tmp_path / f"sfx-sidecar-{os.getuid()}"
     planted.mkdir(mode=0o777)
     planted.chmod(0o777)
-    folder = yamnet_model._cache_dir()
+    folder = yamnet_model.model_cache_dir()
     assert planted not in folder.parents
     assert folder.stat().st_mode & 0o077 == 0

@@ -118,7 +118,7 @@ def read_class_map(path: Path) -> ClassMap:
     return ClassMap(tuple(r[1] for r in ordered), tuple(r[2] for r in ordered))
 
 
-def _cache_dir() -> Path:
+def model_cache_dir() -> Path:
     """~/.cache/sfx-sidecar/models, or a private folder in the temporary directory when the
     home folder cannot be written (a service account, a read-only home)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -152,12 +152,12 @@ def _unpack(zip_path: Path) -> Path:
             onnx = [n for n in names if n.endswith(".onnx")]
             if len(onnx) != 1:
                 raise ModelError(f"{zip_path}: expected one .onnx file in the archive, found {len(onnx)}")
-            target = _cache_dir() / digest
+            target = model_cache_dir() / digest
             model = target / Path(onnx[0]).name
             if model.exists():
                 return model
-            _cache_dir().mkdir(parents=True, exist_ok=True)
-            work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=_cache_dir()))
+            model_cache_dir().mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=".unpack-", dir=model_cache_dir()))
             for name in names:   # flat: the external data file is named relative to the model
                 (work / Path(name).name).write_bytes(z.read(name))
             try:
@@ -184,7 +184,7 @@ def _prepared(model_path: Path, numerics: str) -> tuple[Path, dict]:
     """The graph this numeric path runs, and the export's quantisation facts, made once into the cache."""
     digest = hashlib.sha256(model_path.read_bytes()).hexdigest()[:16]
     kind = "float" if numerics == "float" else "qdq"
-    folder = _cache_dir() / f"graph-{digest}-v{CONVERSION}"
+    folder = model_cache_dir() / f"graph-{digest}-v{CONVERSION}"
     graph, facts = folder / f"{kind}.onnx", folder / "facts.json"
     if graph.is_file() and facts.is_file():
         try:

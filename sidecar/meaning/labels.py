@@ -73,8 +73,8 @@ def load(model: TextModel) -> LabelVectors:
     entries = tables.label_entries()
     texts = [label_text(e) for e in entries]
     key = hashlib.sha256("\n".join([MODEL, str(CONVERSION), *texts]).encode()).hexdigest()[:16]
-    from sidecar.classify.yamnet_model import _cache_dir
-    path = _cache_dir() / f"minilm-labels-{key}.npy"
+    from sidecar.classify.yamnet_model import model_cache_dir
+    path = model_cache_dir() / f"minilm-labels-{key}.npy"
     matrix = None
     try:
         kept = np.load(path)

@@ -130,10 +130,10 @@ class TextModel:
 def _graph_file(weights_path: Path) -> Path:
     """Where the encoder graph built from these weights is kept: a new file or version of them
     (or of the conversion) gets a new name, so a stale graph is never run."""
-    from sidecar.classify.yamnet_model import _cache_dir
+    from sidecar.classify.yamnet_model import model_cache_dir
     stat = weights_path.stat()
     key = hashlib.sha256(f"{weights_path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    return _cache_dir() / f"minilm-{key}-v{CONVERSION}" / "encoder.onnx"
+    return model_cache_dir() / f"minilm-{key}-v{CONVERSION}" / "encoder.onnx"
 
 
 def _read_tokenizer(path: Path):
