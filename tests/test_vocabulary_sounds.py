@@ -25,7 +25,10 @@ MID = {"Animal": "/m/0jbk", "Domestic animals, pets": "/m/068hy", "Dog": "/m/0bt
        "Rain on surface": "/t/dd00038", "Water": "/m/0838f", "Vehicle": "/m/07yv9",
        "Motor vehicle (road)": "/m/012f08", "Car": "/m/0k4j", "Engine": "/m/02mk9", "Idling": "/m/07pb8fc",
        "Snake": "/m/078jl", "Sewing machine": "/m/0llzx", "Crying, sobbing": "/m/0463cq4", "Cat": "/m/01yrx",
-       "Music": "/m/04rlf", "Clipping": "/x/sidecar/clipping"}
+       "Music": "/m/04rlf", "Clipping": "/x/sidecar/clipping", "Speech": "/m/09x0r", "Trumpet": "/m/07gql",
+       "Coin (dropping)": "/m/0242l", "Typing": "/m/0316dw", "Typewriter": "/m/0c2wf", "Alarm": "/m/07pp_mv",
+       "Smoke detector, smoke alarm": "/m/01y3hg", "Beep, bleep": "/m/02fs_r", "Explosion": "/m/014zdl",
+       "Burst, pop": "/m/07qsvvw"}
 
 
 def labels(*pairs: tuple[str, float]) -> list[Label]:
@@ -40,7 +43,8 @@ def test_the_thresholds_leave_room_for_the_shapes_below():
     """Every shape's labels sit at least 0.05 away from each threshold they are tested against."""
     r = DEFAULT_RULES
     assert MIN_PROBABILITY <= 0.1 and 0.55 <= r.keyword_floor <= 0.7
-    assert r.second_floor <= 0.65 and r.second_ratio <= 0.82 and r.refine_ratio <= 0.82
+    assert r.second_floor <= 0.7 and r.second_ratio <= 0.8 and r.refine_ratio <= 0.82
+    assert 0.4 <= r.agreement <= 0.8
 
 
 def test_a_generic_class_on_top_with_a_specific_descendant():
@@ -132,6 +136,51 @@ def test_the_rules_are_the_measured_ones_and_can_be_tried_otherwise():
     assert v.describe(shape).sounds.second is not None
     assert v.describe(shape, rules=Rules(second_floor=0.85)).sounds.second is None
     assert v.describe(shape, rules=Rules(second_ratio=0.99)).sounds.second is None
+
+
+def test_a_second_sound_needs_the_floor_and_the_ratio_both():
+    """Speech 1.0 with a trumpet: reported when the trumpet is at least second_floor and at least
+    second_ratio of the speech; a weaker trumpet, or one beside a much stronger main sound, is not."""
+    v = default_vocabulary()
+    rules = Rules(second_floor=0.6, second_ratio=0.6, agreement=0.0)
+    d = v.describe(labels(("Speech", 0.9), ("Trumpet", 0.7)), rules=rules)
+    assert d.sounds.second is not None and d.description == "Speech with trumpet"
+    # under the floor, whatever the ratio (0.5 of 0.55 would pass the ratio alone)
+    assert v.describe(labels(("Speech", 0.55), ("Trumpet", 0.5)), rules=rules).sounds.second is None
+    # over the floor, under the ratio: 0.65 beside 1.0 passes a ratio of 0.6, not one of 0.75
+    assert v.describe(labels(("Speech", 1.0), ("Trumpet", 0.65)),
+                      rules=Rules(second_floor=0.6, second_ratio=0.75, agreement=0.0)).sounds.second is None
+    assert v.describe(labels(("Speech", 1.0), ("Trumpet", 0.65)), rules=rules).sounds.second is not None
+    # the shipped values, on shapes well clear of them
+    d = v.describe(labels(("Speech", 0.95), ("Trumpet", 0.9)))
+    assert d.sounds.second is not None and "trumpet" in words(d)
+    assert v.describe(labels(("Speech", 0.95), ("Trumpet", DEFAULT_RULES.second_floor - 0.1))).sounds.second is None
+    assert v.describe(labels(("Speech", 1.0), ("Trumpet", DEFAULT_RULES.second_ratio * 0.95 - 0.1))).sounds.second is None
+
+
+def test_a_sound_heard_at_two_levels_of_its_branch_beats_one_label_alone():
+    """Typing 0.27 and Typewriter 0.32 agree; a lone Coin 0.38 is stronger than either, but not than
+    both (score = 0.32 + agreement x (0.50 - 0.32) = 0.43 with the shipped agreement)."""
+    v = default_vocabulary()
+    shape = labels(("Coin (dropping)", 0.38), ("Typewriter", 0.32), ("Typing", 0.27))
+    d = v.describe(shape)
+    assert d.sounds.main.lead.label == "Typewriter" and d.CatID == "COMType"
+    assert d.description == "Typewriter typing" and "coin" not in words(d)
+    alone = v.describe(shape, rules=Rules(agreement=0.0))      # the strongest label alone decides
+    assert alone.sounds.main.lead.label == "Coin (dropping)" and alone.CatID == "OBJCoin"
+
+
+def test_phrases_say_a_quality_as_what_the_sound_does():
+    v = default_vocabulary()
+    # Burst, pop is how an explosion sounds, not a source of its own
+    assert v.describe(labels(("Explosion", 0.8), ("Burst, pop", 0.85))).description == "Explosion bursting"
+    # a label that only says an action names the sound when nothing else does, once
+    assert v.describe(labels(("Growling", 0.6))).description == "Growling"
+    assert v.describe(labels(("Burst, pop", 0.6))).description == "Burst"
+    # a beep is how an alarm sounds: one sound, never "smoke alarm beeping with beep"
+    d = v.describe(labels(("Smoke detector, smoke alarm", 0.8), ("Alarm", 0.75), ("Beep, bleep", 0.85)))
+    assert d.sounds.second is None and len(d.sounds.groups) == 1
+    assert d.description.lower().startswith("smoke alarm") and " with " not in d.description
 
 
 # -- the upgrade of an index written by older rules --------------------------------------------

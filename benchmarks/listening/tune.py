@@ -5,18 +5,17 @@ cross-validated: tuned on one half of the clips, reported on the other half, the
     .venv/bin/python benchmarks/listening/listen.py --json > heard.json
     .venv/bin/python benchmarks/listening/tune.py heard.json [--json]
 
-The clips are described again from the labels heard.json holds (nothing is heard again). Three
+The clips are described again from the labels heard.json holds (nothing is heard again). Two
 choices, each on a grid, in this order:
-- refine_ratio (how far the CatID and the Description follow a weaker, narrower label): the value
-  that makes the most of Category right + CatID right + Description right;
-- second_floor and second_ratio: the values that make the most of (second sounds right - 2 x
-  second sounds wrong); a second sound is right when its lead label's words are among the clip's
-  accepted keywords;
+- agreement (how much a group's other labels add to its strongest) and refine_ratio (how far the
+  CatID and the Description follow a weaker, narrower label), together: the pair that makes the
+  most of Category right + CatID right + Description right;
 - keyword_floor: the lowest floor whose keyword precision reaches PRECISION_TARGET (a wrong
   keyword costs trust in every search, a missing one costs one search), which keeps the most
   keywords at that precision; when no floor reaches it, the most precise one.
 The halves: the manifest's clips in order, alternately A and B. Ties go to the middle of the
-grid's best run, so a plateau does not pick its edge. The rules shipped are the mean of the two
+grid's best run, so a plateau does not pick its edge. The second sound's floor and ratio are
+chosen on mixtures of these clips (mixtures.py), since the clips hold one sound each. The rules shipped are the mean of the two
 halves' choices; their figures on all the clips are printed too (tuned on them, so not held out).
 """
 
@@ -35,9 +34,9 @@ from sidecar.vocabulary.sounds import DEFAULT_RULES, Rules  # noqa: E402
 from sidecar.vocabulary.vocabulary import default_vocabulary  # noqa: E402
 
 REFINE = [round(0.05 * i, 2) for i in range(1, 20)]
+AGREEMENT = [round(0.1 * i, 1) for i in range(0, 11)]
 KEYWORD_FLOOR = [round(0.05 * i, 2) for i in range(2, 19)]
-SECOND_FLOOR = [round(0.05 * i, 2) for i in range(4, 19)] + [1.01]   # 1.01: never a second sound
-SECOND_RATIO = [round(0.1 * i, 1) for i in range(3, 11)]
+TUNED = ("agreement", "refine_ratio", "keyword_floor")
 PRECISION_TARGET = 0.9     # issue 26's target for keyword precision
 
 
@@ -94,16 +93,11 @@ def _middle_of_best(values: list, score) -> object:
 
 
 def tune(clips, rows) -> Rules:
-    refine = _middle_of_best(REFINE, lambda x: scores(clips, rows, Rules(refine_ratio=x))["right"])
-
-    def seconds(floor, ratio):
-        sc = scores(clips, rows, Rules(second_floor=floor, second_ratio=ratio, refine_ratio=refine))
-        return sc["seconds_right"] - 2 * sc["seconds_wrong"]
-
-    table = {(f, r): seconds(f, r) for f in SECOND_FLOOR for r in SECOND_RATIO}
-    floor = _middle_of_best(SECOND_FLOOR, lambda f: max(table[(f, r)] for r in SECOND_RATIO))
-    ratio = _middle_of_best(SECOND_RATIO, lambda r: table[(floor, r)])
-    base = Rules(second_floor=floor, second_ratio=ratio, refine_ratio=refine)
+    table = {(a, r): scores(clips, rows, Rules(**{**DEFAULT_RULES.__dict__, "agreement": a, "refine_ratio": r}))["right"]
+             for a in AGREEMENT for r in REFINE}
+    agreement = _middle_of_best(AGREEMENT, lambda a: max(table[(a, r)] for r in REFINE))
+    refine = _middle_of_best(REFINE, lambda r: table[(agreement, r)])
+    base = Rules(**{**DEFAULT_RULES.__dict__, "agreement": agreement, "refine_ratio": refine})
     precise = {k: scores(clips, rows, Rules(**{**base.__dict__, "keyword_floor": k}))["precision"]
                for k in KEYWORD_FLOOR}
     reaching = [k for k in KEYWORD_FLOOR if precise[k] >= PRECISION_TARGET]
@@ -131,7 +125,8 @@ def main(argv=None) -> int:
             f"on {tuned_on} (tuned)": scores(halves[tuned_on], rows, rules),
             f"on {reported_on} (held out)": scores(halves[reported_on], rows, rules),
             f"defaults on {reported_on}": scores(halves[reported_on], rows, DEFAULT_RULES)}
-    mean = Rules(**{k: round((getattr(chosen[0], k) + getattr(chosen[1], k)) / 2, 2) for k in Rules().__dict__})
+    mean = Rules(**{k: round((getattr(chosen[0], k) + getattr(chosen[1], k)) / 2, 2) for k in TUNED}
+                 | {k: getattr(DEFAULT_RULES, k) for k in Rules().__dict__ if k not in TUNED})
     report["the halves' mean, on all"] = {"rules": mean.__dict__, "scores": scores(clips, rows, mean)}
     report["defaults on all"] = {"rules": DEFAULT_RULES.__dict__, "scores": scores(clips, rows, DEFAULT_RULES)}
     if args.json:

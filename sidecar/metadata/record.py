@@ -93,7 +93,7 @@ class Provenance:
     category_source: str = ""
     category_confidence: float | None = None   # the label's or the learned model's probability
     category_model: str = ""                   # the learned model that chose it ("learned-3")
-    #: the vocabulary's rules that wrote the words ("sounds-1"); "" before rules were named
+    #: the vocabulary's rules that wrote the words ("sounds-2"); "" before rules were named
     rules: str = ""
 
     @classmethod

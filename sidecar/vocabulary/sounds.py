@@ -29,18 +29,23 @@ UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large
 
 @dataclass(frozen=True)
 class Rules:
-    """The thresholds that decide what is written: each the mean of the values chosen on the two
-    halves of the listening corpus (benchmarks/listening/tune.py; README's "Listening quality")."""
+    """The thresholds that decide what is written, chosen on the listening corpus and
+    cross-validated (benchmarks/listening/tune.py; README's "Listening quality"); the second
+    sound's floor and ratio on mixtures of its clips (benchmarks/listening/mixtures.py)."""
 
-    #: a second sound is reported when its group's strongest label is at least this probable...
-    second_floor: float = 0.6
-    #: ...and at least this share of the main sound's strongest label
-    second_ratio: float = 0.8
+    #: a second sound is reported when its group scores at least this...
+    second_floor: float = 0.7
+    #: ...and at least this share of the main sound's score
+    second_ratio: float = 0.75
     #: a label gives its own words (and their synonyms) as keywords only from this probability
     keyword_floor: float = 0.7
     #: a narrower class refines a class that is not generic when at least this share as probable
     #: (Explosion 0.9 stays Explosion beside Gunshot 0.53; Speech 1.0 beside Speech synthesizer 0.14)
-    refine_ratio: float = 0.8
+    refine_ratio: float = 0.78
+    #: how much a group's other labels add to its strongest one: a sound heard at several levels
+    #: of its branch (Typing 0.27, Typewriter 0.32) is surer than one label alone (Coin 0.34).
+    #: score = strongest + agreement x (1 - product of (1 - p) - strongest)
+    agreement: float = 0.6
 
 
 DEFAULT_RULES = Rules()
@@ -58,6 +63,19 @@ class Sound:
     @property
     def strength(self) -> float:
         return self.labels[0].probability
+
+    @property
+    def together(self) -> float:
+        """The group's own labels taken together: 1 - product of (1 - p)."""
+        miss = 1.0
+        for lb in self.labels:
+            if lb not in self.fitted:
+                miss *= 1.0 - lb.probability
+        return 1.0 - miss
+
+    def score(self, rules: Rules) -> float:
+        """How sure the group is: its strongest label, raised by the others' agreement."""
+        return self.strength + rules.agreement * max(0.0, self.together - self.strength)
 
     @property
     def lead(self) -> Label:
@@ -164,18 +182,18 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
     groups = []
     for idx in members.values():
         own = [heard[i] for i in idx if i not in fitted] or [heard[i] for i in idx]
-        path = _path(own, branches, rules.refine_ratio)
+        path = _path(own, branches, rules)
         groups.append(Sound(labels=[heard[i] for i in idx], path=path, top=branches.top(path[0]),
                             fitted=[heard[i] for i in idx if i in fitted and heard[i] not in own]))
-    # strongest first; between equals, the one more labels agree on
-    groups.sort(key=lambda g: (-g.strength, -sum(lb.probability for lb in g.labels)))
+    # surest first; between equals, the one more labels agree on
+    groups.sort(key=lambda g: (-g.score(rules), -sum(lb.probability for lb in g.labels)))
     main = groups[0]
-    second = next((g for g in groups[1:] if g.strength >= rules.second_floor
-                   and g.strength >= rules.second_ratio * main.strength), None)
+    second = next((g for g in groups[1:] if g.score(rules) >= rules.second_floor
+                   and g.score(rules) >= rules.second_ratio * main.score(rules)), None)
     return Sounds(main=main, second=second, groups=groups)
 
 
-def _path(labels: list[Label], branches: Branches, refine_ratio: float) -> list[Label]:
+def _path(labels: list[Label], branches: Branches, rules: Rules) -> list[Label]:
     """From the group's broadest label down, at each step into the narrower branch holding the
     strongest label, while the step is believable: below a generic class always, below a
     narrower one when the branch is at least refine_ratio as probable."""
@@ -202,7 +220,7 @@ def _path(labels: list[Label], branches: Branches, refine_ratio: float) -> list[
         if not below:
             return path
         child = best(below)
-        if not branches.is_generic(node) and strength(child) < refine_ratio * node.probability:
+        if not branches.is_generic(node) and strength(child) < rules.refine_ratio * node.probability:
             return path
         path.append(child)
         node = child

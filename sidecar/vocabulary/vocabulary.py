@@ -24,7 +24,7 @@ QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
 GENERIC_DESCENDANTS = 20
 #: The rules this module describes a file by; provenance names them, and a file described by
 #: older rules is described again from the labels its index row keeps (never heard again).
-RULES_VERSION = "sounds-1"
+RULES_VERSION = "sounds-2"
 
 
 @dataclass

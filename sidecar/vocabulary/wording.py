@@ -67,8 +67,12 @@ def sound_labels(sound: Sound, branches: Branches) -> list[Label]:
 
 
 def _phrase(sound: Sound, branches: Branches, actions: int) -> tuple[str, str, list[tuple[str, Label]]]:
-    noun, _ = noun_of(sound, branches)
-    verbs = actions_of(sound, noun, branches)[:actions]
+    noun, source = noun_of(sound, branches)
+    # a label that only says an action names the sound itself when nothing else does: "Growling",
+    # never "Growling growling"
+    said = branches.phrase(source)
+    verbs = [(w, lb) for w, lb in actions_of(sound, noun, branches)
+             if lb is not source or (said is not None and said.noun)][:actions]
     text = noun + (" " + " and ".join(w for w, _ in verbs) if verbs else "")
     return text, noun, verbs
 
