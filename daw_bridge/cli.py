@@ -145,6 +145,23 @@ def search(query, limit, host, port, timeout, as_json):
 
 
 @cli.command()
+@click.argument("text")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT),
+              help=f"Most results to show (1..{MAX_LIMIT}).")
+@_client_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array on stdout.")
+def meaning(text, limit, host, port, timeout, as_json):
+    """Search by meaning through a running bridge (/sfx/meaning): TEXT in English words for what one
+    hears ("heavy downpour"); prints one path per line (or JSON), its notices on stderr."""
+    replies = _ask(host, port, _request("/sfx/meaning", text, limit), "/sfx/done", timeout)
+    _refused(replies)
+    for m in replies:
+        if m.address == "/sfx/notice":
+            click.echo(f"daw-bridge: notice: {m.params[-1]}", err=True)
+    _print_results(replies, as_json)
+
+
+@cli.command()
 @click.argument("path")
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, MAX_LIMIT))
 @_client_options

@@ -119,6 +119,15 @@ for i, hit in ipairs(found.hits or {}) do
   check(hit.rank == i, "hits in rank order")
   print("HIT " .. hit.rank .. "|" .. hit.path .. "|" .. hit.CatID .. "|" .. hit.Description .. "|" .. hit.Duration)
 end
+-- search by meaning: "downpour" is no word of the rain file's, yet finds it first
+check(addresses.addresses["/sfx/meaning"], "daw-bridge serve lists /sfx/meaning")
+local meant = answer(client, function(cb) return client:meaning("heavy downpour", 10, cb) end)
+check(meant.ok and meant.hits[1] ~= nil and meant.hits[1].path == files[3],
+      "by meaning, the rain first: " .. tostring(meant.error or (meant.hits[1] and meant.hits[1].path)))
+check(meant.ok and type(meant.notices) == "table", "an answer by meaning carries its notices")
+local blank = answer(client, function(cb) return client:meaning("   ", 10, cb) end)
+check(not blank.ok and blank.error:find("empty") ~= nil, "an empty meaning query is the bridge's error: "
+      .. tostring(blank.error))
 local bad = answer(client, function(cb) return client:search('"unbalanced', 10, cb) end)
 check(not bad.ok and bad.error:find("quote") ~= nil, "a malformed query is the bridge's error: " .. tostring(bad.error))
 
@@ -282,6 +291,9 @@ local paths = {}
 for _, hit in ipairs(cfound.hits or {}) do paths[hit.path] = hit.rank end
 check(cfound.ok and #cfound.hits == 2 and paths[found.hits[1].path] and paths[found.hits[2].path],
       "search through the command: " .. tostring(cfound.error))
+local cmeant = answer(cli, function(cb) return cli:meaning("heavy downpour", 10, cb) end)
+check(cmeant.ok and cmeant.hits[1] ~= nil and cmeant.hits[1].path == files[3],
+      "by meaning through the command: " .. tostring(cmeant.error))
 local iron = answer(cli, function(cb) return cli:search("iron", 10, cb) end)
 check(iron.ok and #iron.hits == 1 and iron.hits[1].path == files[2],
       "the hard name comes back intact: " .. tostring(iron.hits and iron.hits[1] and iron.hits[1].path))
@@ -380,6 +392,11 @@ check(clicks.top == 1, "nor above the first")
 clicks:set_items({ { name = "Notes" } }, "fields")
 clicks:click(1, 5.0)
 check(clicks:click(1, 5.1) == "edit", "a double-click on a field edits it")
+
+-- a leading ~ makes the query a search by meaning
+check(View.meaning_of("~ heavy downpour ") == "heavy downpour", "~ starts a search by meaning")
+check(View.meaning_of("~") == "" and View.meaning_of("rain ~ wind") == nil and View.meaning_of("rain") == nil,
+      "only a leading ~ does")
 
 -- long text cut to its room, at a character boundary, with an ellipsis
 local function width(s) return utf8.len(s) * 7 end

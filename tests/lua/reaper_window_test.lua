@@ -142,6 +142,12 @@ press(K.enter)                                   -- edit Description
 press(K.escape, showing("Description written"))
 press(233) press(223)                            -- é and ß, as gfx.getchar gives them (Latin-1)
 press(K.escape, showing("Search: door\u{e9}\u{df}_"))   -- clear the query
+for ch in ("~heavy downpour"):gmatch(".") do press(ch:byte()) end   -- ~: search by meaning
+local by_meaning                                 -- the frame that showed its answer
+press(K.escape, function()
+  if shown():find("found by meaning", 1, true) then by_meaning = shown() return true end
+  return false
+end)                                             -- then clear the query
 press(K.escape)                                  -- close
 
 local Window = require("sfx_sidecar.window")
@@ -164,6 +170,10 @@ local function index_of(prefix)
   for i, c in ipairs(calls) do if c:sub(1, #prefix) == prefix then return i end end
 end
 check(called("CF_GetClipboard"), "Ctrl+V pastes from the clipboard")
+-- "~heavy downpour": no word of the rain file's, found first by meaning (rows are drawn top down)
+local rain_at, door_at = (by_meaning or ""):find("Rain on a roof", 1, true), (by_meaning or ""):find("Door ", 1, true)
+check(by_meaning and by_meaning:find("Search: ~heavy downpour_", 1, true) and rain_at and (not door_at or rain_at < door_at),
+      "~ searches by meaning, the rain first: " .. tostring(by_meaning))
 check(called("CF_Preview_Play|preview1"), "Right plays the selected result")
 check(called("CF_Preview_Stop|preview1"), "Left stops it")
 local inserted = {}

@@ -58,6 +58,12 @@ function Client:search(query, limit, callback)
     { "search", "--json", "--limit", tostring(limit or 20), query })
 end
 
+--- search by meaning (/sfx/meaning): the files nearest to what the text means, not to its words
+function Client:meaning(text, limit, callback)
+  return self:_request("search", "/sfx/meaning", "si", { text, limit or 20 }, callback,
+    { "meaning", "--json", "--limit", tostring(limit or 20), text })
+end
+
 function Client:similar(path, limit, callback)
   return self:_request("search", "/sfx/similar", "si", { path, limit or 20 }, callback,
     { "similar", "--json", "--limit", tostring(limit or 20), path })
@@ -85,7 +91,7 @@ end
 function Client:_request(kind, address, types, args, callback, argv)
   local id = self:next_id()
   local p = { kind = kind, address = address, callback = callback, hits = {}, fields = {}, notes = {},
-              deadline = self.clock() + self.timeout }
+              notices = {}, deadline = self.clock() + self.timeout }
   self.pending[id] = p
   if self.transport == "osc" then
     local ok, dgram = pcall(osc.encode, address, "i" .. types, id, table.unpack(args))
@@ -104,7 +110,7 @@ function Client:_finish(id, result)
   local p = self.pending[id]
   if not p then return id end
   self.pending[id] = nil
-  result.id, result.notes = id, p.notes
+  result.id, result.notes, result.notices = id, p.notes, p.notices
   if p.callback then p.callback(result) end
   return id
 end
@@ -164,6 +170,8 @@ function Client:_on_message(msg)
     local hit = {}
     for i, key in ipairs(RESULT_KEYS) do hit[key] = a[i + 1] end
     p.hits[#p.hits + 1] = hit
+  elseif msg.address == "/sfx/notice" then
+    p.notices[#p.notices + 1] = a[2]            -- said about the answer (a query cut short...), not an end
   elseif msg.address == "/sfx/field" then
     p.fields[#p.fields + 1] = { name = a[2], value = a[3], source = a[4] }
   elseif msg.address == "/sfx/done" then
@@ -288,6 +296,8 @@ function Client:_check_command(id, p)
   for line in err:gmatch("[^\n]+") do
     local note = line:match("^daw%-bridge: (result %d+:.*)$")
     if note then p.notes[#p.notes + 1] = note end
+    local notice = line:match("^daw%-bridge: notice: (.*)$")
+    if notice then p.notices[#p.notices + 1] = notice end
   end
   if p.kind == "ping" then return self:_finish(id, { ok = true }) end
   local doc, why = json.decode(out)

@@ -58,6 +58,16 @@ function View:scroll(n)
   self.top = math.max(1, math.min(last_top, self.top + n))
 end
 
+--- The prefix that turns a query into a search by meaning ("~heavy downpour").
+View.MEANING = "~"
+
+--- The text of a search by meaning (the query after a leading "~", spaces trimmed), or nil for a plain
+--- search.
+function View.meaning_of(query)
+  if query:sub(1, #View.MEANING) ~= View.MEANING then return nil end
+  return (query:sub(#View.MEANING + 1):gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
 --- A click on row i (an index into items) at time now: selects it; a second click on the same row soon
 --- after asks for the row's action (insert a result, edit a field).
 function View:click(i, now)

@@ -72,8 +72,9 @@ function Window.run(start)
                                         preview_volume_db = tonumber(setting("preview_volume_db", "")),
                                         clock = reaper.time_precise })
   local view = View.new(15)
-  local status = client.transport == "osc" and "type a search" or "using the daw-bridge command"
-  local can_similar = false
+  local status = client.transport == "osc" and "type a search (start with ~ to search by meaning)"
+    or "using the daw-bridge command"
+  local can_similar, can_meaning = false, true   -- until the bridge says which addresses it answers
   local file_path, last_results = nil, {}
   local search_seq, searching = 0, false
   local placement = {}                        -- the window's dock state and undocked position, kept each frame
@@ -85,21 +86,27 @@ function Window.run(start)
     last_results = r.hits
     view:set_items(r.hits, "results")
     local notes = #r.notes > 0 and (" (" .. #r.notes .. " could not be sent)") or ""
+    if r.notices and #r.notices > 0 then notes = notes .. "; " .. table.concat(r.notices, "; ") end
     say(("%d %s%s   Enter or double-click insert, Shift+Enter at BWF time, Right play, Left stop, Tab tags%s"):format(
       #r.hits, what, notes, can_similar and ", Ctrl+L more like this" or ""))
   end
 
   local function search()
     view.searched = view.query
+    local text = View.meaning_of(view.query)       -- "~heavy downpour": by meaning, not by words
+    if text == "" then return say("type what you hear after ~ (English words: heavy downpour, canine)") end
+    if text and not can_meaning then return say("this bridge has no search by meaning (/sfx/meaning)") end
     search_seq = search_seq + 1
     local mine = search_seq
     searching = true
-    say("searching ...")
-    client:search(view.query, 100, function(r)
+    say(text and "searching by meaning ..." or "searching ...")
+    local function answered(r)
       if mine ~= search_seq then return end      -- a later search replaced this one
       searching = false
-      show_results(r, "found")
-    end)
+      if text and not r.ok and r.unsupported then can_meaning = false end
+      show_results(r, text and "found by meaning" or "found")
+    end
+    if text then client:meaning(text, 100, answered) else client:search(view.query, 100, answered) end
   end
 
   local function show_fields(path, done)
@@ -231,6 +238,7 @@ function Window.run(start)
   client:addresses(function(r)
     if not r.ok then return say("bridge: " .. r.error) end
     can_similar = r.addresses["/sfx/similar"] == true
+    can_meaning = r.addresses["/sfx/meaning"] == true
     if start.mode == "similar" then similar(start.path) end
   end)
   if start.mode == "tags" then show_fields(start.path) end
