@@ -44,7 +44,7 @@ def test_the_thresholds_leave_room_for_the_shapes_below():
     r = DEFAULT_RULES
     assert MIN_PROBABILITY <= 0.1 and 0.55 <= r.keyword_floor <= 0.7
     assert r.second_floor <= 0.7 and r.second_ratio <= 0.8 and r.refine_ratio <= 0.82
-    assert 0.4 <= r.agreement <= 0.8
+    assert 0.4 <= r.agreement <= 0.8 and 0.55 <= r.path_keyword_floor <= 0.65
 
 
 def test_a_generic_class_on_top_with_a_specific_descendant():
@@ -110,7 +110,7 @@ def test_one_strong_sound_with_weak_strays_from_three_other_branches():
 def test_no_keyword_from_a_label_below_its_threshold():
     v = default_vocabulary()
     floor = DEFAULT_RULES.keyword_floor
-    d = v.describe(labels(("Domestic animals, pets", 0.95), ("Dog", 0.9), ("Bark", floor - 0.1)))
+    d = v.describe(labels(("Domestic animals, pets", 0.95), ("Dog", 0.9), ("Bark", DEFAULT_RULES.path_keyword_floor - 0.1)))
     assert d.description == "Dog barking"                             # the action is said...
     assert not words(d) & {"bark", "barking", "barks", "woof", "arf"}  # ...but gives no keyword
     assert {"dog", "dogs", "canine"} <= words(d)                       # the kept label's synonyms
@@ -122,6 +122,24 @@ def test_no_keyword_from_a_label_below_its_threshold():
     assert "Cat" in [lb.label for lb in d.sounds.main.labels] and "cat" not in words(d)
     # a quality flag is a fact, whatever the sounds
     assert "clipping" in words(v.describe(labels(("Dog", 0.8), ("Clipping", 1.0))))
+
+
+def test_what_a_sure_sound_is_gives_keywords_from_a_lower_floor_than_what_it_does():
+    """A label of the sound's path (what it is) gives its words from path_keyword_floor when the
+    sound as a whole scores at least keyword_floor; an action (what it does) only from keyword_floor."""
+    v = default_vocabulary()
+    rules = Rules(keyword_floor=0.7, path_keyword_floor=0.5, agreement=0.0, refine_ratio=0.4)
+    d = v.describe(labels(("Animal", 0.9), ("Domestic animals, pets", 0.85), ("Dog", 0.6), ("Growling", 0.6)),
+                   rules=rules)
+    assert [lb.label for lb in d.sounds.main.path][-1] == "Dog" and d.description == "Dog growling"
+    assert {"dog", "canine"} <= words(d)                   # Dog 0.6: on the path, its sound sure
+    assert not words(d) & {"growling", "growl"}           # Growling 0.6: an action, under 0.7
+    # under the path's floor: no word of it
+    d = v.describe(labels(("Animal", 0.9), ("Domestic animals, pets", 0.85), ("Dog", 0.4)), rules=rules)
+    assert d.sounds.main.lead.label == "Dog" and "dog" not in words(d) and "animal" in words(d)
+    # a sound that is not sure as a whole: its path gives nothing under keyword_floor
+    d = v.describe(labels(("Dog", 0.6), ("Music", 0.3)), rules=rules)
+    assert d.sounds.main.lead.label == "Dog" and "dog" not in words(d)
 
 
 def test_no_confident_label_no_description():

@@ -12,7 +12,9 @@ choices, each on a grid, in this order:
   most of Category right + CatID right + Description right;
 - keyword_floor: the lowest floor whose keyword precision reaches PRECISION_TARGET (a wrong
   keyword costs trust in every search, a missing one costs one search), which keeps the most
-  keywords at that precision; when no floor reaches it, the most precise one.
+  keywords at that precision; when no floor reaches it, the most precise one; then
+  path_keyword_floor (the path's own labels, when their sound scores at least keyword_floor): the
+  lowest, up to keyword_floor, that still reaches PRECISION_TARGET.
 The halves: the manifest's clips in order, alternately A and B. Ties go to the middle of the
 grid's best run, so a plateau does not pick its edge. The second sound's floor and ratio are
 chosen on mixtures of these clips (mixtures.py), since the clips hold one sound each. The rules shipped are the mean of the two
@@ -36,7 +38,7 @@ from sidecar.vocabulary.vocabulary import default_vocabulary  # noqa: E402
 REFINE = [round(0.05 * i, 2) for i in range(1, 20)]
 AGREEMENT = [round(0.1 * i, 1) for i in range(0, 11)]
 KEYWORD_FLOOR = [round(0.05 * i, 2) for i in range(2, 19)]
-TUNED = ("agreement", "refine_ratio", "keyword_floor")
+TUNED = ("agreement", "refine_ratio", "keyword_floor", "path_keyword_floor")
 PRECISION_TARGET = 0.9     # issue 26's target for keyword precision
 
 
@@ -102,7 +104,13 @@ def tune(clips, rows) -> Rules:
                for k in KEYWORD_FLOOR}
     reaching = [k for k in KEYWORD_FLOOR if precise[k] >= PRECISION_TARGET]
     keyword = reaching[0] if reaching else max(KEYWORD_FLOOR, key=lambda k: (precise[k], -k))
-    return Rules(**{**base.__dict__, "keyword_floor": keyword})
+    # the path's own labels may go lower when their sound as a whole is sure: the lowest floor
+    # (up to the keyword floor itself) that keeps the precision target
+    lower = [k for k in KEYWORD_FLOOR if k <= keyword]
+    precise = {k: scores(clips, rows, Rules(**{**base.__dict__, "keyword_floor": keyword,
+                                                "path_keyword_floor": k}))["precision"] for k in lower}
+    path = next((k for k in lower if precise[k] >= PRECISION_TARGET), keyword)
+    return Rules(**{**base.__dict__, "keyword_floor": keyword, "path_keyword_floor": path})
 
 
 def main(argv=None) -> int:

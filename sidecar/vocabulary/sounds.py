@@ -39,6 +39,9 @@ class Rules:
     second_ratio: float = 0.75
     #: a label gives its own words (and their synonyms) as keywords only from this probability
     keyword_floor: float = 0.7
+    #: ...and a label of a sound's path (what it is, not what it does), from this probability when
+    #: its sound as a whole scores at least keyword_floor (Fire engine 0.55 under Emergency vehicle 0.89)
+    path_keyword_floor: float = 0.6
     #: a narrower class refines a class that is not generic when at least this share as probable
     #: (Explosion 0.9 stays Explosion beside Gunshot 0.53; Speech 1.0 beside Speech synthesizer 0.14)
     refine_ratio: float = 0.78

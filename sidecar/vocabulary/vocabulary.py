@@ -185,7 +185,9 @@ class Vocabulary:
         # words only from what each sound is and does (never a neighbour in its branch: a duck's
         # goose), and only from a label sure enough: a wrong keyword costs trust in every search
         kept = [lb for s in sounds.written for lb in wording.sound_labels(s, self.branches)
-                if lb.probability >= rules.keyword_floor]
+                if lb.probability >= rules.keyword_floor
+                or (lb in s.path and lb.probability >= rules.path_keyword_floor
+                    and s.score(rules) >= rules.keyword_floor)]
         if sounds.main is None:
             # measures only (the descriptor engine): they are what is known of the file
             kept = [lb for lb in labels if lb.probability >= MIN_PROBABILITY]
