@@ -14,7 +14,8 @@ a summary line, or with --json one JSON document.
 
 What is written is scored against what a person accepts (the manifest's categories, catids and
 keywords columns, from expected.tsv beside this script): Category right and CatID right, keyword
-precision (the share of written keywords a person accepts; the quality flags Clipping, DC offset
+precision (the share of written keywords a person accepts) and recall (the share of the words a
+person accepts that were written; the quality flags Clipping, DC offset
 and Dual mono are measured facts and not counted), and Description right (the sound it names
 first is an expected label). Run it with PYTHONPATH set to another checkout's tree to score that
 vocabulary's rules on the same clips (the figures before and after a change).
@@ -191,6 +192,7 @@ def score_written(row: dict, d, vocabulary) -> dict:
     return {"category_right": bool(d.Category) and d.Category in row["categories"],
             "catid_right": bool(d.CatID) and d.CatID.partition("-")[0] in row["catids"],
             "keywords_written": len(written), "keywords_wrong": wrong,
+            "keywords_found": len({k.lower() for k in written} & row["accepted"]), "keywords_wanted": len(row["accepted"]),
             "description_right": bool(said) and any(names(said, w) for w in expected_words)}
 
 
@@ -220,6 +222,9 @@ def summary(results: list[dict]) -> dict:
     s["keywords_written"] = written
     s["keywords_wrong"] = wrong
     s["keyword_precision"] = round((written - wrong) / written, 3) if written else None
+    found = sum(r.get("keywords_found", 0) for r in scored)
+    wanted = sum(r.get("keywords_wanted", 0) for r in scored)
+    s["keyword_recall"] = round(found / wanted, 3) if wanted else None
     s["top1_tied"] = sum(1 for r in scored if r.get("top1_tied"))
     s["distinct_probabilities"] = len({l["probability"] for r in scored for l in r["labels"]})
     return s
@@ -269,7 +274,8 @@ def markdown(results: list[dict], s: dict, decode_only: bool) -> str:
     lines.append(f"What is written: Category right {s['category_right']}/{n} (on {s['category_right_top5']} of the "
                  f"{s['top5_clips']} clips whose expected label is in the top 5), CatID right {s['catid_right']}/{n}; "
                  f"keyword precision {s['keyword_precision']} ({s['keywords_written'] - s['keywords_wrong']} of "
-                 f"{s['keywords_written']} accepted); Description names the expected sound first on "
+                 f"{s['keywords_written']} accepted), recall {s['keyword_recall']} (the share of the accepted words "
+                 f"written); Description names the expected sound first on "
                  f"{s['description_right']}/{n} ({s['description_right_top3']} of the {s['top3_clips']} clips whose "
                  f"expected label is in the top 3).")
     lines.append("")
