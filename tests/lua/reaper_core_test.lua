@@ -124,7 +124,10 @@ check(addresses.addresses["/sfx/meaning"], "daw-bridge serve lists /sfx/meaning"
 local meant = answer(client, function(cb) return client:meaning("heavy downpour", 10, cb) end)
 check(meant.ok and meant.hits[1] ~= nil and meant.hits[1].path == files[3],
       "by meaning, the rain first: " .. tostring(meant.error or (meant.hits[1] and meant.hits[1].path)))
-check(meant.ok and type(meant.notices) == "table", "an answer by meaning carries its notices")
+local long = answer(client, function(cb) return client:meaning(("heavy rain "):rep(200), 10, cb) end)
+check(long.ok and #long.notices == 1 and long.notices[1]:find("256") ~= nil,
+      "a query past the model's 256 tokens is searched and says so: " .. tostring(long.notices and long.notices[1]))
+check(#meant.notices == 0, "a short query carries no notice")
 local blank = answer(client, function(cb) return client:meaning("   ", 10, cb) end)
 check(not blank.ok and blank.error:find("empty") ~= nil, "an empty meaning query is the bridge's error: "
       .. tostring(blank.error))
@@ -294,6 +297,9 @@ check(cfound.ok and #cfound.hits == 2 and paths[found.hits[1].path] and paths[fo
 local cmeant = answer(cli, function(cb) return cli:meaning("heavy downpour", 10, cb) end)
 check(cmeant.ok and cmeant.hits[1] ~= nil and cmeant.hits[1].path == files[3],
       "by meaning through the command: " .. tostring(cmeant.error))
+local clong = answer(cli, function(cb) return cli:meaning(("heavy rain "):rep(200), 10, cb) end)
+check(clong.ok and #clong.notices == 1 and clong.notices[1]:find("256") ~= nil,
+      "the command passes the notice on: " .. tostring(clong.notices and clong.notices[1]))
 local iron = answer(cli, function(cb) return cli:search("iron", 10, cb) end)
 check(iron.ok and #iron.hits == 1 and iron.hits[1].path == files[2],
       "the hard name comes back intact: " .. tostring(iron.hits and iron.hits[1] and iron.hits[1].path))
