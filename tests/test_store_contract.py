@@ -150,3 +150,40 @@ def test_text_vectors_their_todo_list_and_change_log(index_store):
     assert [f for f, _ in tv.todo()] == [a]
     tv.set_state("labels", "k1")
     assert tv.state("labels") == "k1"
+
+
+def test_a_meta_update_waits_for_another_in_progress(index_store):
+    """Two machines registering their roots at once: the second reads what the first wrote
+    (a read-modify-write of one value is one step on either backend)."""
+    import json
+    import threading
+    from pg_support import reopen
+    index_store.meta.set("roots", "{}")         # a value there already (a new one is another case)
+    other = reopen(index_store)
+    inside, go, seen = threading.Event(), threading.Event(), []
+
+    def first(value):
+        inside.set()
+        assert go.wait(60)
+        return json.dumps({**json.loads(value or "{}"), "first": 1})
+
+    def second(value):
+        seen.append(value)
+        return json.dumps({**json.loads(value or "{}"), "second": 2})
+
+    one = threading.Thread(target=index_store.meta.update, args=("roots", first))
+    one.start()
+    try:
+        assert inside.wait(60)
+        two = threading.Thread(target=other.meta.update, args=("roots", second))
+        two.start()
+        two.join(2)
+        assert two.is_alive()           # it waits for the first to finish, not reading before it
+        go.set()
+        one.join(60)
+        two.join(60)
+    finally:
+        go.set()
+        other.close()
+    assert seen == ['{"first": 1}']
+    assert json.loads(index_store.meta.get("roots")) == {"first": 1, "second": 2}
