@@ -250,8 +250,12 @@ class PgFiles:
         stops = [fts_twin.anywhere_tsquery(p) for p in phrases]
         marks, params = [], []
         for i, phrase in enumerate(phrases):
-            marks.append(f"tv @@ %s::tsquery AS s{i}, tv @@ %s::tsquery AS m{i}")
-            params += [stops[i], fts_twin.tsquery_text(phrase)]
+            if fts_twin.may_miss(phrase):
+                marks.append(f"tv @@ %s::tsquery AS s{i}, tv @@ %s::tsquery AS m{i}")
+                params += [stops[i], fts_twin.tsquery_text(phrase)]
+            else:               # it stops only where it matches: one test gives both lists
+                marks.append(f"tv @@ %s::tsquery AS s{i}, NULL AS m{i}")
+                params.append(stops[i])
         sql = f"SELECT id, {', '.join(marks)} FROM files WHERE tv @@ %s::tsquery"
         params.append("(" + " | ".join(stops) + ")")
         if upto is not None:
@@ -259,7 +263,8 @@ class PgFiles:
             params.append(upto)
         rows = self._query(sql + " ORDER BY id", params, tree)
         stop_lists = [[r["id"] for r in rows if r[f"s{i}"]] for i in range(len(phrases))]
-        matches = [{r["id"] for r in rows if r[f"m{i}"]} for i in range(len(phrases))]
+        matches = [{r["id"] for r in rows if r[f"m{i}"] or (r[f"m{i}"] is None and r[f"s{i}"])}
+                   for i in range(len(phrases))]
         return fts_twin.walk(tree, stop_lists, matches, upto)
 
 def _hit_count(phrase: fts_twin.Phrase) -> tuple[str, list]:
