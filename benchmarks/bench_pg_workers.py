@@ -8,7 +8,8 @@ does with the shared index: claim the next job (SKIP LOCKED), classify, write th
 file and returns fixed labels, so the figures measure the sharing, not a model. Reading and
 writing the audio files is left out (it happens on each machine, beside the share).
 
-Run by hand against a server of your own (it creates and drops a database there):
+Run by hand against a server of your own (it creates and drops databases there; without
+SIDECAR_BENCH_POSTGRES, the tests' server or a throwaway cluster):
 
     SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_pg_workers.py \
         [--files 600] [--cost-ms 20]
@@ -27,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_postgres import scratch_database  # noqa: E402
+from bench_postgres import bench_server, scratch_database  # noqa: E402
 from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
@@ -95,9 +96,14 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=600)
     parser.add_argument("--cost-ms", type=float, default=20.0)
     args = parser.parse_args()
-    server = os.environ.get("SIDECAR_BENCH_POSTGRES") or os.environ.get("SIDECAR_TEST_POSTGRES")
-    if not server:
-        sys.exit("set SIDECAR_BENCH_POSTGRES to a PostgreSQL URL whose role may create databases")
+    server, let_go = bench_server()
+    try:
+        measure(server, args)
+    finally:
+        let_go()
+
+
+def measure(server: str, args) -> None:
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="bench-cache-"))
     cost = args.cost_ms / 1000
     print(f"machine: {os.cpu_count()} cores; stand-in engine {args.cost_ms:g} ms CPU per file, {args.files} files")

@@ -4,7 +4,8 @@ search in this process, `/sfx/search` over UDP to a `daw-bridge serve` process (
 /sfx/done received), and the `sidecar search` command (a whole process per search). Each query is
 asked of SQLite and then of PostgreSQL, so both see the same load.
 
-Run by hand against a server of your own (it creates and drops databases there):
+Run by hand against a server of your own (it creates and drops databases there; without
+SIDECAR_BENCH_POSTGRES, the tests' server or a throwaway cluster):
 
     SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_postgres.py [FILES]
 
@@ -38,6 +39,20 @@ from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
 
 BIN = Path(sys.executable).parent
+
+
+def bench_server() -> tuple[str, callable]:
+    """The server to measure on, and how to let it go: SIDECAR_BENCH_POSTGRES, else the one the
+    tests use (SIDECAR_TEST_POSTGRES, or a throwaway cluster of Debian's binaries)."""
+    url = os.environ.get("SIDECAR_BENCH_POSTGRES")
+    if url:
+        return url, lambda: None
+    from pg_support import NoPostgres, Server
+    try:
+        server = Server.find()
+    except NoPostgres as exc:
+        sys.exit(f"no PostgreSQL to measure: {exc}")
+    return server.url, server.close
 
 
 def scratch_database(server: str) -> tuple[str, callable]:
@@ -151,9 +166,14 @@ def by_command(indexes: dict[str, str], queries: list[str]) -> dict[str, list[fl
 
 
 def main() -> None:
-    server = os.environ.get("SIDECAR_BENCH_POSTGRES") or os.environ.get("SIDECAR_TEST_POSTGRES")
-    if not server:
-        sys.exit("set SIDECAR_BENCH_POSTGRES to a PostgreSQL URL whose role may create databases")
+    server, let_go = bench_server()
+    try:
+        measure(server)
+    finally:
+        let_go()
+
+
+def measure(server: str) -> None:
     files = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="bench-cache-"))
 
