@@ -2,7 +2,8 @@
 
 Matching runs on a tsvector of FTS5's own tokens under one GIN index; ranking
 is FTS5's bm25, computed over the same window of rows the SQLite index ranks
-(see sidecar.index.fts_twin).
+(see sidecar.index.fts_twin), with each word's count of rows from a tally kept on
+write (word_rows, migration 0002).
 """
 
 from __future__ import annotations
@@ -266,6 +267,7 @@ class PgFiles:
         matches = [{r["id"] for r in rows if r[f"m{i}"] or (r[f"m{i}"] is None and r[f"s{i}"])}
                    for i in range(len(phrases))]
         return fts_twin.walk(tree, stop_lists, matches, upto)
+
 
 def _hit_count(phrase: fts_twin.Phrase) -> tuple[str, list]:
     """SQL for the number of rows holding a phrase (bm25's IDF). A word's comes from the tally
