@@ -1,7 +1,11 @@
 """The shared index on PostgreSQL beside SQLite: queue claims per second with 1, 4 and 16 claimers,
-and search latency (p50, p99) over the same generated library in both.
+and search latency (p50, p99) over the same generated library in both, three ways: the store's
+search in this process, `/sfx/search` over UDP to a `daw-bridge serve` process (request sent to
+/sfx/done received), and the `sidecar search` command (a whole process per search). Each query is
+asked of SQLite and then of PostgreSQL, so both see the same load.
 
-Run by hand against a server of your own (it creates and drops databases there):
+Run by hand against a server of your own (it creates and drops databases there; without
+SIDECAR_BENCH_POSTGRES, the tests' server or a throwaway cluster):
 
     SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_postgres.py [FILES]
 
@@ -12,7 +16,9 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -21,14 +27,32 @@ import uuid
 from pathlib import Path
 
 import psycopg
+from pythonosc.osc_message import OscMessage
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from test_search_backends import library, query, synonyms  # noqa: E402  (the comparison test's generators)
 
+from daw_bridge import messages  # noqa: E402
 from sidecar.index.copy import copy_index  # noqa: E402
 from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
+
+BIN = Path(sys.executable).parent
+
+
+def bench_server() -> tuple[str, callable]:
+    """The server to measure on, and how to let it go: SIDECAR_BENCH_POSTGRES, else the one the
+    tests use (SIDECAR_TEST_POSTGRES, or a throwaway cluster of Debian's binaries)."""
+    url = os.environ.get("SIDECAR_BENCH_POSTGRES")
+    if url:
+        return url, lambda: None
+    from pg_support import NoPostgres, Server
+    try:
+        server = Server.find()
+    except NoPostgres as exc:
+        sys.exit(f"no PostgreSQL to measure: {exc}")
+    return server.url, server.close
 
 
 def scratch_database(server: str) -> tuple[str, callable]:
@@ -66,26 +90,96 @@ def claims_per_second(url: str, claimers: int, jobs: int) -> float:
     return jobs / seconds
 
 
-def latencies(store, queries: list[str], limit: int = 20) -> tuple[float, float]:
-    times = []
+def percentiles(times: list[float]) -> str:
+    times = sorted(times)
+    p99 = times[max(0, int(len(times) * 0.99) - 1)]
+    return f"p50 {statistics.median(times) * 1000:8.2f} ms   p99 {p99 * 1000:8.2f} ms"
+
+
+def in_process(stores: dict, queries: list[str], limit: int = 20) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in stores}
     for q in queries:
-        began = time.perf_counter()
-        store.files.search(q, limit=limit, expand=synonyms)
-        times.append(time.perf_counter() - began)
-    times.sort()
-    return statistics.median(times) * 1000, times[int(len(times) * 0.99) - 1] * 1000
+        for name, store in stores.items():
+            began = time.perf_counter()
+            store.files.search(q, limit=limit, expand=synonyms)
+            times[name].append(time.perf_counter() - began)
+    return times
+
+
+class Bridge:
+    """`daw-bridge serve` on an index, on a free port."""
+
+    def __init__(self, index: str, lib: str):
+        env = {**os.environ, "SIDECAR_DB": index}
+        env.pop("SIDECAR_CONFIG", None)
+        self.proc = subprocess.Popen([str(BIN / "daw-bridge"), "serve", "--port", "0", "--root", lib], env=env,
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        port = int(line.split("listening on ")[1].split(";")[0].rsplit(":", 1)[1])
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.settimeout(60)
+        self.n = 0
+
+    def search(self, q: str, limit: int = 20) -> None:
+        self.n += 1
+        self.sock.send(messages.message("/sfx/search", self.n, q, limit))
+        while True:
+            msg = OscMessage(self.sock.recv(65536))
+            if msg.params and msg.params[0] == self.n and msg.address in ("/sfx/done", "/sfx/error"):
+                return
+
+    def stop(self) -> None:
+        self.sock.close()
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def over_osc(indexes: dict[str, str], lib: str, queries: list[str]) -> dict[str, list[float]]:
+    bridges = {name: Bridge(index, lib) for name, index in indexes.items()}
+    try:
+        for bridge in bridges.values():            # the first search loads the vocabulary
+            bridge.search("door")
+        times: dict[str, list[float]] = {name: [] for name in bridges}
+        for q in queries:
+            for name, bridge in bridges.items():
+                began = time.perf_counter()
+                bridge.search(q)
+                times[name].append(time.perf_counter() - began)
+        return times
+    finally:
+        for bridge in bridges.values():
+            bridge.stop()
+
+
+def by_command(indexes: dict[str, str], queries: list[str]) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in indexes}
+    for q in queries:
+        for name, index in indexes.items():
+            env = {**os.environ, "SIDECAR_DB": index}
+            env.pop("SIDECAR_CONFIG", None)
+            began = time.perf_counter()
+            subprocess.run([str(BIN / "sidecar"), "search", "--json", "-n", "20", "--", q], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - began)
+    return times
 
 
 def main() -> None:
-    server = os.environ.get("SIDECAR_BENCH_POSTGRES") or os.environ.get("SIDECAR_TEST_POSTGRES")
-    if not server:
-        sys.exit("set SIDECAR_BENCH_POSTGRES to a PostgreSQL URL whose role may create databases")
+    server, let_go = bench_server()
+    try:
+        measure(server)
+    finally:
+        let_go()
+
+
+def measure(server: str) -> None:
     files = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="bench-cache-"))
 
     url, drop = scratch_database(server)
     try:
-        print("queue: claim + finish per second")
+        print(f"queue: claim + finish per second (load {os.getloadavg()[0]:.1f})")
         for claimers in (1, 4, 16):
             print(f"  {claimers:2d} claimers: {claims_per_second(url, claimers, 2000):7.0f} jobs/s")
     finally:
@@ -102,20 +196,23 @@ def main() -> None:
             with lite.atomic():
                 for path, rec in lib:
                     lite.files.upsert(IndexedFile(path, 100, 1, "fp-" + path, "wav", rec))
-            print(f"search over {files} files (SQLite filled in {time.perf_counter() - began:.1f} s)")
+            print(f"search over {files:,} files, top 20 (SQLite filled in {time.perf_counter() - began:.1f} s)")
             began = time.perf_counter()
             copy_index(lite_path, url)
             print(f"  copied to PostgreSQL in {time.perf_counter() - began:.1f} s")
             pg = open_store(url)
             queries = [query(random.Random(k), lib) for k in range(300)]
-            for name, store in (("SQLite", lite), ("PostgreSQL", pg)):
-                p50, p99 = latencies(store, queries)
-                print(f"  {name:<10} p50 {p50:7.2f} ms   p99 {p99:7.2f} ms")
+            print(f"  load before: {os.getloadavg()[0]:.1f}")
+            for label, times in (("in process", in_process({"SQLite": lite, "PostgreSQL": pg}, queries)),
+                                 ("/sfx/search", over_osc({"SQLite": lite_path, "PostgreSQL": url}, tmp, queries)),
+                                 ("sidecar search", by_command({"SQLite": lite_path, "PostgreSQL": url}, queries[:40]))):
+                for name, found in times.items():
+                    print(f"  {label:<15} {name:<10} {percentiles(found)}   ({len(found)} queries)")
+                print(f"  load: {os.getloadavg()[0]:.1f}")
             pg.close()
             lite.close()
         finally:
             drop()
-
 
 if __name__ == "__main__":
     main()

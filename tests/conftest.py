@@ -99,4 +99,4 @@ def run_sidecar(*args: str, env: dict | None = None, timeout: float = 300) -> su
 
 
 # -- PostgreSQL (see tests/pg_support.py) ------------------------------------------------------
-from pg_support import index_store, pg_server, pg_url, store_pair   # noqa: E402,F401  (fixtures)
+from pg_support import index_store, pg_cluster, pg_server, pg_url, store_pair   # noqa: E402,F401  (fixtures)

@@ -167,8 +167,6 @@ class Server:
 
 # -- fixtures (conftest imports them) --------------------------------------------------------------
 
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     try:
@@ -222,6 +220,26 @@ def index_store(request, tmp_path):
     opened = open_backend(request.param, tmp_path, request)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def pg_cluster():
+    """A throwaway cluster of this test's own, for tests that stop and start the server (the shared
+    server is never restarted); the test fails, with the reason, where none can be had."""
+    try:
+        own = Cluster()
+        own.start()
+    except NoPostgres as exc:
+        pytest.fail(f"no PostgreSQL cluster for this test: {exc}", pytrace=False)
+    yield own
+    own.remove()
+
+
+def cluster_database(cluster: Cluster, name: str) -> str:
+    """The URL of a new database on the cluster."""
+    with psycopg.connect(cluster.url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return _with_database(cluster.url, name)
 
 
 @pytest.fixture

@@ -5,44 +5,30 @@ from __future__ import annotations
 import threading
 import time
 
-import psycopg
 import pytest
 
-from pg_support import Cluster, NoPostgres
+from pg_support import cluster_database
 from sidecar.errors import IndexUnavailable
 from sidecar.index.store import open_store
 
 
-@pytest.fixture
-def cluster():
-    try:
-        own = Cluster()
-        own.start()
-    except NoPostgres as exc:
-        pytest.fail(f"no PostgreSQL cluster for this test: {exc}", pytrace=False)
-    yield own
-    own.remove()
-
-
-def test_a_lost_server_is_one_plain_error_and_the_store_works_again_when_it_returns(cluster, tmp_path, monkeypatch):
+def test_a_lost_server_is_one_plain_error_and_the_store_works_again_when_it_returns(pg_cluster, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    with psycopg.connect(cluster.url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE lost")
-    url = cluster.url.rsplit("/", 1)[0] + "/lost"
+    url = cluster_database(pg_cluster, "lost")
     store = open_store(url)
     woken = threading.Event()
     listener = store.listen_for_work(woken.set)
     try:
         store.queue.enqueue(["/lib/a.wav", "/lib/b.wav"])
         assert store.queue.claim("w", lease=60).path == "/lib/a.wav"
-        cluster.stop("fast")
+        pg_cluster.stop("fast")
         with pytest.raises(IndexUnavailable) as caught:
             store.queue.claim("w", lease=60)
-        assert "\n" not in str(caught.value) and str(cluster.port) in str(caught.value)
+        assert "\n" not in str(caught.value) and str(pg_cluster.port) in str(caught.value)
         with pytest.raises(IndexUnavailable):
             with store.atomic():
                 store.files.count()
-        cluster.start()
+        pg_cluster.start()
         woken.clear()
         deadline = time.monotonic() + 120
         while True:             # as a daemon's paused worker does: ask again until the index answers

@@ -142,3 +142,26 @@ def test_a_tsquery_never_carries_user_syntax(both):
     lite, pg = both
     for q in ["door's", "it''s", "back\\slash", "a & b", "!door", "door <-> wood", "'quoted'", "(paren"]:
         assert paths(pg.files.search(q)) == paths(lite.files.search(q))
+
+
+def test_the_word_tally_follows_updates_and_deletes(both):
+    """bm25's document frequencies come from a tally kept on write (PostgreSQL's word_rows): after
+    files change and go, it still equals a count over the rows, and both indexes still agree."""
+    lite, pg = both
+    lib = library(random.Random(21), 300)
+    changed = library(random.Random(99), 300)
+    for (path, _), (_, rec) in zip(lib[:40], changed[:40]):
+        for s in (lite, pg):
+            s.files.upsert(IndexedFile(path, 100, 2, "fp-" + path, "wav", rec))
+    for s in (lite, pg):
+        s.files.delete_many([p for p, _ in lib[40:70]])
+        s.files.delete(lib[70][0])
+    kept = {(r["token"], r["mask"]): r["rows"] for r in pg.db.execute("SELECT * FROM word_rows WHERE rows > 0")}
+    counted = {(r["token"], r["mask"]): r["n"] for r in pg.db.execute(
+        "SELECT m.token, m.mask, count(*) AS n FROM files, word_masks(files.words) m GROUP BY 1, 2")}
+    assert kept == counted and len(kept) > 100
+    rng = random.Random(3)
+    for _ in range(60):
+        q = query(rng, lib)
+        assert paths(lite.files.search(q, expand=synonyms, limit=10)) == \
+            paths(pg.files.search(q, expand=synonyms, limit=10)), q

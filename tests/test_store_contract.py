@@ -107,3 +107,83 @@ def test_files_found_by_a_label_they_hold(index_store):
                                    Record(provenance=Provenance(engine="embedded", model="m", labels=labels))))
     assert s.files.paths_labelled({"/x/sidecar/dc": "DC offset"}) == {"/lib/owl.wav"}
     assert s.files.paths_labelled({"/x/sidecar/dc": "Dog"}) == set()          # name and id together
+
+
+def test_text_vectors_their_todo_list_and_change_log(index_store):
+    from sidecar.index.interfaces import TEXT_VECTOR_SIZE
+    from pg_support import sql
+    s = index_store
+    put(s, "/lib/a.wav", "a door")
+    tv = s.text_vectors
+    assert not tv.exists()
+    put(s, "/lib/b.wav", "a gate")          # no to-do list is kept before the first use
+    tv.ensure()
+    assert tv.exists()
+    ids = dict(sql(s, "SELECT path, id FROM files"))
+    a, b = ids["/lib/a.wav"], ids["/lib/b.wav"]
+    assert [f for f, _ in tv.todo()] == [a, b] and tv.todo_count() == 2
+    one, two = (np.full(TEXT_VECTOR_SIZE, v, "<f4").tobytes() for v in (0.5, 0.25))
+    tv.write([(a, "da", one, None), (b, "db", two, two)], tv.todo())
+    assert tv.todo() == [] and tv.digests([a, b]) == {a: "da", b: "db"}
+    words, heard = tv.kind("words"), tv.kind("heard")
+    assert (words.count(), heard.count()) == (2, 1)
+    assert [f for _, f in words.changes(0)] == [a, b] and [f for _, f in heard.changes(0)] == [b]
+    assert words.by_ids([b, a]) == [(a, one), (b, two)] and list(heard.batches()) == [([b], [two])]
+    seen = words.last_change()
+    tv.write([(a, None, None, one)], [])                    # heard only: the words stay
+    tv.write([(b, "db", two, two)], [])                     # the same vectors: no change logged
+    assert words.changes(seen) == [] and [f for _, f in heard.changes(seen)] == [a]
+
+    put(s, "/lib/a.wav", "an old door")                     # a changed record is to do again
+    [(todo_id, n)] = tv.todo()
+    put(s, "/lib/a.wav", "an older door")                   # and again, while it was being done:
+    tv.write([(a, "da2", two, one)], [(todo_id, n)])        # the answer to the first keeps it to do
+    assert [f for f, _ in tv.todo()] == [a]
+
+    last = words.last_change()
+    words.forget_changes(last)
+    assert words.changes(0) == [] and words.log_floor() == last and heard.changes(0) != []
+    s.files.delete("/lib/b.wav")                            # its vectors go, and the log says so
+    assert (words.count(), heard.count()) == (1, 1)
+    assert [f for _, f in words.changes(last)] == [b] and tv.todo() == [(a, tv.todo()[0][1])]
+    tv.redo_all()
+    assert [f for f, _ in tv.todo()] == [a]
+    tv.set_state("labels", "k1")
+    assert tv.state("labels") == "k1"
+
+
+def test_a_meta_update_waits_for_another_in_progress(index_store):
+    """Two machines registering their roots at once: the second reads what the first wrote
+    (a read-modify-write of one value is one step on either backend)."""
+    import json
+    import threading
+    from pg_support import reopen
+    index_store.meta.set("roots", "{}")         # a value there already (a new one is another case)
+    other = reopen(index_store)
+    inside, go, seen = threading.Event(), threading.Event(), []
+
+    def first(value):
+        inside.set()
+        assert go.wait(60)
+        return json.dumps({**json.loads(value or "{}"), "first": 1})
+
+    def second(value):
+        seen.append(value)
+        return json.dumps({**json.loads(value or "{}"), "second": 2})
+
+    one = threading.Thread(target=index_store.meta.update, args=("roots", first))
+    one.start()
+    try:
+        assert inside.wait(60)
+        two = threading.Thread(target=other.meta.update, args=("roots", second))
+        two.start()
+        two.join(2)
+        assert two.is_alive()           # it waits for the first to finish, not reading before it
+        go.set()
+        one.join(60)
+        two.join(60)
+    finally:
+        go.set()
+        other.close()
+    assert seen == ['{"first": 1}']
+    assert json.loads(index_store.meta.get("roots")) == {"first": 1, "second": 2}

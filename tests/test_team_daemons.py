@@ -15,10 +15,9 @@ import time
 from collections import Counter
 
 import psycopg
-import pytest
 
 from daemon_support import Daemon, tiny_wav, write_config
-from pg_support import Cluster, NoPostgres
+from pg_support import cluster_database
 from sidecar.metadata import sidecar_xml
 
 FILES = 300
@@ -52,21 +51,8 @@ class TeamDaemon(Daemon):
         return self
 
 
-@pytest.fixture
-def cluster():
-    try:
-        own = Cluster()
-        own.start()
-    except NoPostgres as exc:
-        pytest.fail(f"no PostgreSQL cluster for this test: {exc}", pytrace=False)
-    yield own
-    own.remove()
-
-
-def test_three_daemons_one_database_each_file_once_through_a_kill_and_a_restart(tmp_path, cluster):
-    with psycopg.connect(cluster.url, autocommit=True) as conn:
-        conn.execute("CREATE DATABASE team")
-    url = cluster.url.rsplit("/", 1)[0] + "/team"
+def test_three_daemons_one_database_each_file_once_through_a_kill_and_a_restart(tmp_path, pg_cluster):
+    url = cluster_database(pg_cluster, "team")
     real = tmp_path / "nas" / "sfx"
     names = [f"{k % 6:d}/{k:03d} tone.wav" for k in range(FILES)]
     for k, name in enumerate(names):
@@ -104,9 +90,9 @@ def test_three_daemons_one_database_each_file_once_through_a_kill_and_a_restart(
         assert victim.proc.returncode == -signal.SIGKILL
         daemons[0].wait_for(lambda: len(classified()) >= 120, timeout=240, what="120 files classified")
         before = done()
-        cluster.stop("fast")                                 # the database goes away mid-run, longer than
+        pg_cluster.stop("fast")                              # the database goes away mid-run, longer than
         time.sleep(15)                                       # a connection is waited for ...
-        cluster.start()                                      # ... and comes back
+        pg_cluster.start()                                   # ... and comes back
         daemons[0].wait_for(lambda: done() >= FILES, timeout=600, what="every file done")
         daemons[0].wait_for(lambda: not rows(url, "SELECT 1 FROM jobs WHERE state IN ('queued', 'claimed')"),
                             timeout=120, what="an empty queue")

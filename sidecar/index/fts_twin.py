@@ -314,7 +314,7 @@ def normalize(node):
     return kids[0] if len(kids) == 1 else type(node)(tuple(kids))
 
 
-def _may_miss(phrase: Phrase) -> bool:
+def may_miss(phrase: Phrase) -> bool:
     """Can this phrase's iterator stop on a row it does not match?"""
     return len(phrase.tokens) > 1 or phrase.columns != _ALL
 
@@ -324,7 +324,7 @@ def needs_walk(tree) -> bool:
     def walk(node, top: bool) -> bool:
         if isinstance(node, Phrase):
             return False
-        if isinstance(node, And) and not top and any(_may_miss(p) for p in phrases(node)):
+        if isinstance(node, And) and not top and any(may_miss(p) for p in phrases(node)):
             return True
         kids = (node.left, node.right) if isinstance(node, Not) else node.children
         return any(walk(k, False) for k in kids if k is not None)

@@ -291,6 +291,9 @@ class MetaStore(Protocol):
 
     def get(self, key: str) -> str | None: ...
     def set(self, key: str, value: str) -> None: ...
+    def update(self, key: str, change: Callable[[str | None], str]) -> str:
+        """Read, change and write one value as one step (two machines never lose each other's
+        change); the value written."""
 
 
 class JournalStore(Protocol):

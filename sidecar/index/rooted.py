@@ -103,11 +103,13 @@ class HostRoots:
     def register(self, store) -> None:
         """Say in the index where this machine keeps each root (what `status` and a person read)."""
         host = socket.gethostname()
-        with store.atomic():
-            known = known_roots(store)
+
+        def add_mine(value: str | None) -> str:
+            known = _parse_roots(value)
             for rid, folder in self.roots.items():
                 known.setdefault(rid, {})[host] = folder
-            store.meta.set("roots", json.dumps(known, sort_keys=True))
+            return json.dumps(known, sort_keys=True)
+        store.meta.update("roots", add_mine)
 
     def _other_ids(self, store, rid: str) -> list[str]:
         return sorted(other for other in known_roots(store) if other != rid)
@@ -119,8 +121,12 @@ class HostRoots:
 
 def known_roots(store) -> dict[str, dict[str, str]]:
     """Root id -> {host: folder} as each machine registered it."""
+    return _parse_roots(store.meta.get("roots"))
+
+
+def _parse_roots(value: str | None) -> dict[str, dict[str, str]]:
     try:
-        return json.loads(store.meta.get("roots") or "{}")
+        return json.loads(value or "{}")
     except ValueError:
         return {}
 

@@ -80,8 +80,8 @@ def maintain(store, ucs_list=None) -> Refreshed | None:
     from sidecar.meaning.text_model import shared
     from sidecar.index.interfaces import TEXT_VECTOR_KINDS
     from sidecar.similarity.search import maintain as maintain_graph
-    table = getattr(store, "text_vectors", None)
-    if table is None or store.ephemeral or not table.exists():
+    table = store.text_vectors
+    if store.ephemeral or not table.exists():
         return None
     done = None
     if table.todo_count():

@@ -130,18 +130,12 @@ class MeaningSearch:
 
     def prepare(self) -> None:
         """Load the model and label vectors (TextModelUnavailable says how to install the model)."""
-        if self.table is None:
-            table = getattr(self.store, "text_vectors", None)
-            if table is None:
-                from sidecar.errors import ConfigError
-                raise ConfigError(f"{self.store.location}: search by meaning needs a SQLite index for now "
-                                  f"(this one is PostgreSQL); plain search works")
         if self.model is None:
             self.model = shared()
         if self.labels is None:
             self.labels = label_vectors.load(self.model)
         if self.table is None:
-            self.table = table
+            self.table = self.store.text_vectors
             self.table.ensure()
 
     def catch_up(self, limit: int | None) -> int:

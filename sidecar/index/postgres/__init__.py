@@ -12,6 +12,7 @@ from sidecar.index.postgres.database import Database
 from sidecar.index.postgres.files import PgFiles
 from sidecar.index.postgres.journal import PgJournal, PgUcs
 from sidecar.index.postgres.queue import PgQueue, WorkListener
+from sidecar.index.postgres.text_vectors import PgTextVectors
 from sidecar.index.postgres.vectors import PgMeta, PgModels, PgVectors
 
 __all__ = ["PgStore"]
@@ -27,13 +28,13 @@ class PgStore:
         self.location = db.name         # the URL, password hidden: what logs and `status` show
         self.files = PgFiles(db)
         self.queue = PgQueue(db)
-        self.vectors = PgVectors(db, f"{socket.gethostname()}:{self.cache_prefix()}")
+        follower = f"{socket.gethostname()}:{self.cache_prefix()}"    # this machine's copies of the vectors
+        self.vectors = PgVectors(db, follower)
         self.models = PgModels(db)
         self.meta = PgMeta(db)
         self.journal = PgJournal(db)
         self.ucs = PgUcs(db)
-        #: search by meaning keeps its vectors in SQLite only for now (sidecar.meaning says so)
-        self.text_vectors = None
+        self.text_vectors = PgTextVectors(db, self.cache_prefix(), follower)
 
     @classmethod
     def open(cls, url: str, *, max_connections: int = 8) -> "PgStore":

@@ -2,7 +2,8 @@
 
 Matching runs on a tsvector of FTS5's own tokens under one GIN index; ranking
 is FTS5's bm25, computed over the same window of rows the SQLite index ranks
-(see sidecar.index.fts_twin).
+(see sidecar.index.fts_twin), with each word's count of rows from a tally kept on
+write (word_rows, migration 0002).
 """
 
 from __future__ import annotations
@@ -217,11 +218,12 @@ class PgFiles:
     def _ranked(self, tree, upto: int | None, limit: int | None, *, order_by_path: bool = False) -> list[int]:
         """Best matches by FTS5's bm25 (ties by id, or by path), among ids <= upto (None: all)."""
         phrases = fts_twin.phrases(tree)
-        # one round trip; each count is its own GIN index scan (evaluating every phrase on every
-        # matching row instead costs ten times more on a common word)
-        counts = ", ".join(f"(SELECT count(*) FROM files WHERE tv @@ %s::tsquery) AS h{i}" for i in range(len(phrases)))
-        stats = self._query(f"SELECT {counts}, files AS rows, words FROM word_totals",
-                            [fts_twin.tsquery_text(p) for p in phrases], tree)[0]
+        counts, params = [], []
+        for i, phrase in enumerate(phrases):       # one round trip for every phrase's count
+            sql, values = _hit_count(phrase)
+            counts.append(f"{sql} AS h{i}")
+            params += values
+        stats = self._query(f"SELECT {', '.join(counts)}, files AS rows, words FROM word_totals", params, tree)[0]
         rows, words = int(stats["rows"]), int(stats["words"])
         if rows == 0:
             return []
@@ -233,7 +235,9 @@ class PgFiles:
             sql += " AND id <= %s"
             params.append(upto)
         found = self._query(sql, params, tree)
-        lives = self._walk(tree, phrases, upto) if fts_twin.needs_walk(tree) else {}
+        lives = {}
+        if found and fts_twin.needs_walk(tree):     # the walk matters up to the last match only
+            lives = self._walk(tree, phrases, max(r["id"] for r in found))
         scored = [(fts_twin.bm25(tree, r["words"], idf, avgdl, lives.get(r["id"])),
                    r["path"] if order_by_path else r["id"], r["id"]) for r in found]
         scored.sort(key=lambda s: (s[0], s[1]))
@@ -243,15 +247,35 @@ class PgFiles:
 
     def _walk(self, tree, phrases, upto: int | None) -> dict[int, list[bool]]:
         """FTS5's walk over the rows (fts_twin.walk), from each phrase's stop and match lists,
-        fetched in one round trip (each list its own GIN index scan)."""
-        bound = "" if upto is None else " AND id <= %s"
-        parts, params = [], []
+        read in one pass over the rows where any phrase stops (a scan per list costs one each)."""
+        stops = [fts_twin.anywhere_tsquery(p) for p in phrases]
+        marks, params = [], []
         for i, phrase in enumerate(phrases):
-            for kind, tsq in (("s", fts_twin.anywhere_tsquery(phrase)), ("m", fts_twin.tsquery_text(phrase))):
-                parts.append(f"(SELECT coalesce(array_agg(id ORDER BY id), '{{}}') FROM files "
-                             f"WHERE tv @@ %s::tsquery{bound}) AS {kind}{i}")
-                params += [tsq] + ([] if upto is None else [upto])
-        lists = self._query("SELECT " + ", ".join(parts), params, tree)[0]
-        stops = [lists[f"s{i}"] for i in range(len(phrases))]
-        matches = [set(lists[f"m{i}"]) for i in range(len(phrases))]
-        return fts_twin.walk(tree, stops, matches, upto)
+            if fts_twin.may_miss(phrase):
+                marks.append(f"tv @@ %s::tsquery AS s{i}, tv @@ %s::tsquery AS m{i}")
+                params += [stops[i], fts_twin.tsquery_text(phrase)]
+            else:               # it stops only where it matches: one test gives both lists
+                marks.append(f"tv @@ %s::tsquery AS s{i}, NULL AS m{i}")
+                params.append(stops[i])
+        sql = f"SELECT id, {', '.join(marks)} FROM files WHERE tv @@ %s::tsquery"
+        params.append("(" + " | ".join(stops) + ")")
+        if upto is not None:
+            sql += " AND id <= %s"
+            params.append(upto)
+        rows = self._query(sql + " ORDER BY id", params, tree)
+        stop_lists = [[r["id"] for r in rows if r[f"s{i}"]] for i in range(len(phrases))]
+        matches = [{r["id"] for r in rows if r[f"m{i}"] or (r[f"m{i}"] is None and r[f"s{i}"])}
+                   for i in range(len(phrases))]
+        return fts_twin.walk(tree, stop_lists, matches, upto)
+
+
+def _hit_count(phrase: fts_twin.Phrase) -> tuple[str, list]:
+    """SQL for the number of rows holding a phrase (bm25's IDF). A word's comes from the tally
+    kept on write (word_rows); a prefix or a phrase of several words is counted over the rows."""
+    if not phrase.tokens or not phrase.columns:
+        return "0", []
+    token = phrase.tokens[0]
+    if len(phrase.tokens) == 1 and not phrase.prefix and len(token.encode()) <= fts_twin.MAX_LEXEME_BYTES:
+        mask = sum(1 << c for c in phrase.columns)
+        return "(SELECT coalesce(sum(rows), 0) FROM word_rows WHERE token = %s AND mask & %s <> 0)", [token, mask]
+    return "(SELECT count(*) FROM files WHERE tv @@ %s::tsquery)", [fts_twin.tsquery_text(phrase)]

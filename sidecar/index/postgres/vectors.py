@@ -142,6 +142,13 @@ class PgMeta:
         self.db.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET "
                         "value = excluded.value", (key, value))
 
+    def update(self, key: str, change) -> str:
+        with self.db.atomic():          # the row locked from the read on: another update waits
+            self.db.execute("INSERT INTO meta (key, value) VALUES (%s, NULL) ON CONFLICT (key) DO NOTHING", (key,))
+            value = change(self.db.scalar("SELECT value FROM meta WHERE key = %s FOR UPDATE", (key,)))
+            self.set(key, value)
+        return value
+
 
 def _row_to_embedding(row: dict) -> StoredEmbedding:
     return StoredEmbedding(file_id=row["file_id"], model=row["model"], fingerprint=row["fingerprint"],

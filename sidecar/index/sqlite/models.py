@@ -47,3 +47,9 @@ class SqliteMeta:
         with self.db.atomic():
             self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET "
                             "value = excluded.value", (key, value))
+
+    def update(self, key: str, change) -> str:
+        with self.db.atomic():          # BEGIN IMMEDIATE: one writer at a time, from the read on
+            value = change(self.get(key))
+            self.set(key, value)
+        return value
