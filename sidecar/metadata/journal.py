@@ -28,6 +28,7 @@ from typing import Callable
 
 from ..errors import SidecarError, StoreError
 from ..index.interfaces import JournalRow, JournalStore
+from .read_once import Original
 from .safe_write import atomic_replace
 
 SpanFn = Callable[[str | Path], tuple[int, int]]
@@ -156,14 +157,21 @@ class Journal:
     def has(self, path: str | Path) -> bool:
         return self.rows.has(self._key(path))
 
-    def record_original(self, path: str | Path, span_fn: SpanFn) -> bool:
+    def record_original(self, path: str | Path, span_fn: SpanFn, read: Original | None = None) -> bool:
         """Keep the file's non-audio bytes, once; True when a row was added.
-        span_fn(path) -> (offset, length) of the audio: the format's own."""
+        span_fn(path) -> (offset, length) of the audio: the format's own.
+        read: the file as a rewrite just read it (hashes, head and tail from its one pass),
+        used when its audio span is span_fn's; otherwise the file is read here."""
         key = self._key(path)
         _KNOWN.setdefault(_span_fn_name(span_fn), span_fn)
         if self.has(key):
             return False
         offset, length = span_fn(path)
+        if read is not None and (read.audio_offset, read.audio_length) == (offset, length):
+            self.rows.add(JournalRow(key, time.time(), read.size, offset, length, read.audio_sha256,
+                                     read.sha256, _span_fn_name(span_fn), zlib.compress(read.head),
+                                     zlib.compress(read.tail)))
+            return True
         whole, audio = hashlib.sha256(), hashlib.sha256()
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
