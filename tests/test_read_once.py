@@ -112,3 +112,44 @@ def test_a_replaced_source_is_noticed(tmp_path):
         os.replace(other, path)
         with pytest.raises(ChangedMeanwhile):
             src.unchanged(path)
+
+
+def test_a_row_journaled_before_parts_hashing_still_undoes(tmp_path):
+    """Rows made by earlier versions hold the SHA-256 of the whole original: undo checks that."""
+    import hashlib
+    import time
+    import zlib
+
+    from sidecar.index.interfaces import JournalRow
+    from sidecar.metadata import riff
+    blob = recorder_wav()
+    path = tmp_path / "x.wav"
+    path.write_bytes(blob)
+    offset, length = riff.audio_span(path)
+    with Journal.at(tmp_path / "j.db") as journal:
+        journal.rows.add(JournalRow(
+            str(path.resolve()), time.time(), len(blob), offset, length,
+            hashlib.sha256(blob[offset:offset + length]).hexdigest(), hashlib.sha256(blob).hexdigest(),
+            "sidecar.metadata.riff.reader:audio_span", zlib.compress(blob[:offset]),
+            zlib.compress(blob[offset + length:])))
+        riff.write(path, sample_record())
+        assert path.read_bytes() != blob
+        result = journal.undo(path)
+        assert result.ok and result.status == "restored", result
+    assert path.read_bytes() == blob
+
+
+def test_undo_refuses_a_restore_whose_parts_do_not_make_the_original(tmp_path):
+    path = tmp_path / "x.wav"
+    blob = simple_wav(frames=4800)
+    path.write_bytes(blob)
+    with Journal.at(tmp_path / "j.db") as journal:
+        write_embedded(str(path), sample_record(), journal=journal)
+        written = path.read_bytes()
+        row = journal.rows.get(journal._key(path))
+        assert row.original_sha256.startswith("parts:")
+        journal.rows.delete(row.path)
+        journal.rows.add(row.__class__(**{**row.__dict__, "original_sha256": "parts:" + "0" * 64}))
+        result = journal.undo(path)
+        assert not result.ok and "do not match the original" in result.reason
+    assert path.read_bytes() == written

@@ -1,7 +1,7 @@
-"""A rewrite that reads its source once: the undo journal's hashes and the copy from one pass.
+"""A rewrite that reads its source once: the undo journal's hash and the copy from one pass.
 
 A rewrite of a file without room for its metadata needs three things of the original: its
-bytes copied, the hashes the undo journal keeps (the audio and the whole file), and the
+bytes copied, the hash the undo journal keeps of its audio (see journal.parts_sha256), and the
 journal's copy of everything but the audio (head and tail). ReadOnce reads the source from
 start to end exactly once and serves all three: the bytes before the audio are kept in memory
 (the journal keeps them anyway), the audio streams from the source to the copy through one
@@ -40,7 +40,6 @@ class Original:
     audio_offset: int
     audio_length: int
     audio_sha256: str
-    sha256: str
     head: bytes
     tail: bytes
 
@@ -54,7 +53,7 @@ class ReadOnce:
 
     copy() must be called for regions in file order, as a rewrite writes them; the audio
     span is streamed, everything else comes from memory. hashes: compute what the journal
-    keeps (skipped when nothing will be journaled, saving the CPU of two sha256 passes).
+    keeps (skipped when nothing will be journaled, saving the CPU of a SHA-256 pass).
     """
 
     def __init__(self, src: BinaryIO, audio_offset: int, audio_length: int, *, hashes: bool):
@@ -71,7 +70,7 @@ class ReadOnce:
         if len(self.head) != audio_offset:
             raise ShortSource("file shrank while it was copied (before its audio)")
         self._tail: bytes | None = None
-        self._audio_sha = self._whole_sha = ""
+        self._audio_sha = ""
         self._first = bytearray()
         self._last = b""
         self.streamed = False
@@ -106,13 +105,11 @@ class ReadOnce:
 
     def _stream(self, dst: BinaryIO) -> None:
         audio = hashlib.sha256() if self.hashes else None
-        whole = hashlib.sha256(self.head) if self.hashes else None
         buf = bytearray(min(BLOCK, max(self.audio_length, 1)))
         view = memoryview(buf)
         self.src.seek(self.audio_offset)
         left = self.audio_length
-        # the whole-file hash runs in a worker thread (hashlib lets go of the GIL): two
-        # hashes of a large file cost about the time of one
+        # the hash runs in a worker thread while this one writes (both let go of the GIL)
         with ThreadPoolExecutor(max_workers=1) as pool:
             while left:
                 n = self.src.readinto(view[:min(len(buf), left)])
@@ -120,9 +117,7 @@ class ReadOnce:
                     raise ShortSource(f"file shrank while it was copied "
                                       f"(at offset {self.audio_end - left})")
                 block = view[:n]
-                side = pool.submit(whole.update, block) if whole is not None else None
-                if audio is not None:
-                    audio.update(block)
+                side = pool.submit(audio.update, block) if audio is not None else None
                 dst.write(block)
                 if len(self._first) < PROBE:
                     self._first += block[:PROBE - len(self._first)]
@@ -131,15 +126,14 @@ class ReadOnce:
                     side.result()      # the buffer is refilled next: its hash must be done
                 left -= n
         self.streamed = True
-        if audio is not None and whole is not None:
-            whole.update(self.tail())
-            self._audio_sha, self._whole_sha = audio.hexdigest(), whole.hexdigest()
+        if audio is not None:
+            self._audio_sha = audio.hexdigest()
 
     # --- after the pass -----------------------------------------------------------
 
     def unchanged(self, path: str | os.PathLike) -> None:
         """Raise ChangedMeanwhile when the file at path is no longer the one read (edited or
-        replaced during the pass): the hashes would not describe what the rename replaces."""
+        replaced during the pass): the hash would not describe what the rename replaces."""
         now = os.fstat(self.src.fileno())
         try:
             there = os.stat(path)
@@ -153,9 +147,9 @@ class ReadOnce:
     def original(self) -> Original:
         """What the journal keeps of the source (only with hashes, after the pass)."""
         if not (self.hashes and self.streamed):
-            raise RuntimeError("internal: the source has not been read with its hashes")
+            raise RuntimeError("internal: the source has not been read with its hash")
         return Original(self.stat.st_size, self.audio_offset, self.audio_length, self._audio_sha,
-                        self._whole_sha, self.head, self.tail())
+                        self.head, self.tail())
 
     def verify_copy(self, check: BinaryIO, audio_offset: int) -> None:
         """Compare the ends of the copy's audio at audio_offset with the source's (see the module)."""
