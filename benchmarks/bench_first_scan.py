@@ -22,6 +22,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -147,33 +148,42 @@ def stage_table(lib: Path, db: Path, audio_seconds: float) -> None:
 
 # --- 2. the wall beside ffmpeg -----------------------------------------------------
 
-def ffmpeg_decode(files: list[Path]) -> float:
-    start = time.perf_counter()
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def ffmpeg_decode(files: list[Path]) -> tuple[float, float]:
+    """(wall, CPU) seconds of ffmpeg decoding the files to 16 kHz mono, one after another."""
+    start, cpu = time.perf_counter(), children_cpu()
     for f in files:
         subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(f), "-ac", "1", "-ar", "16000",
                         "-f", "f32le", "-y", "/dev/null"], check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, children_cpu() - cpu
 
 
-def sidecar_scan(lib: Path, db: Path) -> tuple[float, dict]:
-    start = time.perf_counter()
+def sidecar_scan(lib: Path, db: Path) -> tuple[float, float, dict]:
+    start, cpu = time.perf_counter(), children_cpu()
     proc = subprocess.run([SIDECAR, "scan", str(lib), "--json", "--jobs", "2", "--db", str(db)],
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"sidecar scan failed: {proc.stderr[-2000:]}")
-    return seconds, json.loads(proc.stdout)
+    return seconds, children_cpu() - cpu, json.loads(proc.stdout)
 
 
 def wall_beside_ffmpeg(tmp: Path, source: Path, audio_seconds: float, rounds: int) -> None:
     files = sorted(source.glob("*.wav"))
-    scans, decodes, tagged, sounds = [], [], [], []
+    scans, decodes, tagged, sounds, scan_cpu, decode_cpu = [], [], [], [], [], []
     for r in range(rounds):
         lib = tmp / f"round{r}"
         shutil.copytree(source, lib)
         os.sync()
-        decodes.append(ffmpeg_decode(files))
-        seconds, doc = sidecar_scan(lib, tmp / f"round{r}.db")
+        wall, cpu = ffmpeg_decode(files)
+        decodes.append(wall)
+        decode_cpu.append(cpu)
+        seconds, cpu, doc = sidecar_scan(lib, tmp / f"round{r}.db")
+        scan_cpu.append(cpu)
         assert doc["classified"] == len(files) and not doc["failed"], doc
         scans.append(seconds)
         tagged.append(doc["seconds"])
@@ -189,6 +199,8 @@ def wall_beside_ffmpeg(tmp: Path, source: Path, audio_seconds: float, rounds: in
           f"= {tagged[best] / decode:.2f}x the decode; the sounds-like pass after it: {sounds[best]:.2f} s")
     print(f"  ffmpeg to 16 kHz mono, one file after another:                     {decode:6.2f} s "
           f"= {audio_seconds / decode:.0f}x real time")
+    print(f"  CPU time (load-independent, best rounds): the scan {min(scan_cpu):.2f} s on 2 workers, "
+          f"ffmpeg {min(decode_cpu):.2f} s on one")
     print(f"  the scan takes {scan / decode:.2f}x the decode (target <= 1.5x); all rounds: scan "
           f"{', '.join(f'{x:.2f}' for x in scans)} s, decode {', '.join(f'{x:.2f}' for x in decodes)} s")
 

@@ -121,7 +121,8 @@ class ReadOnce:
                 dst.write(block)
                 if len(self._first) < PROBE:
                     self._first += block[:PROBE - len(self._first)]
-                self._last = (self._last + bytes(block[max(0, n - PROBE):]))[-PROBE:]
+                if left - n < PROBE:        # this block holds some of the last MiB
+                    self._last = (self._last + bytes(block[max(0, n - PROBE):]))[-PROBE:]
                 if side is not None:
                     side.result()      # the buffer is refilled next: its hash must be done
                 left -= n
