@@ -14,6 +14,7 @@ import pytest
 from sidecar.errors import SidecarError, VerifyError
 from sidecar.metadata import riff, safe_write
 from sidecar.metadata.riff import writer
+from sidecar.metadata.read_once import ReadOnce
 from sidecar.metadata.safe_write import TEMP_PREFIX, Region, Rollback, cleanup_temp_files, recover
 from test_riff_build import put, recorder_wav, sample_record, simple_wav
 
@@ -97,7 +98,13 @@ def test_verify_failure_restores_the_original(tmp_path, monkeypatch):
     for kind in ("rewrite", "in-place"):
         path, original, _ = _scenario(tmp_path, kind)
         if kind == "rewrite":
-            monkeypatch.setattr(writer, "hash_region", lambda *a: b"not the digest of the copy")
+            real_verify = ReadOnce.verify_copy
+
+            def misread(self, check, offset):
+                # as if the copy's first audio byte had come out wrong
+                self._first[0] ^= 0xFF
+                return real_verify(self, check, offset)
+            monkeypatch.setattr(ReadOnce, "verify_copy", misread)
         else:
             calls = [0]
             real = writer._audio_probe
@@ -248,7 +255,7 @@ def test_no_space_simulated_by_a_failing_copy(tmp_path, monkeypatch):
 
     def full(*a, **k):
         raise OSError(28, "No space left on device")
-    monkeypatch.setattr(writer, "_copy", full)
+    monkeypatch.setattr(ReadOnce, "copy", full)
     with pytest.raises(SidecarError, match="No space left"):
         riff.write(path, FIRST)
     assert path.read_bytes() == before and _leftovers(tmp_path) == []

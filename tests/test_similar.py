@@ -79,6 +79,39 @@ def test_every_scanned_file_has_its_embeddings_in_the_index(families):
     assert all(abs(np.linalg.norm(v) - 1) < 1e-5 for v in vectors)
 
 
+def test_the_pass_after_the_writes_stores_the_vectors_the_inline_stage_would(families):
+    """The scan embeds after every file is written: each vector is the one the embedder gives
+    for the file's audio (within the golden test's tolerance), and the blocks as well."""
+    from sidecar.audio.decode import decode
+    from sidecar.similarity.embedder import shared
+    con = sqlite3.connect(families["db"])
+    rows = con.execute("SELECT f.path, e.vector, e.blocks FROM files f JOIN embeddings e "
+                       "ON e.file_id = f.id").fetchall()
+    assert len(rows) == len(families["members"])
+    embedder = shared()
+    for path, vector, blocks in rows:
+        audio = decode(path)
+        direct = embedder.embed(audio.samples, audio.samplerate)
+        stored = np.frombuffer(vector, "<f4")
+        assert np.abs(stored - direct.vector).max() < 1e-4, path
+        stored_blocks = np.frombuffer(blocks, "<f2").astype(np.float32).reshape(direct.blocks.shape)
+        assert np.abs(stored_blocks - direct.blocks).max() < 1e-2 * max(1.0, np.abs(direct.blocks).max())
+
+
+def test_a_scan_says_what_its_sounds_like_pass_did(tmp_path):
+    lib = tmp_path / "lib"
+    rng = np.random.default_rng(4)
+    for i, family in enumerate(FAMILIES):
+        write(str(lib / f"{family}_{i}"), "wav16", family_sound(family, rng))
+    env = {**os.environ, "SIDECAR_DB": str(tmp_path / "index.db")}
+    env.pop("SIDECAR_CONFIG", None)
+    first = json.loads(run("scan", str(lib), "--json", env=env).stdout)
+    assert first["classified"] == 4 and first["sounds_like"]["embedded"] == 4
+    assert first["sounds_like"]["audio_seconds"] > 4.0
+    again = json.loads(run("scan", str(lib), "--json", env=env).stdout)
+    assert again["unchanged"] == 4 and again["sounds_like"]["embedded"] == 0
+
+
 def test_nearest_neighbours_come_from_the_same_family(families):
     members = families["members"]
     for query, family in list(members.items())[::3]:
@@ -120,13 +153,15 @@ def test_files_scanned_before_get_their_embeddings_without_being_tagged_again(tm
     before = {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in paths}
     before.update({p + ".xml": hashlib.sha256(open(p + ".xml", "rb").read()).hexdigest() for p in paths})
     summary = json.loads(run("scan", str(lib), "--json", env=env).stdout)
-    assert summary["classified"] == 0 and summary["reindexed"] == 3 and summary["failed"] == 0
+    # unchanged files: the sounds-like pass after the (absent) writes embeds them, nothing re-read
+    assert summary["classified"] == 0 and summary["unchanged"] == 3 and summary["failed"] == 0
+    assert summary["sounds_like"]["embedded"] == 3
     assert con.execute("SELECT count(*) FROM embeddings").fetchone()[0] == 3
     assert con.execute("SELECT path, classified FROM files ORDER BY path").fetchall() == classified
     after = {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in before}
     assert after == before                          # nothing written into the files or sidecars
     again = json.loads(run("scan", str(lib), "--json", env=env).stdout)
-    assert again["unchanged"] == 3 and again["reindexed"] == 0
+    assert again["unchanged"] == 3 and again["reindexed"] == 0 and again["sounds_like"]["embedded"] == 0
 
 
 def test_a_changed_sound_gets_new_embeddings_and_a_gone_one_leaves_with_its_file(tmp_path):

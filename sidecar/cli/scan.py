@@ -73,9 +73,16 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
                 warn(f"{action.path}: {action.what}")
     app.on_embedder_unavailable(warn_embedder_unavailable)
     ctx = app.context(dry_run=dry_run, repair=repair)
+    # the sounds-like embeddings wait until every file is written (see pipeline/sounds_like.py),
+    # unless a learned category model needs each file's vector before it is described
+    later = ctx.embedder if ctx.embedder is not None and ctx.categories is None else None
+    if later is not None:
+        ctx.embedder = None
     progress = _Progress(enabled=is_terminal() and not as_json)
     summary = runner.run(list(paths), ctx, app.store, jobs=cfg.jobs, on_task=progress)
     progress.close()
+    if later is not None:
+        _sounds_like_pass(list(paths), later, app.store, cfg.jobs, summary, enabled=is_terminal() and not as_json)
     summary.engine = _engine_name(app.engine)
     summary.engine_notes = app.engine_notes
     if as_json:
@@ -88,6 +95,25 @@ def scan(paths, dry_run, as_json, classifier, model, max_urls, jobs, policy, no_
             _print_plan(summary.planned)
         _print_summary(summary)
     sys.exit(1 if summary.failed else 0)
+
+
+def _sounds_like_pass(roots: list[str], embedder, store, jobs: int, summary: runner.Summary,
+                      enabled: bool) -> None:
+    """The embeddings of the files just written (and of any indexed before without them)."""
+    from sidecar.pipeline import sounds_like
+
+    def progress(done: int, total: int, path: str) -> None:
+        if enabled:
+            click.echo(f"\r\033[K  sounds like: {done}/{total}  {path[-60:]}", nl=False, err=True)
+
+    result = sounds_like.run(roots, embedder, store, jobs=jobs, on_file=progress)
+    if enabled and (result.embedded or result.notes):
+        click.echo("\r\033[K", nl=False, err=True)
+    summary.embedded, summary.embedded_audio_seconds = result.embedded, result.audio_seconds
+    summary.embed_seconds = result.seconds
+    summary.notes += result.notes
+    if result.embedded:
+        runner.update_vector_index(store, summary)
 
 
 def _engine_name(lazy) -> str:
@@ -118,6 +144,11 @@ def _print_summary(summary: runner.Summary) -> None:
                f"reindexed {doc['reindexed']}, unchanged {doc['unchanged']}, planned {doc['planned']}, "
                f"skipped {doc['skipped']}, failed {doc['failed']} ({doc['seconds']:.1f} s{rate})", err=True)
     click.echo(f"  engine: {doc['engine']}", err=True)
+    sounds = doc["sounds_like"]
+    if sounds["embedded"]:
+        pace = f", {sounds['audio_seconds'] / sounds['seconds']:.0f}x real time" if sounds["seconds"] else ""
+        click.echo(f"  sounds like: {sounds['embedded']} files embedded after the writes "
+                   f"({sounds['seconds']:.1f} s{pace})", err=True)
     for note in doc["engine_notes"]:
         click.echo(f"  engine note: {note}", err=True)
     for reason, n in doc["skipped_reasons"].items():

@@ -41,6 +41,10 @@ class Summary:
     pruned: list[str] = field(default_factory=list)               # index rows of files that are gone
     engine: str = ""                                              # which engine listened
     engine_notes: list[str] = field(default_factory=list)         # e.g. a fallback to another engine
+    #: the sounds-like pass after the writes (`sidecar scan`): files embedded, audio, seconds
+    embedded: int = 0
+    embedded_audio_seconds: float = 0.0
+    embed_seconds: float = 0.0
 
     @property
     def failed(self) -> int:
@@ -65,6 +69,8 @@ class Summary:
             "audio_seconds": round(self.audio_seconds, 3),
             "engine": self.engine,
             "engine_notes": self.engine_notes,
+            "sounds_like": {"embedded": self.embedded, "audio_seconds": round(self.embedded_audio_seconds, 3),
+                            "seconds": round(self.embed_seconds, 3)},
         }
 
 
@@ -133,7 +139,7 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     if not ctx.dry_run:
         summary.pruned = _prune(roots, store)
     if ctx.embedder is not None and not ctx.dry_run:
-        _update_vector_index(store, summary)
+        update_vector_index(store, summary)
     if not ctx.dry_run:
         _update_meaning(store, ctx, summary)
     summary.seconds = time.perf_counter() - started
@@ -141,7 +147,7 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     return summary
 
 
-def _update_vector_index(store: Store, summary: Summary) -> None:
+def update_vector_index(store: Store, summary: Summary) -> None:
     """Bring the approximate index's file up to date (a large library only; a small one is
     searched exactly). A failure here costs speed of `similar`, never the scan."""
     from sidecar.similarity.search import maintain

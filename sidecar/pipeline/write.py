@@ -42,12 +42,13 @@ def write_embedded(path: str, record: Record, fmt: str | None = None, *, journal
             if found is None:
                 raise FileError(path, "write", "not an audio file SFX Sidecar handles")
             fmt = found.format
+        # the project's RIFF and AIFF writers check the audio themselves (an in-place update never
+        # touches it) and hand the journal what their one pass over the source read, so a 2 GB
+        # master is read once, not once for the journal and once more for the copy
+        if riff and fmt in CHUNK_FORMATS:
+            return _write_chunks(path, fmt, record, embedded_tags, owner, repair, _journal_keeper(journal, path))
         if journal is not None:
             journal.record_original(path, file_audio_span)
-        # the project's RIFF and AIFF writers compare the audio themselves (byte for byte on a
-        # rewrite; an in-place update never touches it), so a 2 GB master is not hashed twice more
-        if riff and fmt in CHUNK_FORMATS:
-            return _write_chunks(path, fmt, record, embedded_tags, owner, repair)
         if not embedded_tags or fmt == "rf64":
             return []
         _write_tags_atomic(path, fmt, record, audio_fingerprint(path, fmt), owner)
@@ -116,8 +117,15 @@ def write_sidecar_journaled(journal, audio_path, record: Record, identity, mirro
     return written
 
 
+def _journal_keeper(journal, path: str):
+    """The writers' keep_original for this file: None when nothing is to be journaled."""
+    if journal is None or journal.has(path):
+        return None
+    return lambda read: journal.record_original(path, file_audio_span, read)
+
+
 def _write_chunks(path: str, fmt: str, record: Record, embedded_tags: bool, owner: Ownership,
-                  repair: bool) -> list[str]:
+                  repair: bool, keep_original=None) -> list[str]:
     """WAV, RF64 and AIFF: the project's chunk writer, with the ID3 tag as one of its chunks."""
     from sidecar.metadata import riff
     from sidecar.metadata.riff import aiff
@@ -129,9 +137,10 @@ def _write_chunks(path: str, fmt: str, record: Record, embedded_tags: bool, owne
     genre = not foreign_genre(held, owner)
     id3 = tags.id3_bytes(record, existing, owner, genre) if embedded_tags else None
     if fmt == "aiff":
-        result = aiff.write(path, record, id3=id3, owner=owner, repair=repair)
+        result = aiff.write(path, record, id3=id3, owner=owner, repair=repair, keep_original=keep_original)
     else:
-        result = riff.write(path, record, id3=id3, owner=owner, repair=repair, genre=genre)
+        result = riff.write(path, record, id3=id3, owner=owner, repair=repair, genre=genre,
+                            keep_original=keep_original)
     return [c.strip() for c in result.chunks if c.strip().lower() != "id3"] + (["tags"] if id3 else [])
 
 

@@ -19,7 +19,8 @@ from ..record import Record
 from ..safe_write import atomic_replace
 from .errors import RiffError, RiffWriteError
 from .text import cleaned
-from .writer import WriteResult, _copy, copy_hashed, hash_region
+from ..read_once import ReadOnce, ShortSource
+from .writer import KeepOriginal, WriteResult
 
 SUFFIXES = (".aif", ".aiff", ".aifc")
 TEXT_IDS = ("NAME", "AUTH", "ANNO")
@@ -150,11 +151,13 @@ _FIELD_OF = {"NAME": "TrackTitle", "AUTH": "Designer", "ANNO": "Description"}
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None,
-          owner: Ownership = OWN_ALL, repair: bool = False) -> WriteResult:
+          owner: Ownership = OWN_ALL, repair: bool = False,
+          keep_original: KeepOriginal | None = None) -> WriteResult:
     """Set NAME/AUTH/ANNO (and the ID3 chunk) by one atomic rewrite; the audio is compared after.
 
     owner: which values already in the text chunks the service may replace (another tool's
     or a person's stay). Every update is a rewrite, so `repair` changes nothing here.
+    keep_original: the undo journal, given what the rewrite read (see riff.writer.KeepOriginal).
     """
     path = Path(path)
     values = _values(record)
@@ -171,8 +174,11 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None,
     with open(path, "rb") as f:
         form, chunks = walk(f)
     pending = dict(new)
+    span = audio_span(path)
     try:
-        with open(path, "rb") as src, atomic_replace(path) as dst:
+        with open(path, "rb") as f, atomic_replace(path) as dst:
+            # the source is read once, start to end: journal hashes, head, tail and copy alike
+            src = ReadOnce(f, *span, hashes=keep_original is not None)
             dst.write(b"FORM\0\0\0\0" + form.encode())
             ssnd_at = 0
             for c in chunks:
@@ -186,10 +192,7 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None,
                         dst.write(pending.pop(cid))
                     ssnd_at = dst.tell()
                 dst.write(c.id.encode() + struct.pack(">I", c.size))
-                if c.id == "SSND":
-                    copied = copy_hashed(src, dst, c.data_offset, c.size)
-                else:
-                    _copy(src, dst, c.data_offset, c.size)
+                src.copy(dst, c.data_offset, c.size)
                 if c.size % 2:
                     dst.write(b"\0")
             total = dst.tell()
@@ -199,10 +202,16 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None,
             dst.flush()
             ssnd = _find(chunks, "SSND")
             with open(dst.name, "rb") as check:
-                # the source was read once, hashed while copied; what was written is read once
-                if hash_region(check, ssnd_at + 8, ssnd.size) != copied:
+                if audio_span(dst.name) != (ssnd_at + 8 + span[0] - ssnd.data_offset, span[1]):
                     from ...errors import VerifyError
-                    raise VerifyError("audio bytes differ in the rewritten AIFF file")
+                    raise VerifyError("the audio is not where the rewrite of the AIFF file put it")
+                # the audio was hashed as it was copied; see read_once for why its ends suffice here
+                src.verify_copy(check, ssnd_at + 8 + span[0] - ssnd.data_offset)
+            src.unchanged(path)
+            if keep_original is not None:
+                keep_original(src.original())     # journaled before the rename replaces the original
+    except ShortSource as exc:
+        raise AiffError(str(exc)) from exc
     except OSError as exc:
         raise RiffWriteError(f"rewrite failed, original kept: {exc}") from exc
     return WriteResult(False, total, list(new))

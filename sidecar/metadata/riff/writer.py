@@ -13,11 +13,12 @@ import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from ...errors import VerifyError
 from ..merge import OWN_ALL, Ownership
 from ..record import Record
+from ..read_once import Original, ReadOnce, ShortSource
 from ..safe_write import Region, Rollback, atomic_replace
 from . import bext as bext_mod
 from . import info as info_mod
@@ -31,6 +32,9 @@ from .text import cleaned
 RESERVE = 64 * 1024        # filler left before `data` so the next update fits in place
 BLOCK = 8 * 1024 * 1024
 PROBE = 1024 * 1024        # audio bytes hashed at each end to check an in-place update
+#: called once before the file changes: with what a rewrite read (the journal keeps it),
+#: or None before an in-place update (the journal then reads the file itself)
+KeepOriginal = Callable[[Original | None], object]
 RIFF_LIMIT = MAX_U32       # largest RIFF size; past it the file must become RF64
 
 
@@ -66,10 +70,11 @@ def new_chunks(contents: Contents, record: Record, id3: bytes | None,
 
 
 def write(path: str | Path, record: Record, *, id3: bytes | None = None,
-          owner: Ownership = OWN_ALL, repair: bool = False, genre: bool = True) -> WriteResult:
+          owner: Ownership = OWN_ALL, repair: bool = False, genre: bool = True,
+          keep_original: KeepOriginal | None = None) -> WriteResult:
     """Write the record's chunks; repair: rewrite the whole file so its framing is made right
     (sizes, pad bytes) even when the chunks would fit in place; genre: INFO IGNR may get the
-    Category (see metadata.genre)."""
+    Category (see metadata.genre); keep_original: see KeepOriginal (the undo journal)."""
     path = Path(path)
     with open(path, "rb") as f:
         contents = load(f)
@@ -77,13 +82,16 @@ def write(path: str | Path, record: Record, *, id3: bytes | None = None,
     patches = None if repair else plan_in_place(contents.layout, items, id3 is not None)
     names = [cid for cid, _ in items]
     if patches is not None:
+        if keep_original is not None:
+            keep_original(None)
+            keep_original = None
         try:
             written = _apply_in_place(path, contents.layout, patches)
         except _NoRoom:
             pass        # the file would pass 4 GiB: only a rewrite can make it RF64
         else:
             return WriteResult(True, written, names)
-    return WriteResult(False, _rewrite(path, contents, items), names)
+    return WriteResult(False, _rewrite(path, contents, items, keep_original), names)
 
 
 # --- in place ---------------------------------------------------------------------
@@ -202,49 +210,6 @@ def _step_size(step: Step) -> int:
     return len(step) if isinstance(step, bytes) else 8 + step.size + step.size % 2
 
 
-def _copy(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> None:
-    """Copy a byte range from src to the end of dst, in the kernel when it can."""
-    dst.flush()
-    out = dst.tell()
-    done = 0
-    try:
-        while done < length:
-            n = os.copy_file_range(src.fileno(), dst.fileno(), min(length - done, 1 << 30),
-                                   offset + done, out + done)
-            if n == 0:
-                break
-            done += n
-    except OSError:
-        pass          # another file system or an old kernel: copy the rest by hand
-    dst.seek(out + done)
-    src.seek(offset + done)
-    left = length - done
-    while left:
-        block = src.read(min(BLOCK, left))
-        if not block:
-            raise RiffError(f"file shrank while it was copied (at offset {offset + length - left})")
-        dst.write(block)
-        left -= len(block)
-
-
-def copy_hashed(src: BinaryIO, dst: BinaryIO, offset: int, length: int) -> bytes:
-    """Copy a byte range from src to the end of dst, hashing it on the way (one read, one write):
-    the digest is what the copy must hold, checked by reading the copy once (hash_region)."""
-    h = hashlib.sha256()
-    buf = bytearray(min(BLOCK, max(length, 1)))
-    view = memoryview(buf)
-    src.seek(offset)
-    left = length
-    while left:
-        n = src.readinto(view[:min(len(buf), left)])
-        if not n:
-            raise RiffError(f"file shrank while it was copied (at offset {offset + length - left})")
-        h.update(view[:n])
-        dst.write(view[:n])
-        left -= n
-    return h.digest()
-
-
 def hash_region(f: BinaryIO, offset: int, length: int) -> bytes:
     h = hashlib.sha256()
     f.seek(offset)
@@ -258,7 +223,8 @@ def hash_region(f: BinaryIO, offset: int, length: int) -> bytes:
     return h.digest()
 
 
-def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> int:
+def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]],
+             keep_original: KeepOriginal | None = None) -> int:
     layout = contents.layout
     steps = _plan_rewrite(contents, items)
     body = sum(_step_size(s) for s in steps)
@@ -274,7 +240,9 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
     total = 12 + (8 + ds64_size if ds64_size else 0) + body
     data = layout.require("data")
     try:
-        with open(path, "rb") as src, atomic_replace(path) as dst:
+        with open(path, "rb") as f, atomic_replace(path) as dst:
+            # the source is read once, start to end: journal hashes, head, tail and copy alike
+            src = ReadOnce(f, data.data_offset, data.size, hashes=keep_original is not None)
             riff_size = total - 8
             dst.write(form.encode() + struct.pack("<I", MAX_U32 if form != "RIFF" else riff_size) + b"WAVE")
             if ds64_size:
@@ -295,26 +263,29 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]]) -> 
                 if cid == "LIST" and step.size < 4:
                     cid = "JUNK"            # a LIST with no room for its type holds nothing: kept as filler
                 dst.write(cid.encode("latin-1") + struct.pack("<I", raw))
-                if step.id == "data":
-                    copied = copy_hashed(src, dst, step.data_offset, step.size)
-                else:
-                    _copy(src, dst, step.data_offset, step.size)
+                src.copy(dst, step.data_offset, step.size)
                 if step.size % 2:
                     dst.write(b"\0")        # the pad byte, added where a writer forgot it
             if layout.trailing:
-                _copy(src, dst, layout.trailing, layout.file_size - layout.trailing)
+                src.copy(dst, layout.trailing, layout.file_size - layout.trailing)
             dst.flush()
             if dst.tell() != total + (layout.file_size - layout.trailing if layout.trailing else 0):
                 raise RiffWriteError("internal: the rewritten file has an unexpected length")
             with open(dst.name, "rb") as check:
-                # the source was read once, hashed while copied; what was written is read once
-                if hash_region(check, new_data_offset, data.size) != copied:
-                    raise VerifyError("audio bytes differ in the rewritten file")
                 try:
-                    load(check)
+                    written = load(check).layout.require("data")
                 except RiffError as exc:
                     raise VerifyError(f"rewritten file is unreadable: {exc}") from exc
+                if (written.data_offset, written.size) != (new_data_offset, data.size):
+                    raise VerifyError("the audio is not where the rewrite put it")
+                # the audio was hashed as it was copied; see read_once for why its ends suffice here
+                src.verify_copy(check, new_data_offset)
+            src.unchanged(path)
+            if keep_original is not None:
+                keep_original(src.original())     # journaled before the rename replaces the original
             return dst.tell()
+    except ShortSource as exc:
+        raise RiffError(str(exc)) from exc
     except OSError as exc:
         raise RiffWriteError(f"rewrite failed, original kept: {exc}") from exc
 

@@ -1,0 +1,86 @@
+"""The sounds-like pass of `sidecar scan`: the embeddings, after every file's tags are written.
+
+The embeddings are the largest single cost of a first scan (about 40% of its CPU time, see
+README's Benchmarks), and nothing a file carries depends on them unless a learned category
+model is in use (its CatID comes from the vector: then the scan embeds inline, before it
+describes). So a scan writes every file first and then embeds, in this pass, every file under
+its roots that the index holds without a current vector: each is decoded again (a small
+fraction of the embedding's own cost) and embedded exactly as the inline stage does.
+
+Only this thread writes the index; the workers decode and embed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sidecar.audio.decode import decode
+from sidecar.errors import AudioError
+
+
+@dataclass
+class SoundsLike:
+    """What the pass did: files embedded, the audio they hold, its time, the files it skipped."""
+
+    embedded: int = 0
+    audio_seconds: float = 0.0
+    seconds: float = 0.0
+    notes: list[tuple[str, str]] = field(default_factory=list)    # (path, why no embedding)
+    unavailable: bool = False                                      # no model: said once, elsewhere
+
+
+def pending(store, roots: list[str], model: str) -> list[str]:
+    """Indexed files under roots without embeddings of this model for their current audio."""
+    folders = [os.path.abspath(r) for r in roots]
+    under = [p for p in store.vectors.stale_paths(model)
+             if any(p == f or p.startswith(f.rstrip(os.sep) + os.sep) for f in folders)]
+    return sorted(p for p in under if os.path.isfile(p))
+
+
+def _embed_one(path: str, fmt: str, identity: tuple[int, int], embedder):
+    """(Embedding, seconds of audio), or None when the file changed since the index saw it."""
+    audio = decode(path, fmt or None)
+    st = os.stat(path)
+    if (st.st_size, st.st_mtime_ns) != identity:
+        return None           # changed since it was written: the next scan hears it whole
+    return embedder.embed(audio.samples, audio.samplerate), audio.duration
+
+
+def run(roots: list[str], embedder, store, *, jobs: int = 2,
+        on_file: Callable[[int, int, str], None] | None = None) -> SoundsLike:
+    """Embed every file pending under roots; on_file(done, total, path) after each."""
+    from sidecar.similarity.checkpoint import ModelUnavailable
+    from sidecar.similarity.embedder import stored_form
+
+    started = time.perf_counter()
+    result = SoundsLike()
+    rows = [row for row in (store.files.get(p) for p in pending(store, roots, embedder.model)) if row is not None]
+    if not rows:
+        return result
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [(row, pool.submit(_embed_one, row.path, row.format, (row.size, row.mtime_ns), embedder))
+                   for row in rows]
+        for done, (row, future) in enumerate(futures, 1):
+            try:
+                made = future.result()
+            except ModelUnavailable:
+                result.unavailable = True
+                for _, rest in futures:
+                    rest.cancel()
+                break
+            except (AudioError, OSError, ValueError, MemoryError) as exc:
+                result.notes.append((row.path, f"no sounds-like embedding: {exc}"))
+                made = None
+            if made is not None:
+                embedding, seconds = made
+                store.vectors.put(row.path, stored_form(embedding, row.fingerprint))
+                result.embedded += 1
+                result.audio_seconds += seconds
+            if on_file is not None:
+                on_file(done, len(rows), row.path)
+    result.seconds = time.perf_counter() - started
+    return result
