@@ -93,10 +93,11 @@ class WebApi:
             raise ApiError(400, "type a query (the search language: door wood, door -metal, category:DOORWood)")
         notices: list[str] = []
         if meaning or q.startswith("~"):
-            rows, notices = self._by_meaning(q.lstrip("~").strip(), offset + limit)
+            rows, notices = self._by_meaning(q.lstrip("~").strip(), offset + limit + 1)
             window = rows
         else:
-            want = max(offset + limit, SORT_WINDOW) if sort != "relevance" or offset == 0 else offset + limit
+            # one more than the page tells whether there is a next one; the first page counts categories
+            want = max(offset + limit + 1, SORT_WINDOW) if sort != "relevance" or offset == 0 else offset + limit + 1
             try:
                 window = self.app.search(q, limit=want, store=self.store)
             except QueryError as exc:
@@ -109,7 +110,7 @@ class WebApi:
             for f in window:
                 key = f.record.CatID or ""
                 facets[key] = facets.get(key, 0) + 1
-        more = len(window) > offset + limit or (len(window) == offset + limit)
+        more = len(window) > offset + limit
         return {"query": q, "offset": offset, "limit": limit, "sort": sort,
                 "results": [file_json(f) for f in page], "more": more, "notices": notices,
                 "facets": [{"CatID": k, "count": v, **self._names(k)}

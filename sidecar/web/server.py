@@ -44,6 +44,7 @@ SECURITY_HEADERS = {
 ROUTES = [
     ("/", "page", ["GET"]),
     ("/static/<name>", "static", ["GET"]),
+    ("/favicon.ico", "favicon", ["GET"]),
     ("/api/search", "search", ["GET"]),
     ("/api/files/<int:file_id>", "file", ["GET"]),
     ("/api/files/<int:file_id>/audio", "audio", ["GET"]),
@@ -92,6 +93,8 @@ class WebApp:
             endpoint, args = self.urls.bind_to_environ(request.environ).match()
             if endpoint == "page":
                 return self.page(request)
+            if endpoint == "favicon":
+                return Response(status=204)
             if endpoint == "static":
                 return self.static(args["name"])
             if request.method == "POST":
