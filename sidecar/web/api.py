@@ -81,6 +81,13 @@ class WebApi:
             raise ApiError(403, str(exc)) from None
         return row
 
+    def _inside(self, path: str) -> bool:
+        try:
+            self.roots.check(path)
+        except OutsideRoots:
+            return False
+        return True
+
     def file(self, file_id: int) -> dict:
         return file_json(self.row(file_id))
 
@@ -136,6 +143,8 @@ class WebApi:
         limit = _limit(limit, 50, 500)
         found = []
         for row in self.store.files.all():
+            if not self._inside(row.path):
+                continue
             why = review_reason(row, self.app.vocabulary)
             if why is not None:
                 found.append((-why[0], row.path, why[1], row))
