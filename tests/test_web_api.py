@@ -179,6 +179,17 @@ def test_edit_accept_batch_and_undo_through_the_tag_path(web, lib):
     assert rain
 
 
+def test_more_like_this(web, lib):
+    known = ids(web)
+    got = requests.get(f"{web.url}/api/similar/{known['rain']}", params={"limit": 3})
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert doc["of"]["id"] == known["rain"]
+    assert 1 <= len(doc["results"]) <= 3 and known["rain"] not in [r["id"] for r in doc["results"]]
+    distances = [r["distance"] for r in doc["results"]]
+    assert distances == sorted(distances)
+
+
 def test_status_and_catids(web):
     status = requests.get(f"{web.url}/api/status").json()
     assert status["files"] >= 5 and len(status["throughput"]) == 60
@@ -230,3 +241,26 @@ def test_openapi_document_parses_and_covers_every_route():
         for method in methods:
             assert (path, method.lower()) in documented, rule
     assert len(documented) == sum(len(m) for r, _, m in ROUTES if r.startswith("/api/"))
+
+
+def test_the_daemon_serves_the_page_when_configured(tmp_path):
+    from daemon_support import Daemon, tiny_wav, write_config
+    lib = tmp_path / "lib"
+    tiny_wav(lib / "a.wav", seed=1)
+    db = str(tmp_path / "index.db")
+    config = write_config(tmp_path / "sidecar.toml", [{"path": str(lib)}],
+                          extra='[web]\nenabled = true\nport = 0\n')
+    daemon = Daemon(tmp_path, config, db).start()
+    try:
+        daemon.wait_idle()
+        url = daemon.wait_for(lambda: daemon.events("web_listening"), what="web")[0]["url"].rstrip("/")
+        status = requests.get(f"{url}/api/status").json()
+        assert status["files"] == 1 and status["daemon"]["web"].rstrip("/") == url
+        found = requests.get(f"{url}/api/search", params={"q": "name:a"}).json()["results"]
+        assert [r["name"] for r in found] == ["a.wav"]
+        # one file a person never named: too little to learn from, said in one line
+        learned = requests.post(f"{url}/api/learn", data="{}",
+                                headers={"Content-Type": "application/json", "Origin": url})
+        assert learned.status_code == 409 and learned.json()["error"]
+    finally:
+        daemon.stop()

@@ -199,12 +199,16 @@ class WebApp:
         return _json(doc)
 
     def on_learn(self, request):
+        from sidecar.errors import SidecarError
         from sidecar.web.status import run_learn
-        if self.learn_fn is not None:
-            report = self.learn_fn()
-        else:
-            report = run_learn(self.app)
-        return _json(report)
+        if self.learn_fn is None:
+            return _json(run_learn(self.app))
+        try:
+            return _json(self.learn_fn())
+        except SidecarError as exc:             # too little to learn from, no network installed
+            raise ApiError(409, str(exc)) from None
+        except TimeoutError:
+            raise ApiError(504, "learning goes on in the daemon; its report comes in the status") from None
 
     def close(self) -> None:
         self.api.close()

@@ -34,7 +34,7 @@ def status(store, app) -> dict:
         "engine": {"classifier": app.config.classifier or "embedded", "name": app.engine.name,
                    "model": _quiet(lambda: app.engine.model_name)},
         "workers": workers,
-        "learned": _report(model),
+        "learned": learned_report(model),
         "person_categories_since_learn": _person_since(store, model),
     }
 
@@ -63,7 +63,7 @@ def _categories(store) -> dict:
     return doc
 
 
-def _report(model) -> dict | None:
+def learned_report(model) -> dict | None:
     if model is None:
         return None
     r = model.report
@@ -95,4 +95,4 @@ def run_learn(app) -> dict:
         raise ApiError(500, str(exc)) from None
     finally:
         _learning.release()
-    return _report(model)
+    return learned_report(model)
