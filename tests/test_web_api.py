@@ -264,3 +264,18 @@ def test_the_daemon_serves_the_page_when_configured(tmp_path):
         assert learned.status_code == 409 and learned.json()["error"]
     finally:
         daemon.stop()
+
+
+def test_web_configuration_is_checked(tmp_path, monkeypatch):
+    from sidecar.config import load
+    from sidecar.errors import ConfigError
+    config = tmp_path / "c.toml"
+    monkeypatch.delenv("SIDECAR_CONFIG", raising=False)
+    config.write_text('[web]\nenabled = true\nhost = "::1"\nport = 9400\nallow = ["10.0.0.0/8"]\n')
+    web = load(str(config)).check().web
+    assert (web.enabled, web.host, web.port, web.allow, web.token) == (True, "::1", 9400, ["10.0.0.0/8"], "")
+    for bad, words in [('[web]\nport = "80"', "web.port must be an integer"), ("[web]\nsecret = 1", "unknown key"),
+                       ("[web]\nport = 70000", "web.port must be in"), ("[web]\nallow = [1]", "web.allow")]:
+        config.write_text(bad + "\n")
+        with pytest.raises(ConfigError, match=words):
+            load(str(config)).check()

@@ -244,12 +244,12 @@ class WebApi:
     def undo(self, file_id: int) -> dict:
         """The file and its sidecars as they were before the service first wrote them; the index
         forgets it (a later scan tags it again), as `sidecar undo` does."""
-        from sidecar.pipeline.edit import CLAIM_WAIT_SECONDS, _claimed
+        from sidecar.pipeline.edit import holding_claim
         from sidecar.pipeline.undo import given_back, undo_sound
         row = self.row(file_id)
         journal = self.app.journal
         try:
-            with _claimed(self.store, row.path, CLAIM_WAIT_SECONDS, None):
+            with holding_claim(self.store, row.path):
                 audio, results = undo_sound(journal, row.path, self.app.config)
                 gone = given_back(journal, {audio: results})
                 for path in gone:

@@ -25,9 +25,7 @@ def status(store, app) -> dict:
     return {
         "files": store.files.count(),
         "jobs": store.queue.counts(),
-        # files a minute over the last hour, oldest first
-        "throughput": [store.queue.finished_since(now - 60 * (m + 1)) - store.queue.finished_since(now - 60 * m)
-                       for m in reversed(range(60))],
+        "throughput": _per_minute(store, now),
         "set_aside": [{"path": j.path, "reason": j.reason, "tries": j.tries}
                       for j in store.queue.jobs_in("set_aside", 50)],
         "categories": _categories(store),
@@ -37,6 +35,12 @@ def status(store, app) -> dict:
         "learned": learned_report(model),
         "person_categories_since_learn": _person_since(store, model),
     }
+
+
+def _per_minute(store, now: float) -> list[int]:
+    """Files finished in each minute of the last hour, oldest first."""
+    since = [store.queue.finished_since(now - 60 * m) for m in range(61)]     # since[m]: the last m minutes
+    return [since[m + 1] - since[m] for m in reversed(range(60))]
 
 
 def _quiet(fn):
