@@ -22,6 +22,8 @@ MAX_LIMIT = 200
 #: a million-file library must still answer at once)
 SORT_WINDOW = 1000
 MAX_BATCH = 500
+#: how long the review order is kept (reading it costs a pass over the whole index)
+REVIEW_SECONDS = 60.0
 SORTS = {"relevance": None, "name": lambda f: f.path.rsplit("/", 1)[-1].lower(),
          "duration": lambda f: f.record.Duration or 0.0, "catid": lambda f: f.record.CatID or "\uffff"}
 
@@ -60,7 +62,9 @@ class WebApi:
         self.edit = app.edits(self.store)
         self._similar = None
         self._meaning = None
-        self._slow = threading.Lock()          # sounds-like and meaning answerers are not thread-safe
+        self._slow = threading.Lock()
+        self._review_lock = threading.Lock()
+        self._review: tuple[float, list | None] = (0.0, None)          # sounds-like and meaning answerers are not thread-safe
         self.started = time.time()
 
     def close(self) -> None:
@@ -139,22 +143,47 @@ class WebApi:
         return [h.file for h in answer.hits], list(answer.notices)
 
     def review(self, limit) -> dict:
-        """Files a person should look at, most uncertain first (the whole index is read)."""
+        """Files a person should look at, most uncertain first. The order comes from reading the
+        whole index, kept REVIEW_SECONDS (seconds on a library of 100,000 files); each answer
+        reads its rows again, so a file reviewed meanwhile, here or elsewhere, drops out."""
         limit = _limit(limit, 50, 500)
-        found = []
-        for row in self.store.files.all():
-            if not self._inside(row.path):
-                continue
-            why = review_reason(row, self.app.vocabulary)
-            if why is not None:
-                found.append((-why[0], row.path, why[1], row))
-        found.sort(key=lambda t: (t[0], t[1]))
+        order = self._review_order()
         results = []
-        for score, _, why, row in found[:limit]:
-            item = file_json(row)
-            item["review"] = {"uncertainty": -score, "why": why}
-            results.append(item)
-        return {"results": results, "waiting": len(found)}
+        for start in range(0, len(order), limit * 2):
+            chunk = order[start:start + limit * 2]
+            rows = self.store.files.by_ids([file_id for file_id, _ in chunk])
+            for file_id, _ in chunk:
+                row = rows.get(file_id)
+                why = review_reason(row, self.app.vocabulary) if row is not None else None
+                if why is None:
+                    continue
+                row.id = file_id
+                item = file_json(row)
+                item["review"] = {"uncertainty": why[0], "why": why[1]}
+                results.append(item)
+                if len(results) == limit:
+                    break
+            if len(results) == limit:
+                break
+        return {"results": results, "waiting": len(order)}
+
+    def _review_order(self) -> list[tuple[int, float]]:
+        """(file id, uncertainty) of every file inside the roots that waits for a person."""
+        with self._review_lock:
+            made, order = self._review
+            if order is not None and time.monotonic() - made < REVIEW_SECONDS:
+                return order
+            found = []
+            for row in self.store.files.all():
+                if not self._inside(row.path):
+                    continue
+                why = review_reason(row, self.app.vocabulary)
+                if why is not None:
+                    found.append((-why[0], row.path, row.id))
+            found.sort()
+            order = [(file_id, -score) for score, _, file_id in found]
+            self._review = (time.monotonic(), order)
+            return order
 
     def similar(self, file_id: int, limit) -> dict:
         row = self.row(file_id)
