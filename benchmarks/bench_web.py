@@ -152,8 +152,8 @@ def bench_page(url: str) -> None:
         page.wait_for_load_state("networkidle")
         t = time.perf_counter()
         page.keyboard.press("1")
-        page.keyboard.press("2")                   # again: the order is kept, the rows read again
-        page.wait_for_function("document.getElementById('message').innerText.includes('wait for a person')")
+        with page.expect_response(lambda r: "/api/review" in r.url):
+            page.keyboard.press("2")               # again: the order is kept, the rows read again
         again = (time.perf_counter() - t) * 1000
         print(f"review {done} files with the keyboard (2, then a and j each): {counted['requests']} requests, "
               f"{counted['bytes'] / 1e6:.2f} MB (thumbnails included), {seconds:.1f} s; the review list of "
