@@ -13,7 +13,8 @@ from lxml import etree
 from mutagen.flac import FLAC
 from wavinfo import WavInfoReader
 
-from conftest import REPO
+import audiogen
+from conftest import REPO, run_sidecar
 from web_support import WebProcess, make_library
 
 CHROMIUM = "/usr/bin/chromium"
@@ -68,8 +69,9 @@ def test_the_page_searches_plays_corrects_undoes_and_batches(tmp_path, browser):
         # search
         page.fill("#q", "path:sfxlib")
         page.press("#q", "Enter")
-        page.wait_for_function("document.querySelectorAll('#results tbody tr').length === 5")
-        assert page.locator("#facets button").count() >= 1
+        page.wait_for_selector("#facets button")            # drawn with the search's answer
+        assert page.inner_text("#page-info") == "1–5"
+        assert page.locator("#results tbody tr").count() == 5
         page.wait_for_function("[...document.querySelectorAll('img.thumb')].every(i => i.complete && i.naturalWidth > 0)")
         page.screenshot(path=str(ARTIFACTS / "search.png"))
 
@@ -134,6 +136,13 @@ def test_the_page_searches_plays_corrects_undoes_and_batches(tmp_path, browser):
             assert sidecar_sources(files[name])["CatID"] == ("AMBRoom", "human")
             assert WavInfoReader(files[name]).ixml.parsed.find("USER/CATID").text == "AMBRoom"
 
+        # more like this (m): the rows become the nearest sounds, the file itself left out
+        select(page, "hiss.wav")
+        page.keyboard.press("m")
+        page.wait_for_function("document.getElementById('message').innerText.startsWith('sounds like hiss.wav')")
+        assert page.locator("#results tbody tr").count() >= 1
+        assert row_of(page, "hiss.wav").count() == 0
+
         # the help overlay lists the keys
         page.keyboard.press("?")
         assert page.is_visible("#help") and "more like this" in page.inner_text("#help")
@@ -149,6 +158,10 @@ def test_the_page_searches_plays_corrects_undoes_and_batches(tmp_path, browser):
 
 def test_every_displayed_field_shows_markup_as_text(tmp_path, browser):
     lib = make_library(tmp_path)
+    # a file name and a folder name holding markup too
+    marked = audiogen.write(str(lib["lib"] / "<i onmouseover=x>" / "<img src=x onerror=window.__xss=1>"),
+                            "wav16", audiogen.tone(330.0, seconds=0.3))
+    assert run_sidecar("scan", str(lib["lib"]), env=lib["env"]).returncode == 0
     with WebProcess(env=lib["env"]) as web:
         hum = requests.get(f"{web.url}/api/search", params={"q": "name:hum"}).json()["results"][0]["id"]
         fields = {"Description": XSS + " d", "Keywords": XSS.replace(",", " ") + " k", "FXName": XSS + " f",
@@ -165,4 +178,15 @@ def test_every_displayed_field_shows_markup_as_text(tmp_path, browser):
         assert page.evaluate("window.__xss") is None and page.locator("#results img:not(.thumb)").count() == 0
         page.keyboard.press("Enter")
         assert page.input_value("#edit-description") == XSS + " d"
+        page.keyboard.press("Escape")
+        # the facets, the review queue and the status view show the same values as text
+        assert XSS + "c" in page.inner_text("#facets")
+        page.goto(web.url + "/")
+        page.wait_for_selector("#results tbody tr")
+        text = page.inner_text("#results")
+        assert os.path.basename(marked) in text and "<i onmouseover=x>" in text
+        page.keyboard.press("3")
+        page.wait_for_selector("#status-view .card")
+        assert XSS + "c" in page.inner_text("#status-view")
+        assert page.evaluate("window.__xss") is None
         assert errors == []

@@ -85,6 +85,10 @@ class WebApi:
             raise ApiError(403, str(exc)) from None
         return row
 
+    def _json(self, row: IndexedFile) -> dict:
+        """A row for the page; `inside`: inside a root, so it may be played and pictured."""
+        return {**file_json(row), "inside": self._inside(row.path)}
+
     def _inside(self, path: str) -> bool:
         try:
             self.roots.check(path)
@@ -93,7 +97,7 @@ class WebApi:
         return True
 
     def file(self, file_id: int) -> dict:
-        return file_json(self.row(file_id))
+        return self._json(self.row(file_id))
 
     def search(self, q: str, limit, offset, sort: str = "relevance", meaning: bool = False) -> dict:
         limit, offset = _limit(limit, 50), _offset(offset)
@@ -123,7 +127,7 @@ class WebApi:
                 facets[key] = facets.get(key, 0) + 1
         more = len(window) > offset + limit
         return {"query": q, "offset": offset, "limit": limit, "sort": sort,
-                "results": [file_json(f) for f in page], "more": more, "notices": notices,
+                "results": [self._json(f) for f in page], "more": more, "notices": notices,
                 "facets": [{"CatID": k, "count": v, **self._names(k)}
                            for k, v in sorted(facets.items(), key=lambda kv: (-kv[1], kv[0]))][:40],
                 "facets_over": len(window)}
@@ -158,7 +162,7 @@ class WebApi:
                 if why is None:
                     continue
                 row.id = file_id
-                item = file_json(row)
+                item = self._json(row)
                 item["review"] = {"uncertainty": why[0], "why": why[1]}
                 results.append(item)
                 if len(results) == limit:
@@ -197,10 +201,10 @@ class WebApi:
                 raise ApiError(409, str(exc)) from None
         out = []
         for h in hits:
-            item = file_json(h.file)
+            item = self._json(h.file)
             item["distance"] = round(h.distance, 6)
             out.append(item)
-        return {"of": file_json(row), "results": out}
+        return {"of": self._json(row), "results": out}
 
     def catids(self) -> list[dict]:
         """Every CatID the picker offers, with its explanation and synonyms when the UCS list is imported."""
@@ -229,7 +233,7 @@ class WebApi:
         for name, value in fields.items():
             row = self._edit(row.path, name, value)
         row.id = file_id
-        return file_json(row)
+        return self._json(row)
 
     def accept(self, file_id: int, names=None) -> dict:
         """The machine's values become a person's: CatID (with its names) unless others are named."""

@@ -126,11 +126,13 @@ function render(rows) {
     cell(tr, [el("span", row.Duration !== null ? `${row.Duration.toFixed(2)} s` : "")]);
     cell(tr, [el("span", `${row.format} ${row.Channels || "?"} ch ${row.SampleRate ? row.SampleRate / 1000 : "?"} kHz`)]);
     cell(tr, row.labels.slice(0, 3).map((l) => el("div", `${l.label} ${Math.round(l.probability * 100)}%`, "sub")));
-    const wave = el("img"); wave.className = "thumb"; wave.alt = "waveform"; wave.loading = "lazy";
-    wave.src = `/api/files/${row.id}/picture?kind=wave`;
-    const spec = el("img"); spec.className = "thumb"; spec.alt = "spectrogram"; spec.loading = "lazy";
-    spec.src = `/api/files/${row.id}/picture?kind=spectrum`;
-    cell(tr, [wave, spec]);
+    if (row.inside) {
+      const wave = el("img"); wave.className = "thumb"; wave.alt = "waveform"; wave.loading = "lazy";
+      wave.src = `/api/files/${row.id}/picture?kind=wave`;
+      const spec = el("img"); spec.className = "thumb"; spec.alt = "spectrogram"; spec.loading = "lazy";
+      spec.src = `/api/files/${row.id}/picture?kind=spectrum`;
+      cell(tr, [wave, spec]);
+    } else cell(tr, [el("span", "outside the library roots", "sub")]);
     tr.addEventListener("click", () => move(i));
     tr.addEventListener("dblclick", () => edit());
     body.append(tr);
@@ -170,6 +172,7 @@ function play() {
   const trs = $("results").tBodies[0].rows;
   for (const tr of trs) tr.classList.remove("playing");
   if (!row) return;
+  if (!row.inside) { say(`${row.name} lies outside the library roots: not played`, true); return; }
   if (state.playing === row.id && !player.paused) { player.pause(); state.playing = null; return; }
   player.src = `/api/files/${row.id}/audio`;
   state.playing = row.id;
