@@ -65,6 +65,15 @@ def test_search_pages_facets_and_sources(web, lib):
     assert requests.get(f"{web.url}/api/search", params={"q": ""}).status_code == 400
 
 
+def test_search_by_meaning_with_a_tilde(web):
+    got = requests.get(f"{web.url}/api/search", params={"q": "~water falling", "limit": 5})
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert 1 <= len(doc["results"]) <= 5 and all(r["id"] > 0 for r in doc["results"])
+    same = requests.get(f"{web.url}/api/search", params={"q": "water falling", "limit": 5, "meaning": "1"}).json()
+    assert [r["id"] for r in same["results"]] == [r["id"] for r in doc["results"]]
+
+
 def test_audio_answers_ranges_with_206(web, lib):
     door = ids(web)["door"]
     whole = requests.get(f"{web.url}/api/files/{door}/audio")
