@@ -8,6 +8,7 @@ one field at a time, each under the file's claim in the work queue, journaled fi
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -24,7 +25,7 @@ SORT_WINDOW = 1000
 MAX_BATCH = 500
 #: how long the review order is kept (reading it costs a pass over the whole index)
 REVIEW_SECONDS = 60.0
-SORTS = {"relevance": None, "name": lambda f: f.path.rsplit("/", 1)[-1].lower(),
+SORTS = {"relevance": None, "name": lambda f: os.path.basename(f.path).lower(),
          "duration": lambda f: f.record.Duration or 0.0, "catid": lambda f: f.record.CatID or "\uffff"}
 
 
