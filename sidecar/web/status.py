@@ -28,12 +28,11 @@ def status(store, app) -> dict:
         "throughput": _per_minute(store, now),
         "set_aside": [{"path": j.path, "reason": j.reason, "tries": j.tries}
                       for j in store.queue.jobs_in("set_aside", 50)],
-        "categories": _categories(store),
+        **_library_counts(store, model),
         "engine": {"classifier": app.config.classifier or "embedded", "name": app.engine.name,
                    "model": _quiet(lambda: app.engine.model_name)},
         "workers": workers,
         "learned": learned_report(model),
-        "person_categories_since_learn": _person_since(store, model),
     }
 
 
@@ -50,18 +49,24 @@ def _quiet(fn):
         return f"unavailable: {exc}"
 
 
-def _categories(store) -> dict:
-    """CatID -> files, and how many a person named: read whole, kept CHART_SECONDS."""
-    key = id(store)
+def _library_counts(store, model) -> dict:
+    """Files per CatID, and the CatIDs a person gave since the learned model was made (None: no
+    model yet): one pass over the index, kept CHART_SECONDS."""
+    key = (id(store), model.version if model else 0)
     with _charts_lock:
         kept = _charts.get(key)
         if kept and time.monotonic() - kept[0] < CHART_SECONDS:
             return kept[1]
     counts: dict[str, int] = {}
+    since = 0
+    created = model.created if model else ""
     for row in store.files.all():
         catid = row.record.CatID or ""
         counts[catid] = counts.get(catid, 0) + 1
-    doc = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        if model is not None and "CatID" in row.human_fields and row.updated > created:
+            since += 1
+    doc = {"categories": dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))),
+           "person_categories_since_learn": since if model is not None else None}
     with _charts_lock:
         _charts[key] = (time.monotonic(), doc)
     return doc
@@ -74,14 +79,6 @@ def learned_report(model) -> dict | None:
     return {"version": model.version, "created": model.created, "files": r.get("files"),
             "categories": r.get("categories"), "accuracy": r.get("accuracy"),
             "per_category": r.get("per_category", {})}
-
-
-def _person_since(store, model) -> int | None:
-    """Files whose CatID a person gave since the model was learned (None: no model yet)."""
-    if model is None:
-        return None
-    created = model.created or ""
-    return sum(1 for row in store.files.all() if "CatID" in row.human_fields and row.updated > created)
 
 
 def run_learn(app) -> dict:
