@@ -9,12 +9,13 @@ LOCK    := requirements.lock
 # System tools the project and its tests use (decoding M4A, independent readers of what it writes,
 # espeak-ng and sox for the demo library's voice and instruments;
 # Lua 5.4 with LuaSocket runs the REAPER scripts' core, liblo's oscsend/oscdump speak OSC to the bridge).
+# Chromium is the browser the web page's tests drive through Playwright (never a downloaded one).
 # PostgreSQL's server binaries start a throwaway cluster for the tests of the shared index when no
 # server is named by SIDECAR_TEST_POSTGRES (Debian keeps them under /usr/lib/postgresql/VERSION/bin).
 # A tool is a command name, or a file path when the package installs no command (a glob is allowed).
 SYSTEM_TOOLS := ffmpeg:ffmpeg exiftool:libimage-exiftool-perl mediainfo:mediainfo sox:sox \
 	lua5.4:lua5.4 luac5.4:lua5.4 /usr/share/lua/5.4/socket.lua:lua-socket oscsend:liblo-tools \
-	espeak-ng:espeak-ng /usr/lib/postgresql/*/bin/initdb:postgresql
+	espeak-ng:espeak-ng /usr/lib/postgresql/*/bin/initdb:postgresql chromium:chromium
 
 .PHONY: install system-tools run test test-int8 demo bench clean lock
 

@@ -26,6 +26,13 @@
     allow = ["192.168.10.0/24"]   # client networks answered besides loopback
     enabled = true     # served by `sidecar daemon` too (--no-osc turns it off)
 
+    [web]              # the library in a browser (sidecar web, sidecar daemon)
+    host = "127.0.0.1" # another address needs `allow` and `token`
+    port = 9320
+    allow = ["192.168.10.0/24"]   # client networks answered besides loopback
+    token = "a long random string" # asked of every request when set (required off loopback)
+    enabled = false    # served by `sidecar daemon` when true
+
     [daemon]           # `sidecar daemon`: see deploy/sidecar.toml for every key
     stable_seconds = 5
     rescan = "0 3 * * *"
@@ -81,6 +88,18 @@ class OscOptions:
 
 
 @dataclass
+class WebOptions:
+    """The library in a browser (sidecar/web): the OSC bridge's rules for who may connect, and a
+    token that every request must carry (required off loopback)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9320
+    allow: list[str] = field(default_factory=list)     # client networks answered besides loopback
+    token: str = ""
+
+
+@dataclass
 class Config:
     classifier: str | None = None      # None: max when a MAX URL is configured, else embedded
     classifier_asked: bool = False     # set by check(): the engine was named, so no silent fallback
@@ -98,6 +117,7 @@ class Config:
     db: str | None = None
     roots: list[RootOptions] = field(default_factory=list)     # every [[roots]] entry
     osc: OscOptions = field(default_factory=OscOptions)
+    web: WebOptions = field(default_factory=WebOptions)
     learn_min_confidence: float = 0.6  # a learned CatID less probable than this is not written
     #: cron of the daemon's retraining, done only when the files a person categorised changed ("" = never)
     learn_schedule: str = "30 3 * * *"
@@ -132,6 +152,8 @@ class Config:
                 raise ConfigError(f"{where}daemon.{name} must be a positive number of seconds")
         if d.max_tries < 1:
             raise ConfigError(f"{where}daemon.max_tries must be at least 1")
+        if not 0 <= self.web.port < 65536:
+            raise ConfigError(f"{where}web.port must be in 0..65535 (0: any free port), not {self.web.port}")
         if not 0 <= self.osc.port < 65536:
             raise ConfigError(f"{where}osc.port must be in 0..65535 (0: any free port), not {self.osc.port}")
         crons = [("daemon.rescan", d.rescan), ("learn.schedule", self.learn_schedule)] + [
@@ -219,9 +241,10 @@ _DAEMON_KEYS = {"stable_seconds": (int, float), "max_tries": int, "retry_seconds
                 "poll_seconds": (int, float), "rescan": str, "root_check_seconds": (int, float),
                 "ignore": list}
 _OSC_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list}
+_WEB_KEYS = {"enabled": bool, "host": str, "port": int, "allow": list, "token": str}
 _LEARN_KEYS = {"min_confidence": (float, int), "schedule": str}
 _TOP_KEYS = {"scan": dict, "write": dict, "roots": list, "db": str, "index": dict, "osc": dict, "learn": dict,
-             "daemon": dict}
+             "daemon": dict, "web": dict}
 _INDEX_KEYS = {"url": str}
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
                dict: "a table", list: "a list"}
@@ -286,6 +309,10 @@ def _apply(cfg: Config, doc: dict, path: str) -> None:
         if key == "allow" and not all(isinstance(a, str) for a in value):
             raise ConfigError(f"{path}: osc.allow must be a list of networks (\"192.168.1.0/24\")")
         setattr(cfg.osc, key, value)
+    for key, value in _checked(doc.get("web", {}), _WEB_KEYS, "web.", path).items():
+        if key == "allow" and not all(isinstance(a, str) for a in value):
+            raise ConfigError(f"{path}: web.allow must be a list of networks (\"192.168.1.0/24\")")
+        setattr(cfg.web, key, value)
     learn = _checked(doc.get("learn", {}), _LEARN_KEYS, "learn.", path)
     confidence = learn.get("min_confidence", cfg.learn_min_confidence)
     if not 0 <= confidence <= 1:

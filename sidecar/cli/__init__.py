@@ -35,8 +35,9 @@ def _register() -> None:
     from sidecar.cli.ucs import ucs
     from sidecar.cli.undo import undo
     from sidecar.cli.vocab import vocab
+    from sidecar.cli.web import web
 
-    for command in (scan, daemon, search, show, similar, learn, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status, index):
+    for command in (scan, daemon, search, show, similar, learn, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status, index, web):
         cli.add_command(command)
 
 

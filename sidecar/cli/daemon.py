@@ -20,7 +20,8 @@ from sidecar.errors import ConfigError
 def daemon(roots, config_path, db_path, no_osc):
     """Watch ROOTS (and the configuration's [[roots]]): catch up with what changed while it was
     down, then classify and tag every file that arrives or changes, through the work queue in
-    the index. Serves the OSC bridge too (--no-osc to turn it off).
+    the index. Serves the OSC bridge too (--no-osc to turn it off), and the web page when the
+    configuration says [web] enabled = true.
 
     Logs one JSON event a line on stderr. SIGTERM or SIGINT stops within 10 seconds; SIGHUP
     reloads the configuration (a bad one is refused and the old one kept). Exit status 2 for a
@@ -29,6 +30,7 @@ def daemon(roots, config_path, db_path, no_osc):
     from daw_bridge.server import bridge_for
     from sidecar.app import App
     from sidecar.daemon.service import Daemon, load_daemon_config
+    from sidecar.web.server import web_for
 
     path = config_path or os.environ.get("SIDECAR_CONFIG")
     try:
@@ -36,4 +38,4 @@ def daemon(roots, config_path, db_path, no_osc):
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     sys.exit(Daemon(App(cfg), cli_roots=list(roots), config_path=path,
-                    make_bridge=None if no_osc else bridge_for).run())
+                    make_bridge=None if no_osc else bridge_for, make_web=web_for).run())

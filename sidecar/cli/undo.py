@@ -9,12 +9,9 @@ from dataclasses import asdict
 import click
 
 from .common import ConfigProblem
-from ..metadata.journal import Journal, UndoResult
-
-
-def _is_sidecar(path: str) -> bool:
-    from ..metadata.sidecar_xml._files import is_sidecar_name
-    return is_sidecar_name(os.path.basename(path))
+from ..metadata.journal import UndoResult
+from ..pipeline.undo import audio_of as _audio_of, given_back as _given_back, is_sidecar as _is_sidecar
+from ..pipeline.undo import undo_sound as _undo_file
 
 
 def _config():
@@ -26,50 +23,6 @@ def _config():
     except ConfigError as exc:
         click.echo(f"warning: {exc}; sidecars in mirror folders are not looked for", err=True)
         return Config()
-
-
-def _sidecars_of(audio: str, cfg) -> list[str]:
-    """Where the sidecar of audio may be: beside it, and under its configured mirror."""
-    from ..errors import ConfigError
-    from ..metadata.sidecar_xml import sidecar_path
-    places = [str(sidecar_path(audio))]
-    mirror = cfg.mirror_for(audio)
-    if mirror is not None:
-        try:
-            places.append(str(sidecar_path(audio, mirror)))
-        except ConfigError:
-            pass
-    return list(dict.fromkeys(places))
-
-
-def _audio_of(sidecar: str, cfg) -> str:
-    """The sound a sidecar describes (mapped back from a configured mirror)."""
-    from ..metadata.sidecar_xml.locate import audio_beside
-    real = os.path.abspath(sidecar)
-    for root, mirror in cfg.mirrors.items():
-        mirror = os.path.abspath(os.path.expanduser(mirror))
-        if real.startswith(mirror.rstrip(os.sep) + os.sep):
-            return str(audio_beside(real, (os.path.abspath(os.path.expanduser(root)), mirror)))
-    return str(audio_beside(real))
-
-
-def _undo_file(journal: Journal, path: str, cfg) -> tuple[str, list[UndoResult]]:
-    """Undo one FILE: the sound and its sidecar (beside it or in the mirror); a sidecar alone too."""
-    if _is_sidecar(path):
-        return _audio_of(path, cfg), [journal.undo(path)]
-    results = [journal.undo(path)] if journal.has(path) else []
-    results += [journal.undo(doc) for doc in _sidecars_of(path, cfg) if journal.has(doc)]
-    return path, results or [journal.undo(path)]
-
-
-def _given_back(journal: Journal, groups: dict[str, list[UndoResult]]) -> list[str]:
-    """Sounds now as they were: something of them undone, and the sound itself no longer journaled.
-
-    A sound whose own undo failed is still journaled; a sound only its sidecar was undone
-    for (and that SFX Sidecar wrote into) keeps its index row.
-    """
-    return [audio for audio, results in groups.items()
-            if any(r.ok for r in results) and not journal.has(audio)]
 
 
 def _forget_in_index(app, paths: list[str]) -> None:

@@ -46,6 +46,8 @@ def _while_index_answers(job):
 
 #: a SIGTERM is answered within this many seconds, whatever is in hand
 STOP_SECONDS = 8.0
+#: the page's "learn now" waits this long for its report
+LEARN_NOW_SECONDS = 600.0
 #: a temporary file this old is a crash's leftover even while another process writes
 STALE_TEMP_SECONDS = 300
 
@@ -66,12 +68,16 @@ class _Root:
 
 class Daemon:
     """app: the application for the configuration in force (the daemon makes another on SIGHUP,
-    keeping the index and the embedder); make_bridge(app): the OSC bridge it hosts (None: none)."""
+    keeping the index and the embedder); make_bridge(app): the OSC bridge it hosts (None: none);
+    make_web(app, learn=, status=): the web page it serves when [web] enabled (None: none)."""
 
     def __init__(self, app: App, *, cli_roots: list[str], config_path: str | None,
-                 make_bridge: Callable[[App], object] | None = None):
+                 make_bridge: Callable[[App], object] | None = None,
+                 make_web: Callable[..., object] | None = None):
         self.app = app
         self.make_bridge = make_bridge
+        self.make_web = make_web
+        self.web = None
         self.cfg = app.config
         self.cli_roots = [os.path.abspath(r) for r in cli_roots]
         self.config_path = config_path
@@ -168,6 +174,7 @@ class Daemon:
         self._catch_up_all(first=True)
         self._spawn(self._revisit_known, "sidecar-revisit")
         self._start_osc()
+        self._start_web()
         for i in range(cfg.jobs):
             self._spawn(self._work, f"sidecar-worker-{i}")
         self._start_scheduler()
@@ -272,6 +279,8 @@ class Daemon:
         self.watcher.stop()
         if self.bridge is not None:
             self.bridge.shutdown()
+        if self.web is not None:
+            self.web.shutdown()
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         if getattr(self, "_listener", None) is not None:
@@ -550,6 +559,7 @@ class Daemon:
                 "engine": {"classifier": self.cfg.classifier, "max_urls": self.cfg.max_urls,
                            "healthy": ok, "detail": detail},
                 "osc": f"{self.bridge.host}:{self.bridge.port}" if self.bridge else None,
+                "web": self.web.url if self.web else None,
                 "config": self.config_path or "", "jobs": self.cfg.jobs,
                 "counts": self._counts() if hasattr(self, "runner") else {}}
 
@@ -564,6 +574,45 @@ class Daemon:
                               f"{exc.strerror or exc} (another bridge running? use --no-osc)") from exc
         self.bridge.start()
         eventlog.emit("osc_listening", host=self.bridge.host, port=self.bridge.port)
+
+    # -- the web page ------------------------------------------------------------------
+    def _start_web(self) -> None:
+        if self.make_web is None or not self.cfg.web.enabled:
+            return
+        try:
+            self.web = self.make_web(self.app, learn=self._learn_for_page, status=lambda: {"daemon": self._info()})
+        except OSError as exc:
+            raise ConfigError(f"cannot serve the web page on {self.cfg.web.host}:{self.cfg.web.port}: "
+                              f"{exc.strerror or exc}") from exc
+        self.web.start()
+        eventlog.emit("web_listening", url=self.web.url)
+
+    def _learn_for_page(self) -> dict:
+        """The page's "learn now": a job of the scheduler (one learning at a time with the
+        nightly one); its report."""
+        from concurrent.futures import Future
+
+        from sidecar.web.status import learned_report
+        done: Future = Future()
+
+        def job():
+            from sidecar.similarity.categories import learn_and_save
+            try:
+                ctx = self.context
+                if ctx.embedder is None:
+                    raise ConfigError("the sounds-like network is not installed: nothing to learn with")
+                model = learn_and_save(self.store, ctx.vocabulary, ctx.embedder.model)
+                ctx.categories = model
+                eventlog.emit("learned", version=model.version, files=model.report["files"],
+                              categories=model.report["categories"], accuracy=model.report["accuracy"])
+                done.set_result(learned_report(model))
+                self._revisit_known()
+            except BaseException as exc:
+                if not done.done():
+                    done.set_exception(exc)
+
+        self.scheduler.add_job(job, id="learn-now", replace_existing=True, max_instances=1)
+        return done.result(timeout=LEARN_NOW_SECONDS)
 
     # -- SIGHUP ----------------------------------------------------------------------
     def reload(self) -> None:
@@ -598,6 +647,11 @@ class Daemon:
                 self.bridge.shutdown()
                 self.bridge = None
             self._start_osc()
+        if (new.web, [r.path for r in new.roots]) != (old.web, [r.path for r in old.roots]):
+            if self.web is not None:
+                self.web.shutdown()
+                self.web = None
+            self._start_web()
         self._schedule()
         eventlog.emit("reloaded", config=self.config_path or "", roots=list(self.roots))
 

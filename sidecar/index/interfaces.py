@@ -50,6 +50,8 @@ class IndexedFile:
     human_fields: list[str] = field(default_factory=list)
     updated: str = ""
     classified: str = ""
+    #: the index row's id (0 until the row is stored and read back); names the file in the web API
+    id: int = 0
 
     def to_json(self) -> dict:
         """Canonical field names first, as every --json output shows a file."""

@@ -149,6 +149,12 @@ def _claimed(store: Store, path: str, wait: float, on_wait: Callable[[], None] |
     store.queue.finish(path, True)     # a change seen while it was held (ours) is queued again
 
 
+def holding_claim(store: Store, path: str, wait: float = CLAIM_WAIT_SECONDS):
+    """The file's claim in the work queue, as an edit holds it, for other writes of a person's
+    (the web page's undo); EditError once `wait` seconds pass without it."""
+    return _claimed(store, os.path.abspath(path), wait, None)
+
+
 def _write_edit(store: Store, config: Config, path: str, row: IndexedFile, st: os.stat_result,
                 field: str, value: str, journal, cat_info) -> IndexedFile:
     from sidecar.metadata import sidecar_xml
@@ -195,4 +201,4 @@ def _writes_into(config: Config, path: str, st: os.stat_result) -> bool:
     return st.st_nlink == 1
 
 
-__all__ = ["EDITABLE", "EditError", "FileError", "apply_edit", "field_value", "person_edit"]
+__all__ = ["EDITABLE", "EditError", "FileError", "apply_edit", "field_value", "holding_claim", "person_edit"]

@@ -274,6 +274,7 @@ def row_to_file(row: sqlite3.Row) -> IndexedFile:
         fingerprint=row["fingerprint"], format=row["format"], record=None,
         written=json.loads(row["written"]), human_fields=json.loads(row["human_fields"]),
         updated=row["updated"], classified=row["classified"],
+        id=row["id"] if "id" in row.keys() else 0,
     )
     item._record_json = row["record"]
     return item
