@@ -267,6 +267,12 @@ class _StoredFile(IndexedFile):
     def record(self, value: Record | None) -> None:
         self._record = value
 
+    def record_fields(self, *names: str) -> list:
+        if self._record is not None:
+            return super().record_fields(*names)
+        stored = json.loads(self._record_json)
+        return [stored.get(name) for name in names]
+
 
 def row_to_file(row: sqlite3.Row) -> IndexedFile:
     item = _StoredFile(
