@@ -17,7 +17,8 @@ from sidecar.index.text import TEXT_COLUMNS, text_columns
 from sidecar.metadata.record import Record
 
 #: 2: CJK text in the t_* columns is split into single characters (an older index is rebuilt on open)
-SCHEMA_VERSION = 2
+#: 3: the full-text index keeps 2- and 3-character prefix indexes (rebuilt on open)
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -46,7 +47,7 @@ CREATE INDEX IF NOT EXISTS labels_file ON labels(file_id);
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label);
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     t_description, t_keywords, t_labels, t_category, t_name, t_path,
-    content='files', content_rowid='id',
+    content='files', content_rowid='id', prefix='2 3',
     tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS files_ai AFTER INSERT ON files BEGIN
@@ -207,21 +208,25 @@ class SqliteDb:
     def _upgrade(self) -> None:
         """Bring an index written by an older version up to SCHEMA_VERSION.
 
-        The t_* columns are computed again from each row's path and stored
-        record, with the update trigger dropped for the while, and the FTS
-        index is rebuilt from them once. One transaction: another process
-        opening the index meanwhile waits, then finds it done.
+        Before 2, the t_* columns are computed again from each row's path and
+        stored record, with the update trigger dropped for the while. The FTS
+        index is made again with this version's options and rebuilt from them
+        once. One transaction: another process opening the index meanwhile
+        waits, then finds it done.
         """
         with self.atomic():
-            if self.schema_version() >= SCHEMA_VERSION:
+            version = self.schema_version()
+            if version >= SCHEMA_VERSION:
                 return
-            self.execute("DROP TRIGGER IF EXISTS files_au")
-            rows = self.execute("SELECT id, path, record FROM files").fetchall()
-            sets = ", ".join(f"{c} = ?" for c in TEXT_COLUMNS)
-            self.executemany(
-                f"UPDATE files SET {sets} WHERE id = ?",
-                [(*text_columns(path, Record.from_dict(json.loads(record))).values(), rowid)
-                 for rowid, path, record in rows])
+            if version < 2:
+                self.execute("DROP TRIGGER IF EXISTS files_au")
+                rows = self.execute("SELECT id, path, record FROM files").fetchall()
+                sets = ", ".join(f"{c} = ?" for c in TEXT_COLUMNS)
+                self.executemany(
+                    f"UPDATE files SET {sets} WHERE id = ?",
+                    [(*text_columns(path, Record.from_dict(json.loads(record))).values(), rowid)
+                     for rowid, path, record in rows])
+            self.execute("DROP TABLE IF EXISTS files_fts")      # its options are fixed when made
             for statement in split_sql(SCHEMA):
                 self.execute(statement)
             self.execute("INSERT INTO files_fts(files_fts) VALUES ('rebuild')")
