@@ -202,6 +202,8 @@ class SqliteFiles:
         match = " OR ".join(_group_fts(g) for g in query.groups)
         window = max(self.RANK_WINDOW, limit * 2)
         head = self._first(match, window)
+        if not head:
+            return []                                       # ranking nothing still counts every phrase
         if len(head) < window:
             ids = self._ranked(match, None, limit)          # few matches: exact bm25
         else:
