@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS files (
     t_description TEXT, t_keywords TEXT, t_labels TEXT, t_category TEXT, t_name TEXT, t_path TEXT
 );
 CREATE INDEX IF NOT EXISTS files_fingerprint ON files(fingerprint);
+-- `sidecar status` counts by format and by engine, and the vectors: from indexes, not the rows
+CREATE INDEX IF NOT EXISTS files_format ON files(format);
+CREATE INDEX IF NOT EXISTS files_engine ON files(engine);
 CREATE TABLE IF NOT EXISTS labels (
     file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
     label TEXT NOT NULL, mid TEXT NOT NULL, probability REAL NOT NULL, source TEXT NOT NULL
@@ -80,6 +83,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
     starts BLOB NOT NULL,           -- each block's start, seconds: float32
     dim INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS embeddings_model ON embeddings(model);
 CREATE TABLE IF NOT EXISTS vector_changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     file_id INTEGER NOT NULL
@@ -203,6 +207,10 @@ class SqliteDb:
                     if name not in have:
                         self.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             self.execute("CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(state, not_before, queued)")
+            # `sidecar status` over a week of done jobs: the last hour's, and the last errors
+            self.execute("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(state, finished)")
+            self.execute("CREATE INDEX IF NOT EXISTS jobs_errors ON jobs(coalesce(finished, queued)) "
+                         "WHERE reason != '' AND (tries > 0 OR state = 'set_aside')")
             self.execute("UPDATE jobs SET state = 'set_aside' WHERE state = 'failed'")
 
     def _upgrade(self) -> None:

@@ -1,0 +1,45 @@
+"""`sidecar status` stays quick on a million files: every count it makes reads an index, never the
+rows themselves (a file's row holds its whole record, an embedding's its vectors). The queries are
+those the real command runs, caught by the index's tracer; their plans come from SQLite itself."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from sidecar.cli import cli
+from sidecar.index.interfaces import IndexedFile, StoredEmbedding
+from sidecar.index.sqlite import db as sqlite_db
+from sidecar.index.store import open_store
+from sidecar.metadata.record import Record
+
+
+def test_every_count_of_sidecar_status_reads_an_index(tmp_path, monkeypatch):
+    path = tmp_path / "index.db"
+    store = open_store(path)
+    for i in range(30):
+        item = IndexedFile(f"/lib/f{i}.wav", 1, 1, f"pcm:{i}", "wav" if i % 2 else "flac", Record())
+        store.files.upsert(item)
+        store.vectors.put(item.path, StoredEmbedding(0, "m", f"pcm:{i}", b"\0" * 2048, b"", b"", 512))
+    store.queue.enqueue([f"/lib/f{i}.wav" for i in range(5)])
+    store.close()
+
+    seen: list[str] = []
+    opened = sqlite_db.SqliteDb.open
+
+    def traced(*args, **kwargs):
+        db = opened(*args, **kwargs)
+        db.tracer = lambda sql, params: seen.append((sql, params))
+        return db
+
+    monkeypatch.setattr(sqlite_db.SqliteDb, "open", traced)   # the tracer hook, on the command's own index
+    result = CliRunner().invoke(cli, ["status", "--json", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    assert '"files": 30' in result.output and '"vectors": 30' in result.output
+
+    check = open_store(path)
+    counted = [(sql, params) for sql, params in seen if "count(" in sql and sql.lstrip().upper().startswith("SELECT")]
+    assert len(counted) >= 4, counted
+    for sql, params in counted:
+        plan = " / ".join(r[3] for r in check.db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert all("INDEX" in step for step in plan.split(" / ") if step.startswith("SCAN")), (sql, plan)
+    check.close()
