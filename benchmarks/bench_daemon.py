@@ -39,6 +39,8 @@ from figures import figure  # noqa: E402
 from sidecar.index.interfaces import IndexedFile, StoredEmbedding  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
 from sidecar.metadata.record import Record  # noqa: E402
+from sidecar.pipeline.rules_upgrade import note_rules_applied  # noqa: E402
+from sidecar.vocabulary.vocabulary import RULES_VERSION  # noqa: E402
 from sidecar.similarity.embedder import MODEL  # noqa: E402
 
 SIDECAR = str(Path(sys.executable).with_name("sidecar"))
@@ -126,6 +128,7 @@ def make_library(root: Path, db: Path, count: int) -> None:
             store.files.upsert(IndexedFile(str(path), st.st_size, st.st_mtime_ns, f"pcm:{i}", "wav", Record()))
             # with its sounds-like vector (silence: zeros), or the daemon would start by hearing it
             store.vectors.put(str(path), StoredEmbedding(0, MODEL, f"pcm:{i}", SILENT_VECTOR, b"", b"", 512))
+    note_rules_applied(store, RULES_VERSION)    # as a scan by this version leaves it: nothing to describe again
     store.close()
     print(f"  (made and indexed {count:,} files in {time.perf_counter() - started:.0f} s)")
 

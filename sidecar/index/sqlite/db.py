@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS files (
     t_description TEXT, t_keywords TEXT, t_labels TEXT, t_category TEXT, t_name TEXT, t_path TEXT
 );
 CREATE INDEX IF NOT EXISTS files_fingerprint ON files(fingerprint);
+-- a rescan's and the daemon's catch-up's identities of every file, without reading the records
+CREATE INDEX IF NOT EXISTS files_identity ON files(path, size, mtime_ns, fingerprint);
 -- `sidecar status` counts by format and by engine, and the vectors: from indexes, not the rows
 CREATE INDEX IF NOT EXISTS files_format ON files(format);
 CREATE INDEX IF NOT EXISTS files_engine ON files(engine);
@@ -251,6 +253,16 @@ class SqliteDb:
         with self._lock:
             cur = self.conn.execute(sql, params)
             return Result(cur.fetchall(), cur.rowcount)
+
+    def collect(self, sql: str, build: Callable[[Iterator[tuple]], object], params: tuple = ()):
+        """build(rows) over a statement's rows as plain tuples, one at a time (no list of them all,
+        no sqlite3.Row each): for reads of every file at once."""
+        if self.tracer:
+            self.tracer(sql, params)
+        with self._lock:
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            return build(cur.execute(sql, params))
 
     def executemany(self, sql: str, rows: list) -> int:
         with self._lock:

@@ -1,6 +1,7 @@
-"""`sidecar status` stays quick on a million files: every count it makes reads an index, never the
-rows themselves (a file's row holds its whole record, an embedding's its vectors). The queries are
-those the real command runs, caught by the index's tracer; their plans come from SQLite itself."""
+"""What keeps a million-file index quick: `sidecar status` and the identities a rescan or the
+daemon's catch-up compares read indexes, never the rows themselves (a file's row holds its whole
+record, an embedding's its vectors), and every file is read a page at a time. The queries are those
+the real code runs, caught by the index's tracer; their plans come from SQLite itself."""
 
 from __future__ import annotations
 
@@ -43,3 +44,25 @@ def test_every_count_of_sidecar_status_reads_an_index(tmp_path, monkeypatch):
         plan = " / ".join(r[3] for r in check.db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall())
         assert all("INDEX" in step for step in plan.split(" / ") if step.startswith("SCAN")), (sql, plan)
     check.close()
+
+
+def _plan(store, sql: str, params=()) -> list[str]:
+    return [r[3] for r in store.db.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
+
+
+def test_identities_read_an_index_and_every_file_comes_a_page_at_a_time(tmp_path):
+    store = open_store(tmp_path / "index.db")
+    paths = [f"/lib/{i % 7}/f{i:05d}.wav" for i in range(2_345)]
+    with store.atomic():
+        for i, path in enumerate(paths):
+            store.files.upsert(IndexedFile(path, i, i * 10, f"pcm:{i}", "wav", Record(Description=f"n{i}")))
+    seen: list[str] = []
+    store.db.tracer = lambda sql, params: seen.append(sql)
+    known = store.files.identities()
+    assert known[paths[42]] == (42, 420, "pcm:42") and len(known) == len(paths)
+    assert all("COVERING INDEX" in step for step in _plan(store, seen[-1]) if step.startswith("SCAN")), seen[-1]
+    seen.clear()
+    every = [(f.path, f.record.Description) for f in store.files.all()]
+    assert every == sorted((p, f"n{i}") for i, p in enumerate(paths))
+    assert len(seen) == 3                                   # 1,000 + 1,000 + 345 rows
+    store.close()
