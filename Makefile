@@ -64,8 +64,9 @@ test: install
 test-int8: install
 	SIDECAR_NUMERICS=int8 $(PY) -m pytest -n $(JOBS) -p no:cacheprovider -m labels tests
 
+# every benchmarks/bench_*.py, then one table of each figure beside its bound (BENCH="scan daemon" runs those)
 bench: install
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+	$(PY) benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache demo-library

@@ -78,9 +78,9 @@ def result(request_id: int, rank: int, hit) -> bytes:
     The path goes whole; CatID, Description and Keywords are cut (each to MAX_TEXT_BYTES at most, then
     to what the path leaves). PathTooLong when the path alone does not fit.
     """
-    rec = hit.record
-    duration = float(rec.Duration or 0.0)
-    texts = [rec.CatID or "", rec.Description or "", ", ".join(rec.Keywords or ())]
+    cat_id, description, keywords, duration = hit.record_fields("CatID", "Description", "Keywords", "Duration")
+    duration = float(duration or 0.0)
+    texts = [cat_id or "", description or "", ", ".join(keywords or ())]
     texts = [cut_utf8(t) for t in texts]
     try:
         bare = message("/sfx/result", request_id, rank, hit.path, "", "", "", duration)

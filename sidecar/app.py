@@ -94,7 +94,7 @@ class LazyEngine:
         """Known without loading the installed AudioSet model (a rescan of known files compares it
         with their provenance and must not load a model for that)."""
         if self._engine is None and self.name == "embedded" and not self.cfg.model:
-            from sidecar.classify.audioset import GENERATION
+            from sidecar.classify.audioset_version import GENERATION
             from sidecar.classify.yamnet_model import installed_model_name
             return f"{installed_model_name()}/{GENERATION}"
         return getattr(self.get(), "model_name", "")

@@ -159,7 +159,8 @@ class Config:
         crons = [("daemon.rescan", d.rescan), ("learn.schedule", self.learn_schedule)] + [
             (f"roots[{i}].rescan", r.rescan) for i, r in enumerate(self.roots)]
         for key, expr in crons:
-            if expr:
+            # the default is known good; checking it would import the scheduler into every command
+            if expr and expr != Config.learn_schedule:
                 try:
                     cron_trigger(expr)
                 except ValueError as exc:

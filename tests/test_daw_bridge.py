@@ -199,9 +199,8 @@ def test_long_results_fit_the_datagram_and_a_path_that_cannot_is_an_error(tmp_pa
 
 
 def test_result_budget_over_many_path_lengths():
-    class Hit:
-        def __init__(self, path, record):
-            self.path, self.record = path, record
+    def Hit(path, record):
+        return IndexedFile(path, 0, 0, "", "wav", record)
 
     rec = Record(Description="é" * 3000, Keywords=["ü" * 1000, "k" * 3000], CatID="€" * 3000, Duration=1.0)
     for n in range(4000, 4100):
@@ -302,3 +301,22 @@ def test_the_bridge_encodes_as_python_osc_does():
         assert messages.message(address, *args) == builder.build().dgram
     with pytest.raises(ValueError):
         messages.message("/sfx/done", 1 << 31)
+
+
+def test_a_result_read_from_the_index_without_its_record_decoded_is_the_same(tmp_path):
+    """The bridge reads four fields of each hit's stored record, not the whole record; the datagram
+    is the one the decoded record gives, with and without each field."""
+    store = open_store(tmp_path / "index.db")
+    full = Record(Description="Rain on a tin roof", Keywords=["rain", "roof", "tin"], CatID="RAINMetl",
+                  Duration=12.5)
+    store.files.upsert(IndexedFile("/lib/rain.wav", 1, 1, "pcm:1", "wav", full))
+    store.files.upsert(IndexedFile("/lib/bare rain.wav", 1, 1, "pcm:2", "wav", Record()))
+    hits = store.files.search("rain", limit=5)
+    assert len(hits) == 2
+    for hit in hits:
+        sent = messages.result(7, 1, hit)                     # from the stored text
+        decoded = IndexedFile(hit.path, 1, 1, "", "wav", hit.record)
+        assert sent == messages.result(7, 1, decoded)
+    params = OscMessage(messages.result(7, 1, next(h for h in hits if h.path == "/lib/rain.wav"))).params
+    assert params[3:] == ["RAINMetl", "Rain on a tin roof", "rain, roof, tin", 12.5]
+    store.close()

@@ -71,13 +71,32 @@ def test_a_synonym_keeps_an_explicit_column(store):
 
 
 def test_the_synonym_expression():
+    """"sine wave" holds "sine": it can match no file "sine" does not, so the query leaves it out."""
     term = parse("sine").expanded(synonyms).groups[0].terms[0]
-    assert term.fts() == ('("sine" OR {t_description t_keywords t_labels t_category t_name} : '
-                          '("tone" OR "sine wave"))')
+    assert term.fts() == '("sine" OR {t_description t_keywords t_labels t_category t_name} : ("tone"))'
     named = parse("name:sine").expanded(synonyms).groups[0].terms[0]
-    assert named.fts() == 't_name : ("sine" OR "tone" OR "sine wave")'
+    assert named.fts() == 't_name : ("sine" OR "tone")'
     assert parse("path:sine").expanded(synonyms).groups[0].terms[0].fts() == 't_path : "sine"'
     assert parse("sine*").expanded(synonyms).groups[0].terms[0].fts() == '"sine"*'
+
+
+def test_synonyms_that_add_nothing_are_left_out_and_the_matches_stay(store):
+    """Left out: what the tokenizer makes the word itself (creaking, creaks for creak), a phrase holding
+    the word or a shorter synonym kept, a repeat. Kept: anything that may match another file."""
+    from sidecar.index.useful_synonyms import useful_synonyms
+    assert useful_synonyms("creak", ["creaking", "creaks", "creaky", "door creak", "squeak", "creaky"]) == (
+        "creaky", "squeak")
+    assert useful_synonyms("keyboard", ["typing", "computer keyboard", "typing sound", "keys"]) == (
+        "typing", "keys")
+    assert useful_synonyms("雨", ["強い雨", "downpour"]) == ("強い雨", "downpour")   # CJK: never dropped unsure
+    assert useful_synonyms("rain", []) == ()
+    wide = {"sine": ["tone", "sine wave", "sines", "sine tone", "tones"]}
+    narrow = {"sine": ["tone"]}
+    for query in ("sine", "sine wave", "name:sine", "sine, rain", "tone -silence"):
+        found = names(store.files.search(query, expand=lambda w: wide.get(w.lower(), [])))
+        assert found == names(store.files.search(query, expand=lambda w: narrow.get(w.lower(), []))), query
+    assert names(store.files.search("sine", expand=lambda w: wide.get(w.lower(), []))) == [
+        "pure.wav", "sine 440.wav"]
 
 
 def test_synonym_search_end_to_end(tmp_path, db):
@@ -142,6 +161,34 @@ def test_cjk_end_to_end(tmp_path, db):
 
     assert found("雨") == ["強い雨の音.wav"]
     assert found("name:東京") == ["AMBTraf_東京駅.wav"]
+
+
+def test_a_version_2_index_gets_prefix_indexes_on_open(tmp_path):
+    """A version 2 index (no prefix indexes) is made again on open: the same answers, the
+    options in the table's definition, the text columns left as they were."""
+    path = str(tmp_path / "v2.db")
+    s = open_store(path)
+    add(s, "/lib/footsteps gravel.wav", "Footsteps on gravel", ["footsteps", "gravel"])
+    add(s, "/lib/door.wav", "door", ["door"])
+    s.db.execute("DROP TABLE files_fts")
+    s.db.execute("CREATE VIRTUAL TABLE files_fts USING fts5(t_description, t_keywords, t_labels, t_category, "
+                 "t_name, t_path, content='files', content_rowid='id', "
+                 "tokenize='porter unicode61 remove_diacritics 2')")
+    s.db.execute("INSERT INTO files_fts(files_fts) VALUES ('rebuild')")
+    s.db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    before = {q: names(s.files.search(q)) for q in ("fo*", "foo*", "gra*", "do*", "door")}
+    s.close()
+
+    s = open_store(path)
+    assert s.db.schema_version() == SCHEMA_VERSION
+    sql = s.db.execute("SELECT sql FROM sqlite_master WHERE name = 'files_fts'").fetchone()[0]
+    assert "prefix='2 3'" in sql
+    assert {q: names(s.files.search(q)) for q in before} == before
+    assert before["fo*"] == ["footsteps gravel.wav"] and before["do*"] == ["door.wav"]
+    add(s, "/lib/dog.wav", "dog", ["dog"])                  # the triggers still reach it
+    assert names(s.files.search("do*")) == ["dog.wav", "door.wav"]
+    s.db.execute("INSERT INTO files_fts(files_fts) VALUES ('integrity-check')")
+    s.close()
 
 
 def test_an_older_index_is_rebuilt_on_open(tmp_path):

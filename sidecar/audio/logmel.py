@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import fft as sfft
 
 RATE = 16000
 WINDOW = 400            # 25 ms
@@ -57,6 +56,7 @@ _WINDOW[(FFT - WINDOW) // 2:(FFT - WINDOW) // 2 + WINDOW] = (
 
 def log_mel(samples: np.ndarray) -> np.ndarray:
     """[frames, 64] log-mel spectrogram of 16 kHz mono float samples."""
+    from scipy import fft as sfft   # here, not at the top: a rescan reads the patch shape only
     x = np.asarray(samples, dtype=np.float32)
     if len(x) < FFT:
         x = np.pad(x, (0, FFT - len(x)))

@@ -32,6 +32,7 @@ from sidecar.audio.decode import Audio
 from sidecar.audio.descriptors import measure
 from sidecar.audio.logmel import RATE, patches
 from sidecar.audio.pcm16 import prepare
+from sidecar.classify.audioset_version import GENERATION
 from sidecar.classify.base import WINDOW_SECONDS, Classification, window_starts
 from sidecar.classify.descriptors import quality_labels, technical_of
 from sidecar.classify.yamnet_model import YamnetModel
@@ -39,8 +40,6 @@ from sidecar.metadata.record import Label, Window
 from sidecar.vocabulary import tables
 
 NAME = "embedded"
-#: raised when what the engine says changes, so files heard by an older engine are heard again
-GENERATION = 2
 #: labels below this are not kept (the vocabulary writes only those above its own threshold)
 KEEP_PROBABILITY = 0.05
 WINDOW_LABELS = 5

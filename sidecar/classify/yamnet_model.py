@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.special import expit
 
 from sidecar.errors import ConfigError
 from sidecar.audio.logmel import BANDS, PATCH_FRAMES
@@ -357,4 +356,5 @@ class YamnetModel:
                 * self._params["class_scores_scale"]
         if self._ends_in_sigmoid:
             return raw.astype(np.float32)
+        from scipy.special import expit     # here: importing scipy.special costs a rescan 0.2 s
         return expit(raw.astype(np.float32))

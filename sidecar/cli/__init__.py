@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -11,7 +12,34 @@ from sidecar import __version__
 from sidecar.errors import ConfigError, SidecarError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: each command and where it lives, imported only when it runs or help lists it: `sidecar search`
+#: must not pay for the scanner's imports (numpy, the audio readers) at start-up
+COMMANDS = {
+    "apply": "sidecar.cli.sidecars:apply", "daemon": "sidecar.cli.daemon:daemon",
+    "export": "sidecar.cli.sidecars:export", "import-sidecars": "sidecar.cli.sidecars:import_sidecars",
+    "index": "sidecar.cli.index:index", "learn": "sidecar.cli.learn:learn", "scan": "sidecar.cli.scan:scan",
+    "search": "sidecar.cli.search:search", "serve-max": "sidecar.cli.serve_max:serve_max",
+    "show": "sidecar.cli.show:show", "similar": "sidecar.cli.similar:similar",
+    "status": "sidecar.cli.status:status", "ucs": "sidecar.cli.ucs:ucs", "undo": "sidecar.cli.undo:undo",
+    "vocab": "sidecar.cli.vocab:vocab", "web": "sidecar.cli.web:web",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported by name, on first use."""
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        where = COMMANDS.get(name)
+        if where is None:
+            return None
+        module, attr = where.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sidecar")
 @click.option("--debug", is_flag=True, help="Log details to stderr.")
 def cli(debug):
@@ -19,29 +47,6 @@ def cli(debug):
     beside them (sidecar XML) and into a searchable index."""
     logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
                         format="sidecar: %(levelname)s %(message)s", stream=sys.stderr)
-
-
-def _register() -> None:
-    from sidecar.cli.daemon import daemon
-    from sidecar.cli.index import index
-    from sidecar.cli.scan import scan
-    from sidecar.cli.search import search
-    from sidecar.cli.serve_max import serve_max
-    from sidecar.cli.learn import learn
-    from sidecar.cli.show import show
-    from sidecar.cli.similar import similar
-    from sidecar.cli.sidecars import apply, export, import_sidecars
-    from sidecar.cli.status import status
-    from sidecar.cli.ucs import ucs
-    from sidecar.cli.undo import undo
-    from sidecar.cli.vocab import vocab
-    from sidecar.cli.web import web
-
-    for command in (scan, daemon, search, show, similar, learn, undo, export, import_sidecars, apply, vocab, ucs, serve_max, status, index, web):
-        cli.add_command(command)
-
-
-_register()
 
 
 def main() -> None:

@@ -19,8 +19,9 @@ def status(as_json, db_path):
     and the last errors; each running daemon with its roots, observers and engine health."""
     store = make_app(db_path, must_exist=True).store
     now = time.time()
-    doc = {"db": store.location, "files": store.files.count(),
-           "formats": store.files.count_by("format"), "engines": store.files.count_by("engine"),
+    formats = store.files.count_by("format")      # every file has one ("" too): their sum is the count
+    doc = {"db": store.location, "files": sum(formats.values()),
+           "formats": formats, "engines": store.files.count_by("engine"),
            "jobs": store.queue.counts(),
            "throughput": {"last_minute": store.queue.finished_since(now - 60),
                           "last_hour": store.queue.finished_since(now - 3600)},

@@ -366,7 +366,10 @@ class Daemon:
         from sidecar.metadata.safe_write import cleanup_temp_files
         started = time.perf_counter()
         known = self.store.files.identities() if known is None else known
-        result = catch_up(path, known, self.store.files.paths_under(path), self.rules)
+        # the indexed files under the root, from what is in hand (reading them again from the
+        # index took seconds at a million files)
+        prefix = os.path.join(os.path.abspath(path), "")
+        result = catch_up(path, known, [p for p in known if p.startswith(prefix)], self.rules)
         for folder in sorted(result.temp_folders):
             for action in cleanup_temp_files(folder, older_than=clean_temp):
                 eventlog.emit("leftover_write", path=action.path, action=action.what)

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from sidecar.index.query import Query
 from sidecar.metadata.record import Record
@@ -52,6 +52,12 @@ class IndexedFile:
     classified: str = ""
     #: the index row's id (0 until the row is stored and read back); names the file in the web API
     id: int = 0
+
+    def record_fields(self, *names: str) -> list[Any]:
+        """These fields of the record (None where it has none): a row read from the index answers
+        without decoding its whole record, provenance and windows included (a search result
+        sent to a DAW needs four fields)."""
+        return [getattr(self.record, name, None) for name in names]
 
     def to_json(self) -> dict:
         """Canonical field names first, as every --json output shows a file."""

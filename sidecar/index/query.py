@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from sidecar.errors import QueryError
+from sidecar.index.useful_synonyms import useful_synonyms
 
 FIELDS = {
     "description": "t_description", "keywords": "t_keywords", "keyword": "t_keywords",
@@ -110,20 +111,10 @@ class Query:
             terms = []
             for t in g.terms:
                 if t.kind == "word":
-                    alts = tuple(s for s in synonyms(t.text) if not _same_stem(s, t.text))
-                    t = replace(t, alternatives=alts)
+                    t = replace(t, alternatives=useful_synonyms(t.text, synonyms(t.text)))
                 terms.append(t)
             groups.append(Group(terms))
         return Query(groups)
-
-
-def _same_stem(a: str, b: str) -> bool:
-    """Words the porter tokenizer folds together anyway ("door", "doors"): one lookup is enough."""
-    a, b = a.lower().strip(), b.lower().strip()
-    if a == b:
-        return True
-    short, long = sorted((a, b), key=len)
-    return long in (short + "s", short + "es") and " " not in long
 
 
 def _quote(text: str) -> str:

@@ -81,6 +81,10 @@ class MeaningHit:
         """Its record: a hit is answered over OSC as a search hit is."""
         return self.file.record
 
+    def record_fields(self, *names: str) -> list:
+        """Fields of its record, as its index row gives them (what an OSC result sends)."""
+        return self.file.record_fields(*names)
+
     def why(self) -> list[str]:
         """What carried the match, the stronger way first."""
         reasons = []

@@ -6,6 +6,7 @@ holds no I/O; each container module maps it onto its own layout.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -170,7 +171,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Record":
-        known = {f.name for f in fields(cls)} - {"provenance"}
+        known = _plain_fields(cls)
         rec = cls(**{k: v for k, v in d.items() if k in known})
         rec.Keywords = list(rec.Keywords or [])
         rec.provenance = Provenance.from_dict(d.get("provenance"))
@@ -192,6 +193,12 @@ class Record:
                 setattr(self, name, list(value) if isinstance(value, list) else value)
         if self.provenance.is_empty() and not other.provenance.is_empty():
             self.provenance = other.provenance
+
+
+@functools.cache
+def _plain_fields(cls) -> frozenset[str]:
+    """A record class's field names but provenance (dataclasses.fields is slow to ask per row)."""
+    return frozenset(f.name for f in fields(cls)) - {"provenance"}
 
 
 def split_keywords(text: str) -> list[str]:

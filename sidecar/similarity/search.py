@@ -35,6 +35,10 @@ class Neighbour:
         """Its record: a Neighbour is answered over OSC as a search hit is."""
         return self.file.record
 
+    def record_fields(self, *names: str) -> list:
+        """Fields of its record, as its index row gives them (what an OSC result sends)."""
+        return self.file.record_fields(*names)
+
     def to_json(self) -> dict:
         rec = self.file.record
         return {"path": self.path, "distance": round(self.distance, 6), "CatID": rec.CatID,

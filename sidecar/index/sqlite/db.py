@@ -17,7 +17,8 @@ from sidecar.index.text import TEXT_COLUMNS, text_columns
 from sidecar.metadata.record import Record
 
 #: 2: CJK text in the t_* columns is split into single characters (an older index is rebuilt on open)
-SCHEMA_VERSION = 2
+#: 3: the full-text index keeps 2- and 3-character prefix indexes (rebuilt on open)
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -38,6 +39,11 @@ CREATE TABLE IF NOT EXISTS files (
     t_description TEXT, t_keywords TEXT, t_labels TEXT, t_category TEXT, t_name TEXT, t_path TEXT
 );
 CREATE INDEX IF NOT EXISTS files_fingerprint ON files(fingerprint);
+-- a rescan's and the daemon's catch-up's identities of every file, without reading the records
+CREATE INDEX IF NOT EXISTS files_identity ON files(path, size, mtime_ns, fingerprint);
+-- `sidecar status` counts by format and by engine, and the vectors: from indexes, not the rows
+CREATE INDEX IF NOT EXISTS files_format ON files(format);
+CREATE INDEX IF NOT EXISTS files_engine ON files(engine);
 CREATE TABLE IF NOT EXISTS labels (
     file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
     label TEXT NOT NULL, mid TEXT NOT NULL, probability REAL NOT NULL, source TEXT NOT NULL
@@ -46,7 +52,7 @@ CREATE INDEX IF NOT EXISTS labels_file ON labels(file_id);
 CREATE INDEX IF NOT EXISTS labels_label ON labels(label);
 CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5(
     t_description, t_keywords, t_labels, t_category, t_name, t_path,
-    content='files', content_rowid='id',
+    content='files', content_rowid='id', prefix='2 3',
     tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS files_ai AFTER INSERT ON files BEGIN
@@ -79,6 +85,7 @@ CREATE TABLE IF NOT EXISTS embeddings (
     starts BLOB NOT NULL,           -- each block's start, seconds: float32
     dim INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS embeddings_model ON embeddings(model);
 CREATE TABLE IF NOT EXISTS vector_changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     file_id INTEGER NOT NULL
@@ -202,26 +209,34 @@ class SqliteDb:
                     if name not in have:
                         self.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
             self.execute("CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(state, not_before, queued)")
+            # `sidecar status` over a week of done jobs: the last hour's, and the last errors
+            self.execute("CREATE INDEX IF NOT EXISTS jobs_finished ON jobs(state, finished)")
+            self.execute("CREATE INDEX IF NOT EXISTS jobs_errors ON jobs(coalesce(finished, queued)) "
+                         "WHERE reason != '' AND (tries > 0 OR state = 'set_aside')")
             self.execute("UPDATE jobs SET state = 'set_aside' WHERE state = 'failed'")
 
     def _upgrade(self) -> None:
         """Bring an index written by an older version up to SCHEMA_VERSION.
 
-        The t_* columns are computed again from each row's path and stored
-        record, with the update trigger dropped for the while, and the FTS
-        index is rebuilt from them once. One transaction: another process
-        opening the index meanwhile waits, then finds it done.
+        Before 2, the t_* columns are computed again from each row's path and
+        stored record, with the update trigger dropped for the while. The FTS
+        index is made again with this version's options and rebuilt from them
+        once. One transaction: another process opening the index meanwhile
+        waits, then finds it done.
         """
         with self.atomic():
-            if self.schema_version() >= SCHEMA_VERSION:
+            version = self.schema_version()
+            if version >= SCHEMA_VERSION:
                 return
-            self.execute("DROP TRIGGER IF EXISTS files_au")
-            rows = self.execute("SELECT id, path, record FROM files").fetchall()
-            sets = ", ".join(f"{c} = ?" for c in TEXT_COLUMNS)
-            self.executemany(
-                f"UPDATE files SET {sets} WHERE id = ?",
-                [(*text_columns(path, Record.from_dict(json.loads(record))).values(), rowid)
-                 for rowid, path, record in rows])
+            if version < 2:
+                self.execute("DROP TRIGGER IF EXISTS files_au")
+                rows = self.execute("SELECT id, path, record FROM files").fetchall()
+                sets = ", ".join(f"{c} = ?" for c in TEXT_COLUMNS)
+                self.executemany(
+                    f"UPDATE files SET {sets} WHERE id = ?",
+                    [(*text_columns(path, Record.from_dict(json.loads(record))).values(), rowid)
+                     for rowid, path, record in rows])
+            self.execute("DROP TABLE IF EXISTS files_fts")      # its options are fixed when made
             for statement in split_sql(SCHEMA):
                 self.execute(statement)
             self.execute("INSERT INTO files_fts(files_fts) VALUES ('rebuild')")
@@ -238,6 +253,16 @@ class SqliteDb:
         with self._lock:
             cur = self.conn.execute(sql, params)
             return Result(cur.fetchall(), cur.rowcount)
+
+    def collect(self, sql: str, build: Callable[[Iterator[tuple]], object], params: tuple = ()):
+        """build(rows) over a statement's rows as plain tuples, one at a time (no list of them all,
+        no sqlite3.Row each): for reads of every file at once."""
+        if self.tracer:
+            self.tracer(sql, params)
+        with self._lock:
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            return build(cur.execute(sql, params))
 
     def executemany(self, sql: str, rows: list) -> int:
         with self._lock:
