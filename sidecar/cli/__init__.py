@@ -8,7 +8,7 @@ import sys
 import click
 
 from sidecar import __version__
-from sidecar.errors import ConfigError, SidecarError
+from sidecar.errors import SidecarError, exit_status
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,11 +54,8 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)     # 2 for usage errors, 1 otherwise
-    except ConfigError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
     except SidecarError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exit_status(exc))
     except SystemExit:
         raise

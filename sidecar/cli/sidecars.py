@@ -18,11 +18,12 @@ from typing import Any
 
 import click
 
-from sidecar.cli.common import ConfigProblem
+from sidecar.cli.common import ConfigProblem, open_index
 from sidecar.errors import ConfigError, QueryError, SidecarError
 from sidecar.metadata.record import Record
-from sidecar.metadata.sidecar_xml import Identity, atomic_write, keep_human_edits, read, render, sidecar_path
-from sidecar.metadata.sidecar_xml._files import is_sidecar_name
+from sidecar.metadata.sidecar_xml import (
+    Identity, atomic_write, is_sidecar_name, keep_human_edits, read, render, sidecar_path,
+)
 from sidecar.metadata.sidecar_xml.locate import AudioFinder, MovedSound, audio_beside, own_sidecars
 
 __all__ = ["import_sidecars", "apply", "export"]
@@ -44,19 +45,6 @@ class Row:
 
 
 # -- shared plumbing -----------------------------------------------------------
-
-def _open_app():
-    """The application over the index the configuration names (its `db` key, SIDECAR_DB)."""
-    from sidecar.app import App
-    from sidecar.config import load
-
-    app = App(load())
-    try:
-        app.store
-    except (SidecarError, OSError) as exc:     # the configured database cannot be used
-        raise ConfigProblem(f"cannot open the index ({exc}); set SIDECAR_DB to a writable file") from exc
-    return app
-
 
 class SidecarPlaces:
     """Where sidecars live: the --mirror given, else the mirrors of the configuration."""
@@ -274,7 +262,7 @@ def import_sidecars(paths: tuple[str, ...], roots: tuple[str, ...], mirror, as_j
     sidecar is moved beside it (or into its mirror folder): written whole at the
     new place, with the sound's new name and path, then removed from the old one.
     """
-    app = _open_app()
+    app = open_index()
     store = app.store
     places = SidecarPlaces(mirror)
     journal = app.journal
@@ -340,7 +328,7 @@ def apply(paths: tuple[str, ...], mirror, dry_run: bool, as_json: bool) -> None:
 
     from sidecar.pipeline.write import write_embedded
 
-    app = _open_app()
+    app = open_index()
     store = app.store
     places = SidecarPlaces(mirror)
     finder = AudioFinder([], _audio_fingerprint)
@@ -369,7 +357,7 @@ def export(fmt: str, query: str | None, output: str, bom: bool) -> None:
     """Export the index (or the files a query finds) for library managers."""
     from sidecar.exports import write_collection, write_csv
     from sidecar.exports.output import atomic_output
-    app = _open_app()
+    app = open_index()
     try:
         items = app.search(query) if query else list(app.store.files.all())
     except (QueryError, ValueError) as exc:

@@ -124,7 +124,7 @@ class JobRunner:
     def _record(self, task: Task) -> None:
         """The index and the counts, through the runner's one consumer function."""
         with self._summary_lock:
-            runner._finish(task, self.summary, self.store, self.service.context, None)
+            runner.record_task(task, self.summary, self.store, self.service.context)
             # a service runs for months: keep the counts, not every note and failure (the log has them)
             for kept in (self.summary.problems, self.summary.notes, self.summary.planned):
                 del kept[:-100]

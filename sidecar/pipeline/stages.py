@@ -10,7 +10,6 @@ import stat
 import time
 from dataclasses import dataclass
 
-from sidecar import events
 from sidecar.audio.decode import decode
 from sidecar.classify.base import Classification, heard_by_an_older_engine
 from sidecar.config import Config
@@ -416,7 +415,6 @@ def write(task: Task, ctx: Context) -> Task:
     task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
     if task.unchanged_audio:
         return task.done(Outcome.REINDEXED, "audio unchanged; metadata re-read")
-    events.send("file_written", path=task.path, containers=list(task.written))
     return task.done(Outcome.CLASSIFIED)
 
 
