@@ -17,7 +17,7 @@ from sidecar.metadata import sidecar_xml as sx
 from sidecar.metadata.record import Label, Provenance, Record
 
 store_mod = pytest.importorskip("sidecar.index.store", reason="the index store is not built yet")
-fingerprint_mod = pytest.importorskip("sidecar.library.fingerprint", reason="fingerprints are not built yet")
+import sidecar.formats as fingerprint_mod
 
 
 def make_wav(path: Path, seed: int) -> Path:

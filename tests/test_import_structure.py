@@ -169,3 +169,42 @@ def test_the_checker_finds_a_private_name_taken_from_another_package(tmp_path):
 
 def test_no_private_name_is_used_from_another_package():
     assert private_reaches(REPO) == []
+
+
+FORMAT_NAMES = {"wav", "rf64", "aiff", "flac", "mp3", "ogg", "opus", "m4a"}
+
+
+def format_tests(root: Path, packages=PACKAGES) -> list[str]:
+    """`module:line` of every comparison that tests a container format by name outside sidecar/formats:
+    with a format's name (`fmt == "aiff"`, `task.format in ("mp3", "ogg")`) or a set of them
+    (`fmt in PCM_FORMATS`)."""
+    found = []
+    for name, path in modules(root, packages).items():
+        if name == "sidecar.formats" or name.startswith("sidecar.formats."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if not isinstance(node, ast.Compare) or not all(
+                    isinstance(op, (ast.Eq, ast.NotEq, ast.In, ast.NotIn)) for op in node.ops):
+                continue
+            sides = [node.left, *node.comparators]
+            literal = any(isinstance(c, ast.Constant) and c.value in FORMAT_NAMES
+                          for s in sides for c in ast.walk(s))
+            grouped = any(isinstance(s, ast.Name) and s.id.endswith("_FORMATS") for s in sides)
+            if literal or grouped:
+                found.append(f"{name}:{node.lineno}")
+    return found
+
+
+def test_the_checker_finds_a_format_tested_by_name(tmp_path):
+    (tmp_path / "sidecar" / "formats").mkdir(parents=True)
+    (tmp_path / "sidecar" / "__init__.py").write_text("")
+    (tmp_path / "sidecar" / "formats" / "__init__.py").write_text("x = fmt == 'wav'\n")
+    (tmp_path / "sidecar" / "stage.py").write_text(
+        "a = fmt == 'aiff'\nb = task.format in ('mp3', 'ogg')\nc = kind in ('flac',)\nd = kind == 'xml'\n"
+        "e = fmt in PCM_FORMATS\n")
+    assert format_tests(tmp_path, ("sidecar",)) == [
+        "sidecar.stage:1", "sidecar.stage:2", "sidecar.stage:3", "sidecar.stage:5"]
+
+
+def test_only_the_format_modules_test_a_format_by_name():
+    assert format_tests(REPO) == []

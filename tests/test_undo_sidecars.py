@@ -15,7 +15,7 @@ import audiogen
 from conftest import run_sidecar
 from sidecar.cli.undo import undo as undo_command
 from sidecar.index.store import open_store
-from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.formats import audio_fingerprint
 from sidecar.metadata import sidecar_xml as sx
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.record import Provenance, Record

@@ -94,13 +94,13 @@ def _not_found(audio: str, found: MovedSound, where: str) -> str:
 
 
 def _audio_fingerprint(path: str) -> str:
-    from sidecar.library.fingerprint import audio_fingerprint
+    from sidecar.formats import audio_fingerprint
     return audio_fingerprint(path)
 
 
 def _sidecars(paths: Iterable[str], mirror) -> Iterator[str]:
     """Sidecar files named by paths: sidecars themselves, sounds (their sidecar), or folders walked."""
-    from sidecar.library.formats import AUDIO_EXTENSIONS
+    from sidecar.formats import AUDIO_EXTENSIONS
     for path in paths:
         if os.path.isdir(path):
             for folder, dirs, files in os.walk(path, followlinks=False):
@@ -148,7 +148,7 @@ def _indexed_file(store, audio: str, record: Record, human: Iterable[str], sidec
                   fingerprint: str | None = None, existing=_UNKNOWN):
     """An index row for audio with record, keeping what the index already knew (existing: its row)."""
     from sidecar.index.interfaces import IndexedFile
-    from sidecar.library.formats import recognise
+    from sidecar.formats import recognise
     st = os.stat(audio)
     found = recognise(audio)
     if existing is _UNKNOWN:
@@ -346,14 +346,14 @@ def apply(paths: tuple[str, ...], mirror, dry_run: bool, as_json: bool) -> None:
 # -- export -----------------------------------------------------------------------
 
 @click.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "xml"]), default="csv", show_default=True,
+@click.option("--format", "kind", type=click.Choice(["csv", "xml"]), default="csv", show_default=True,
               help="csv: one row per file (Soundminer/UCS columns); xml: one collection document.")
 @click.option("--query", "-q", default=None, help="Only files matching this search, e.g. 'door -metal'.")
 @click.option("-o", "--output", default="-", type=click.Path(dir_okay=False), show_default=True,
               help="File to write (written whole or not at all); '-' is stdout.")
 @click.option("--bom/--no-bom", default=False, show_default=True,
               help="Start the CSV with a UTF-8 byte-order mark, which Excel needs to read accents and CJK.")
-def export(fmt: str, query: str | None, output: str, bom: bool) -> None:
+def export(kind: str, query: str | None, output: str, bom: bool) -> None:
     """Export the index (or the files a query finds) for library managers."""
     from sidecar.exports import write_collection, write_csv
     from sidecar.exports.output import atomic_output
@@ -364,7 +364,7 @@ def export(fmt: str, query: str | None, output: str, bom: bool) -> None:
         raise click.BadParameter(str(exc), param_hint="--query") from exc
 
     def produce(out) -> int:
-        if fmt == "xml":
+        if kind == "xml":
             return write_collection(items, out, query=query)
         text = io.TextIOWrapper(out, encoding="utf-8", newline="")
         try:
@@ -383,4 +383,4 @@ def export(fmt: str, query: str | None, output: str, bom: bool) -> None:
         raise click.ClickException(f"{output}: cannot write ({exc.strerror or exc})") from exc
     except SidecarError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"export: {count} files as {fmt} to {'stdout' if output == '-' else output}", err=True)
+    click.echo(f"export: {count} files as {kind} to {'stdout' if output == '-' else output}", err=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sidecar.daemon import eventlog
 from sidecar.errors import ClassifierError, ContainerError, SidecarError
 from sidecar.index.interfaces import IndexedFile, Job, Store
-from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.formats import audio_fingerprint
 from sidecar.metadata.merge import machine_values
 from sidecar.pipeline import runner
 from sidecar.pipeline.stages import Context, process, read_existing, read_sidecar_edits
@@ -162,7 +162,7 @@ class JobRunner:
         classifying again."""
         indexed = task.indexed
         try:
-            from sidecar.library.formats import recognise
+            from sidecar.formats import recognise
             found = recognise(task.path)
             if found is None:
                 return
