@@ -44,9 +44,9 @@ def machine(description: str = "Door", keywords: tuple[str, ...] = ()) -> Record
 
 
 def index(db: Path, audio: Path) -> None:
-    from sidecar.cli.sidecars import _indexed_file
+    from sidecar.pipeline.sidecars import indexed_file
     store = open_store(db)
-    store.files.upsert(_indexed_file(store, str(audio), machine(), [], str(audio) + ".xml"))
+    store.files.upsert(indexed_file(store, str(audio), machine(), [], str(audio) + ".xml"))
     store.close()
 
 
