@@ -38,7 +38,7 @@ from figures import figure  # noqa: E402
 from daw_bridge import messages  # noqa: E402
 from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
-from sidecar.library.fingerprint import audio_fingerprint  # noqa: E402
+from sidecar.formats import audio_fingerprint  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
 
 DAW_BRIDGE = str(Path(sys.executable).with_name("daw-bridge"))

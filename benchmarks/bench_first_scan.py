@@ -104,14 +104,14 @@ def stage_table(lib: Path, db: Path, audio_seconds: float) -> None:
     from sidecar.classify import audioset
     from sidecar.classify.yamnet_model import YamnetModel
     from sidecar.cli.scan import scan
-    from sidecar.library import fingerprint
+    from sidecar.formats import base as format_base, wav as wav_format
     from sidecar.pipeline import runner
     from sidecar.pipeline import stages as pipeline_stages
     from sidecar.similarity import embedder, melspec
 
     s = Stages()
-    s.wrap(pipeline_stages, "decode", "decode (libsndfile, 48 kHz float)")
-    s.wrap(pipeline_stages, "audio_fingerprint", "fingerprint (PCM bytes, blake2b)")
+    s.wrap(wav_format.Riff, "decode", "decode (libsndfile, 48 kHz float)")
+    s.wrap(format_base.Format, "fingerprint", "fingerprint (PCM bytes, blake2b)")
     s.wrap(descriptors, "_loudness", "loudness (BS.1770)")
     s.wrap(descriptors, "_true_peak", "true peak (4x oversampled)")
     s.wrap(audioset, "measure", "other descriptors (peak, RMS, clipping, DC)")
@@ -126,10 +126,9 @@ def stage_table(lib: Path, db: Path, audio_seconds: float) -> None:
     s.wrap(os, "fsync", "fsync (files and folders)")
     s.wrap(YamnetModel, "__init__", "model loads: YAMNet session")
     s.wrap(runner, "_update_meaning", "search by meaning: text vectors of new files")
-    s.wrap(runner, "_finish", "index: each file's row (one writer)")
+    s.wrap(runner, "record_task", "index: each file's row (one writer)")
     s.wrap(pipeline_stages, "read_existing", "probe: metadata already in the file")
     s.wrap(embedder.Embedder, "load", "model loads: aisfx network")
-    del fingerprint
     wall, cpu = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(io.StringIO()):
         try:

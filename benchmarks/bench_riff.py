@@ -30,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import figure  # noqa: E402
+from sidecar.formats import WAV
 from sidecar.metadata import riff
 from sidecar.metadata.journal import Journal
 from sidecar.pipeline.write import write_embedded
@@ -88,11 +89,11 @@ def big_file(folder: Path, size_gb: float) -> None:
     passes = io_of_first_write(folder, path, copy)
     t_rewrite, t_undo = [], []
     with Journal.at(folder / "bench.db") as journal:
-        t_journal = settled(lambda: journal.record_original(path, riff.audio_span))
+        t_journal = settled(lambda: journal.record_original(path, WAV))
         for _ in range(2):
             t_rewrite.append(settled(lambda: riff.write(path, RECORD)))
             t_undo.append(settled(lambda: journal.undo(path)))
-            journal.record_original(path, riff.audio_span)
+            journal.record_original(path, WAV)
     assert not riff.write(path, RECORD).in_place
     times = []
     for i in range(20):

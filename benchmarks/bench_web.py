@@ -35,7 +35,7 @@ from bench_daw_bridge import build_index  # noqa: E402
 from bench_scan import WORDS  # noqa: E402
 from sidecar.index.interfaces import IndexedFile  # noqa: E402
 from sidecar.index.store import open_store  # noqa: E402
-from sidecar.library.fingerprint import audio_fingerprint  # noqa: E402
+from sidecar.formats import audio_fingerprint  # noqa: E402
 from sidecar.metadata.record import Label, Provenance, Record  # noqa: E402
 
 SIDECAR = str(Path(sys.executable).with_name("sidecar"))

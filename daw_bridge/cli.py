@@ -236,12 +236,9 @@ def ping(host, port, timeout):
 
 
 def main() -> None:
-    from sidecar.errors import ConfigError, SidecarError
+    from sidecar.errors import SidecarError, exit_status
     try:
         sys.exit(cli.main(standalone_mode=True))
-    except ConfigError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
     except SidecarError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exit_status(exc))

@@ -51,3 +51,8 @@ class StoreError(SidecarError):
 class IndexUnavailable(StoreError, ConfigError):
     """The index's database server cannot be reached (str() names it, never its password). At start
     that is the configuration's matter (exit status 2); a running daemon waits for it instead."""
+
+
+def exit_status(exc: SidecarError) -> int:
+    """The exit status of a command stopped by exc: 2 for a configuration error, else 1."""
+    return 2 if isinstance(exc, ConfigError) else 1

@@ -73,8 +73,8 @@ def write(path: str, kind: str, data: np.ndarray | None = None, rate: int | None
 
 def data_chunk(path: str) -> bytes:
     """The bytes of a WAV/RF64 `data` chunk or an AIFF `SSND` payload, read independently."""
-    from sidecar.library.fingerprint import pcm_span
-    start, length = pcm_span(path)
+    from sidecar.formats import sniffed_audio_span
+    start, length = sniffed_audio_span(path)
     with open(path, "rb") as f:
         f.seek(start)
         return f.read(length)

@@ -9,7 +9,7 @@ import struct
 import audiogen
 from conftest import run_sidecar
 from sidecar.metadata.riff import aiff, audio_span
-from sidecar.metadata.riff.damage import damage
+from sidecar import formats
 from test_riff_build import audio, chunk, fmt_payload, wav
 
 FMT = chunk(b"fmt ", fmt_payload(1, bits=16))
@@ -112,7 +112,7 @@ def test_repair_writes_them_with_the_audio_identical_and_undo_is_exact(tmp_path)
         assert path.read_bytes() != files[name][0]
         assert _audio(path) == before[name], name                       # the audio is identical
         fmt = "aiff" if name.endswith(".aiff") else "wav"
-        assert not any(files[name][1] in d for d in damage(path, fmt)), name
+        assert not any(files[name][1] in d for d in formats.get(fmt).damage(path)), name
     undo = run_sidecar("undo", "--all", "--json", "--db", db)
     assert undo.returncode == 0, undo.stderr
     for name, (blob, _) in files.items():

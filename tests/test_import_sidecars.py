@@ -17,7 +17,7 @@ from sidecar.metadata import sidecar_xml as sx
 from sidecar.metadata.record import Label, Provenance, Record
 
 store_mod = pytest.importorskip("sidecar.index.store", reason="the index store is not built yet")
-fingerprint_mod = pytest.importorskip("sidecar.library.fingerprint", reason="fingerprints are not built yet")
+import sidecar.formats as fingerprint_mod
 
 
 def make_wav(path: Path, seed: int) -> Path:
@@ -184,20 +184,16 @@ def test_apply_without_edits_changes_nothing(tmp_path, db):
     assert door.read_bytes() == before
 
 
-def test_apply_reports_a_failed_write(tmp_path, db, monkeypatch):
-    from sidecar.errors import FileError
-    import sidecar.pipeline.write as pipeline_write
-
+def test_apply_reports_a_failed_write(tmp_path, db):
     door = make_wav(tmp_path / "door.wav", 10)
     edit_description(write_sidecar(door), "Edited")
-
-    def refuse(path, record, *args, **kwargs):
-        raise FileError(path, "write", "read-only file system")
-
-    monkeypatch.setattr(pipeline_write, "write_embedded", refuse)
+    broken = door.read_bytes()[:30]         # a WAV header cut short: no writer can place the record
+    door.write_bytes(broken)
     result = invoke("apply", [str(door)])
     assert result.exit_code == 1
-    assert "read-only file system" in result.stderr
+    [line] = [l for l in result.stderr.splitlines() if l.startswith(str(door))]
+    assert "write failed" in line, line
+    assert door.read_bytes() == broken
 
 
 # -- orphaned sidecars: which sound, if any, is theirs ----------------------------------------
@@ -266,10 +262,10 @@ def test_several_candidates_are_ambiguous(tmp_path, db):
         args = ["--json", str(orphan)]
         if command == "apply":
             edit_notes(orphan, "mine")
-            from sidecar.cli.sidecars import _indexed_file
+            from sidecar.pipeline.sidecars import indexed_file
             store = store_mod.open_store(db)            # apply looks among indexed sounds only
             for copy in (lib / "b.wav", lib / "sub" / "c.wav"):
-                store.files.upsert(_indexed_file(store, str(copy), Record(), [], ""))
+                store.files.upsert(indexed_file(store, str(copy), Record(), [], ""))
         result = invoke(command, args)
         assert result.exit_code == 1, command
         [row] = rows_of(result)

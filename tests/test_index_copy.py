@@ -13,7 +13,7 @@ from sidecar.index.dburl import redact
 from sidecar.index.interfaces import IndexedFile, StoredEmbedding, StoredModel, UcsRow
 from sidecar.index.postgres import PgStore
 from sidecar.index.store import open_store
-from sidecar.metadata import riff
+from sidecar import formats
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.record import Label, Provenance, Record
 
@@ -47,7 +47,7 @@ def fill(db: str, tmp_path, count: int = 120) -> None:
     store.close()
     with Journal.at(db) as journal:
         for k in range(3):
-            journal.record_original(tiny_wav(tmp_path / "audio" / f"t{k}.wav", seed=k), riff.audio_span)
+            journal.record_original(tiny_wav(tmp_path / "audio" / f"t{k}.wav", seed=k), formats.WAV)
 
 
 def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, pg_url, monkeypatch):

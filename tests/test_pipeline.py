@@ -1,13 +1,15 @@
-"""The runner in process: events, sequential and parallel runs alike, the job queue."""
+"""The runner in process: each finished file, sequential and parallel runs alike, the job queue."""
+
+import os
 
 import pytest
 import audiogen
-from sidecar import events
 from sidecar.classify.audioset import AudiosetEngine
 from sidecar.config import Config
 from sidecar.index.store import open_store
 from sidecar.pipeline import runner
 from sidecar.pipeline.stages import Context
+from sidecar.pipeline.task import Outcome
 from sidecar.vocabulary import default_vocabulary
 
 #: what the engine hears decides these: they also run on the int8 numeric path (make test)
@@ -26,21 +28,16 @@ def _run(root, db, jobs):
     return runner.run([str(root)], ctx, open_store(db), jobs=jobs)
 
 
-def test_events_reach_listeners(tmp_path):
+def test_each_finished_file_reaches_on_task(tmp_path):
     root = _library(tmp_path / "lib")
     seen = []
-    stops = [events.listen(name, lambda name=name, **p: seen.append((name, p)))
-             for name in ("file_written", "file_failed", "indexed", "scan_finished")]
-    try:
-        summary = _run(root, tmp_path / "i.db", jobs=2)
-    finally:
-        for stop in stops:
-            stop()
-    names = [n for n, _ in seen]
-    assert names.count("file_written") == 2 and names.count("indexed") == 2
-    assert names.count("file_failed") == 1 and names[-1] == "scan_finished"
-    failed = next(p for n, p in seen if n == "file_failed")
-    assert failed["path"].endswith("broken.wav") and failed["reason"]
+    ctx = Context(Config(write_sidecar=False), AudiosetEngine(), default_vocabulary())
+    summary = runner.run([str(root)], ctx, open_store(tmp_path / "i.db"), jobs=2, on_task=seen.append)
+    outcomes = sorted((os.path.basename(t.path), t.outcome) for t in seen)
+    assert outcomes == [("a.wav", Outcome.CLASSIFIED), ("b.flac", Outcome.CLASSIFIED),
+                        ("broken.wav", Outcome.FAILED)]
+    assert all(t.written for t in seen if t.outcome == Outcome.CLASSIFIED)
+    assert next(t for t in seen if t.outcome == Outcome.FAILED).reason
     assert summary.failed == 1
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sidecar.library.fingerprint import file_audio_span
+from sidecar import formats
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.read_once import ReadOnce
 from sidecar.metadata.safe_write import ChangedMeanwhile
@@ -49,7 +49,7 @@ def test_the_journal_row_of_a_rewrite_equals_one_read_by_the_journal_itself(tmp_
         path.parent.mkdir()
         path.write_bytes(blob)
     with Journal.at(tmp_path / "a.db") as alone, Journal.at(tmp_path / "b.db") as journal:
-        assert alone.record_original(by_itself, file_audio_span)
+        assert alone.record_original(by_itself, formats.of(str(by_itself)))
         written = write_embedded(str(by_rewrite), sample_record(), journal=journal)
         assert written and by_rewrite.read_bytes() != blob
         expected, got = alone.rows.get(alone._key(by_itself)), journal.rows.get(journal._key(by_rewrite))

@@ -21,7 +21,7 @@ from sidecar.app import App
 from sidecar.config import Config
 from sidecar.index.interfaces import IndexedFile
 from sidecar.index.store import open_store
-from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.formats import audio_fingerprint
 from sidecar.metadata.record import Record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def indexed_library(tmp_path):
 
 def with_embeddings(store, paths):
     """The files' sounds-like vectors in the index, as a scan stores them (the real network)."""
-    from sidecar.audio.decode import decode
+    from sidecar.formats import decode
     from sidecar.similarity.embedder import shared, stored_form
     for path in paths:
         audio = decode(path, "wav")

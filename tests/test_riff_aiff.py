@@ -15,6 +15,7 @@ from mutagen.aiff import AIFF
 from mutagen.id3 import ID3, TIT2
 
 from sidecar.errors import ContainerError
+from sidecar import formats
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.riff import aiff
 from test_riff_build import put, sample_record
@@ -94,7 +95,7 @@ def test_undo_round_trip(tmp_path):
     path = _aiff(tmp_path, extra=FOREIGN)
     original = path.read_bytes()
     with Journal.at(tmp_path / "j.db") as journal:
-        journal.record_original(path, aiff.audio_span)
+        journal.record_original(path, formats.AIFF)
         aiff.write(path, sample_record(), id3=_id3())
         assert path.read_bytes() != original
         assert journal.undo(path).ok

@@ -11,6 +11,7 @@ import pytest
 from daemon_support import tiny_wav
 from pg_support import reopen
 from sidecar.index.interfaces import IndexedFile, JournalRow
+from sidecar.index.job_policy import JobEnd, RetryPolicy
 from sidecar.index.rooted import MARK, RootMismatch, known_roots, rooted
 from sidecar.metadata.record import Record
 
@@ -59,6 +60,14 @@ def test_each_machine_reads_the_same_rows_with_its_own_paths(index_store, librar
     assert mac.queue.claim("mac-worker", lease=60) is None
     linux.queue.finish(job.path, True)
     assert mac.queue.counts() == {"done": 1}
+    # the retry policy settles a job under the machine's own path: the row keyed by the root's id
+    mac.queue.enqueue([f"{mac_root}/Rain/rain on roof.wav"])
+    job = linux.queue.claim("linux-worker", lease=60)
+    policy = RetryPolicy(max_tries=1)
+    assert linux.queue.settle(job.path, job.tries, JobEnd.failed("cannot decode"), policy).state == "set_aside"
+    [aside] = mac.queue.jobs_in("set_aside")
+    assert (aside.path, aside.reason) == (f"{mac_root}/Rain/rain on roof.wav", "cannot decode")
+    assert mac.queue.counts() == {"done": 1, "set_aside": 1}
 
     # the journal: a file written from one machine is undone from another
     mac.journal.add(JournalRow(f"{mac_root}/Doors/door creak.wav", 1.0, 10, 0, 10, "a", "b", "riff"))

@@ -187,3 +187,32 @@ def test_a_meta_update_waits_for_another_in_progress(index_store):
         other.close()
     assert seen == ['{"first": 1}']
     assert json.loads(index_store.meta.get("roots")) == {"first": 1, "second": 2}
+
+
+def test_the_queue_settles_a_job_by_its_retry_policy(index_store):
+    from sidecar.index.job_policy import JobEnd, RetryPolicy
+    q = index_store.queue
+    policy = RetryPolicy(max_tries=2, retry_seconds=10.0, retry_max_seconds=15.0)
+    q.enqueue(["/lib/a.wav", "/lib/b.wav", "/lib/c.wav"], now=1000.0)
+    jobs = {}
+    while (job := q.claim("w1", 300, now=2000.0)) is not None:
+        jobs[job.path] = job
+    assert sorted(jobs) == ["/lib/a.wav", "/lib/b.wav", "/lib/c.wav"]
+
+    done = q.settle("/lib/a.wav", jobs["/lib/a.wav"].tries, JobEnd.done(), policy)
+    assert (done.state, done.tries) == ("done", 0) and q.counts().get("done") == 1
+
+    paused = q.settle("/lib/b.wav", 0, JobEnd.paused(0, "root offline", seen=(5, 6)), policy)
+    assert (paused.state, paused.tries, paused.wait) == ("queued", 0, 0)
+    again = q.claim("w1", 300)                  # no try counted, the size and mtime seen kept
+    assert (again.path, again.tries, again.seen) == ("/lib/b.wav", 0, (5, 6))
+
+    first = q.settle("/lib/c.wav", 0, JobEnd.failed("cannot decode"), policy)
+    assert (first.state, first.tries, first.wait) == ("queued", 1, 10.0)     # backoff after one failure
+    assert q.claim("w1", 300) is None           # not before its wait
+    assert [j.path for j in q.recent_errors()] == ["/lib/c.wav"]
+    last = q.settle("/lib/c.wav", 1, JobEnd.failed("cannot decode"), policy)
+    assert (last.state, last.tries) == ("set_aside", 2)
+    [aside] = q.jobs_in("set_aside")
+    assert (aside.path, aside.tries, aside.reason) == ("/lib/c.wav", 2, "cannot decode")
+    assert policy.backoff(1) == 10.0 and policy.backoff(2) == 15.0      # doubled, capped

@@ -7,7 +7,8 @@ from mutagen.wave import WAVE
 
 import audiogen
 from conftest import run_sidecar
-from sidecar.metadata import riff, tags
+from sidecar import formats
+from sidecar.metadata import riff
 from sidecar.metadata.record import Record
 
 
@@ -23,7 +24,7 @@ def test_rf64_keeps_id3_frames_written_by_another_tool(tmp_path):
     path = audiogen.write(str(tmp_path / "lib" / "long take"), "rf64")
     riff.write(path, Record(), id3=_foreign_id3())
     assert run_sidecar("scan", str(tmp_path / "lib"), "--db", str(tmp_path / "i.db")).returncode == 0
-    found = tags.existing_id3(path, "rf64")
+    found = formats.RF64.existing_id3(path)
     assert found is not None
     assert str(found.getall("TXXX:RecorderTake")[0].text[0]) == "Scene 4 take 2"
     assert found.getall("TXXX:Keywords")                          # ours beside it
@@ -51,6 +52,6 @@ def test_record_round_trips_through_every_tag_family(tmp_path):
     for kind in ("mp3", "flac", "ogg", "opus", "m4a", "aiff", "wav16"):
         path = audiogen.write(str(tmp_path / kind), kind)
         fmt = {"wav16": "wav"}.get(kind, kind)
-        tags.write(path, fmt, rec)
-        back = tags.read(path, fmt)
+        formats.get(fmt).write_tags(path, rec)
+        back = formats.get(fmt).read_tags(path)
         assert back.descriptive() == rec.descriptive(), kind

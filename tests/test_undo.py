@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from sidecar.cli.undo import undo as undo_command
 from sidecar.metadata import riff
 from sidecar.index.store import default_location
-from sidecar.metadata.journal import Journal
+from sidecar import formats
+from sidecar.metadata.journal import Journal, Span
 from tests_support import journaled_riff_write
 from test_riff_build import put, recorder_wav, sample_record, simple_wav
 
@@ -40,17 +41,17 @@ def test_write_then_undo_gives_the_original_back(tmp_path, journal, make):
 
 def test_record_original_is_a_no_op_the_second_time(tmp_path, journal):
     path = put(tmp_path, simple_wav())
-    assert journal.record_original(path, riff.audio_span)
+    assert journal.record_original(path, formats.WAV)
     riff.write(path, sample_record())
-    assert not journal.record_original(path, riff.audio_span)
+    assert not journal.record_original(path, formats.WAV)
     entry = journal.entries()[0]
-    assert entry.span_fn == "sidecar.metadata.riff.reader:audio_span"
+    assert entry.span_fn == "wav/1"         # the format's stable name and version, never a qualname
 
 
 def test_journal_keeps_head_and_tail_compressed_and_no_audio(tmp_path, journal):
     blob = recorder_wav(frames=20000)
     path = put(tmp_path, blob)
-    journal.record_original(path, riff.audio_span)
+    journal.record_original(path, formats.WAV)
     head, tail, offset, length = sqlite3.connect(journal.rows.path).execute(
         "SELECT head, tail, audio_offset, audio_length FROM journal").fetchone()
     assert zlib.decompress(head) == blob[:offset]
@@ -83,11 +84,14 @@ def _span_of_fake_format(path):
     return start, end - start
 
 
+FAKE = Span("fake/1", _span_of_fake_format)
+
+
 def test_generic_scheme_for_another_container(tmp_path, journal):
     audio = bytes(range(1, 100)).replace(b"|", b"")
     path = put(tmp_path, b"TAGS v1|" + audio + b"|end", "x.fake")
     original = path.read_bytes()
-    journal.record_original(path, _span_of_fake_format)
+    journal.record_original(path, FAKE)
     path.write_bytes(b"MUCH LONGER TAGS v2|" + audio + b"|new tail")
     assert journal.undo(path).ok
     assert path.read_bytes() == original
@@ -164,21 +168,24 @@ def _span_that_raises(path):
 
 def test_any_exception_of_one_entry_is_a_failed_result_and_undo_all_goes_on(tmp_path, journal, monkeypatch):
     import sidecar.metadata.journal as journal_module
-    from sidecar.library.fingerprint import file_audio_span
 
     not_audio = put(tmp_path, simple_wav(seed=1), "not audio.wav")
-    journal.record_original(not_audio, file_audio_span)        # as write_embedded journals
+    journal.record_original(not_audio, formats.WAV)
     not_audio.write_bytes(b"not audio any more")               # recognise() raises NotAudioError
     unknown = put(tmp_path, b"TAGS|audio|end", "unknown.fake")
-    journal.record_original(unknown, _span_of_fake_format)
-    with sqlite3.connect(journal.rows.path) as con:                  # a name that no longer resolves
+    journal.record_original(unknown, FAKE)
+    with sqlite3.connect(journal.rows.path) as con:
+        # as write_embedded journaled before formats had stable names: the format is sniffed at undo
+        con.execute("UPDATE journal SET span_fn = ? WHERE path = ?",
+                    ("sidecar.library.fingerprint:file_audio_span", str(not_audio.resolve())))
+        # a name that no longer resolves
         con.execute("UPDATE journal SET span_fn = ? WHERE path = ?", ("sidecar.nowhere:span", str(unknown.resolve())))
     raising = put(tmp_path, simple_wav(seed=3), "raising.wav")
-    journal.record_original(raising, riff.audio_span)
-    monkeypatch.setitem(journal_module._KNOWN, "sidecar.metadata.riff.reader:audio_span", _span_that_raises)
+    journal.record_original(raising, formats.WAV)
+    monkeypatch.setitem(journal_module._KNOWN, "wav/1", _span_that_raises)
     good = put(tmp_path, b"TAGS|good audio|end", "good.fake")
     original = good.read_bytes()
-    journal.record_original(good, _span_of_fake_format)
+    journal.record_original(good, FAKE)
     good.write_bytes(b"NEW TAGS|good audio|end")
 
     results = {r.path: r for r in journal.undo_all()}
@@ -227,7 +234,7 @@ def test_rename_moves_the_entry_so_undo_follows_the_file(tmp_path, journal):
 
 def test_rename_without_an_entry_is_a_no_op(tmp_path, journal):
     other = put(tmp_path, simple_wav(), "other.wav")
-    journal.record_original(other, riff.audio_span)
+    journal.record_original(other, formats.WAV)
     assert not journal.rename(tmp_path / "never.wav", tmp_path / "elsewhere.wav")
     assert [Path(e.path).name for e in journal.entries()] == ["other.wav"]
 

@@ -15,7 +15,7 @@ import audiogen
 from conftest import run_sidecar
 from sidecar.cli.undo import undo as undo_command
 from sidecar.index.store import open_store
-from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.formats import audio_fingerprint
 from sidecar.metadata import sidecar_xml as sx
 from sidecar.metadata.journal import Journal
 from sidecar.metadata.record import Provenance, Record
@@ -44,9 +44,9 @@ def machine(description: str = "Door", keywords: tuple[str, ...] = ()) -> Record
 
 
 def index(db: Path, audio: Path) -> None:
-    from sidecar.cli.sidecars import _indexed_file
+    from sidecar.pipeline.sidecars import indexed_file
     store = open_store(db)
-    store.files.upsert(_indexed_file(store, str(audio), machine(), [], str(audio) + ".xml"))
+    store.files.upsert(indexed_file(store, str(audio), machine(), [], str(audio) + ".xml"))
     store.close()
 
 

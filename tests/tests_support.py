@@ -12,6 +12,7 @@ def audio_of(x: np.ndarray, rate: int = 48000) -> Audio:
 
 def journaled_riff_write(journal, path, record, **kwargs):
     """riff.write after the journal keeps the original, as the pipeline's write step does."""
+    from sidecar import formats
     from sidecar.metadata import riff
-    journal.record_original(path, riff.audio_span)
+    journal.record_original(path, formats.WAV)
     return riff.write(path, record, **kwargs)

@@ -85,8 +85,7 @@ def ancestors_of() -> dict[str, set[str]]:
 
 
 def decode_clip(path: str):
-    from sidecar.audio.decode import decode
-    from sidecar.library.formats import recognise
+    from sidecar.formats import decode, recognise
 
     rec = recognise(path)
     fmt = rec.format if rec is not None else None

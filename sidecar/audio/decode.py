@@ -57,26 +57,18 @@ class Audio:
         return acc
 
 
-FFMPEG_FORMATS = frozenset({"m4a"})
-
-
-def decode(path: str, fmt: str | None = None) -> Audio:
+def decode(path: str, *, ffmpeg: bool = False, ffmpeg_fallback: bool = False) -> Audio:
     """Read the whole file; raise AudioError with a reason a person understands.
 
-    fmt is the format recognised from the content (a temporary copy has no telling extension).
+    ffmpeg: decode with ffmpeg rather than libsndfile (the format says: sidecar/formats).
+    ffmpeg_fallback: when libsndfile fails, ffmpeg tries too.
     """
-    if fmt is None:
-        use_ffmpeg = str(path).lower().endswith((".m4a", ".mp4", ".aac", ".m4b"))
-    else:
-        use_ffmpeg = fmt in FFMPEG_FORMATS
-    if use_ffmpeg:
+    if ffmpeg:
         return _decode_ffmpeg(path)
     try:
         return _decode_sndfile(path)
     except AudioError:
-        # libsndfile's RF64 reader loses its way after an odd-sized chunk that the
-        # RIFF walker (which already checked the layout) reads fine: ffmpeg does too
-        if fmt in ("rf64", "wav") and shutil.which("ffmpeg"):
+        if ffmpeg_fallback and shutil.which("ffmpeg"):
             audio = _decode_ffmpeg(path)
             audio.subtype = "PCM"
             return audio

@@ -9,8 +9,6 @@ The int8 export's input range (its audio_scale and zero point span -6.9 to
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 RATE = 16000
@@ -28,18 +26,18 @@ PATCH_HOP_SECONDS = PATCH_HOP_FRAMES * HOP / RATE
 MIN_SAMPLES = (PATCH_FRAMES - 1) * HOP + FFT
 
 
-def _hz_to_mel(hz):
+def hz_to_mel(hz):
     return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
 
 
-def _mel_to_hz(mel):
+def mel_to_hz(mel):
     return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
 def mel_matrix() -> np.ndarray:
     """[257, 64] triangular HTK filters, unnormalised, with edges evenly spaced in mel."""
     bins = np.linspace(0.0, RATE / 2, FFT // 2 + 1)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(LOW_HZ), _hz_to_mel(HIGH_HZ), BANDS + 2))
+    edges = mel_to_hz(np.linspace(hz_to_mel(LOW_HZ), hz_to_mel(HIGH_HZ), BANDS + 2))
     width = np.diff(edges)
     rel = edges[None, :] - bins[:, None]
     down = -rel[:, :-2] / width[:-1]
@@ -76,9 +74,3 @@ def patches(samples: np.ndarray) -> np.ndarray:
     count = 1 + (len(mel) - PATCH_FRAMES) // PATCH_HOP_FRAMES
     starts = np.arange(count) * PATCH_HOP_FRAMES
     return np.stack([mel[s:s + PATCH_FRAMES] for s in starts])
-
-
-def patch_count(seconds: float) -> int:
-    samples = max(MIN_SAMPLES, int(math.floor(seconds * RATE)))
-    frames = 1 + (samples - FFT) // HOP
-    return 1 + (frames - PATCH_FRAMES) // PATCH_HOP_FRAMES

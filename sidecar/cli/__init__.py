@@ -9,7 +9,7 @@ import sys
 import click
 
 from sidecar import __version__
-from sidecar.errors import ConfigError, SidecarError
+from sidecar.errors import SidecarError, exit_status
 
 
 #: each command and where it lives, imported only when it runs or help lists it: `sidecar search`
@@ -59,11 +59,8 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)     # 2 for usage errors, 1 otherwise
-    except ConfigError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
     except SidecarError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(1)
+        sys.exit(exit_status(exc))
     except SystemExit:
         raise

@@ -10,9 +10,13 @@ from sidecar.config import Config
 from sidecar.errors import ConfigError
 
 
-def db_option(f):
-    return click.option("--db", "db_path", type=click.Path(dir_okay=False),
-                        help="Index database (default: SIDECAR_DB or ~/.local/share/sidecar/index.db).")(f)
+DB_HELP = "Index database (default: SIDECAR_DB or ~/.local/share/sidecar/index.db)."
+
+
+def db_option(f=None, *, help: str = DB_HELP):
+    """--db, as db_path; `@db_option` or `@db_option(help=...)` where the index holds something particular."""
+    option = click.option("--db", "db_path", type=click.Path(dir_okay=False), help=help)
+    return option(f) if f is not None else option
 
 
 def load_config(**overrides) -> Config:
@@ -46,6 +50,21 @@ def make_app(db_path: str | None, cfg: Config | None = None, *, in_memory_if_mis
             raise click.UsageError(f"no index at {app.location}: run `sidecar scan` first, or set SIDECAR_DB / --db")
         if in_memory_if_missing:
             cfg.db = ":memory:"
+    return app
+
+
+def open_index(db_path: str | None = None, cfg: Config | None = None) -> App:
+    """The application with its index (and journal) opened now: an index that cannot be
+    opened is a configuration problem, said in one line (exit status 2)."""
+    from sidecar.errors import SidecarError
+    cfg = cfg or load_config()
+    if db_path:
+        cfg.db = db_path
+    app = App(cfg)
+    try:
+        app.journal
+    except (SidecarError, OSError) as exc:     # the configured database cannot be used
+        raise ConfigProblem(f"cannot open the index ({exc}); set SIDECAR_DB or --db to a writable file") from exc
     return app
 
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from sidecar.cli.common import db_option
 from sidecar.errors import ConfigError
 
 
@@ -14,8 +15,7 @@ from sidecar.errors import ConfigError
 @click.argument("roots", nargs=-1, type=click.Path())
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="TOML configuration (default: SIDECAR_CONFIG); SIGHUP reads it again.")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              help="Index database (default: the configuration's db, SIDECAR_DB or ~/.local/share/sidecar/index.db).")
+@db_option(help="Index database (default: the configuration's db, SIDECAR_DB or ~/.local/share/sidecar/index.db).")
 @click.option("--no-osc", is_flag=True, help="Do not serve the OSC bridge in this process.")
 def daemon(roots, config_path, db_path, no_osc):
     """Watch ROOTS (and the configuration's [[roots]]): catch up with what changed while it was

@@ -39,5 +39,15 @@ def table(rows: list[list[str]], headers: list[str], widths: list[int] | None = 
         click.echo("  ".join(cut(c, w).ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
+def print_rows(items: list, as_json: bool, empty: str, headers: list[str], widths: list[int], row) -> None:
+    """Hits of a search: one JSON array (item.to_json()), else a table of row(item), else `empty` on stderr."""
+    if as_json:
+        emit_rows_json(item.to_json() for item in items)
+    elif not items:
+        click.echo(empty, err=True)
+    else:
+        table([row(item) for item in items], headers, widths)
+
+
 def is_terminal() -> bool:
     return sys.stderr.isatty()

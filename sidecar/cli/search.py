@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sidecar.cli.common import db_option, make_app
-from sidecar.cli.output import emit_rows_json, table, warn
+from sidecar.cli.output import print_rows, warn
 from sidecar.errors import QueryError
 from sidecar.metadata.record import join_keywords
 
@@ -96,14 +96,8 @@ def search(query, meaning, limit, literal, as_json, db_path):
         hits = app.search(query, limit=limit, literal=literal)
     except QueryError as exc:
         raise click.UsageError(str(exc)) from exc
-    if as_json:
-        emit_rows_json(h.to_json() for h in hits)
-        return
-    if not hits:
-        click.echo("no match", err=True)
-        return
-    table([[h.path, h.record.CatID, h.record.Description, join_keywords(h.record.Keywords)] for h in hits],
-          ["path", "CatID", "Description", "Keywords"], [56, 10, 30, 40])
+    print_rows(hits, as_json, "no match", ["path", "CatID", "Description", "Keywords"], [56, 10, 30, 40],
+               lambda h: [h.path, h.record.CatID, h.record.Description, join_keywords(h.record.Keywords)])
 
 
 def _by_meaning(app, text, limit, as_json):
@@ -121,11 +115,5 @@ def _by_meaning(app, text, limit, as_json):
         raise click.ClickException(str(exc)) from None
     for notice in answer.notices:
         warn(notice)
-    if as_json:
-        emit_rows_json(h.to_json() for h in answer.hits)
-        return
-    if not answer.hits:
-        click.echo("no match", err=True)
-        return
-    table([[h.path, f"{h.score:.2f}", h.record.CatID, "; ".join(h.why())] for h in answer.hits],
-          ["path", "score", "CatID", "why"], [56, 5, 10, 70])
+    print_rows(answer.hits, as_json, "no match", ["path", "score", "CatID", "why"], [56, 5, 10, 70],
+               lambda h: [h.path, f"{h.score:.2f}", h.record.CatID, "; ".join(h.why())])

@@ -11,8 +11,8 @@ import click
 from sidecar.cli.common import db_option, load_config, make_app
 from sidecar.cli.output import emit_json
 from sidecar.errors import SidecarError
-from sidecar.library.formats import NotAudioError, recognise
-from sidecar.metadata import tags
+from sidecar import formats
+from sidecar.formats import NotAudioError, recognise
 from sidecar.metadata.record import DESCRIPTIVE_FIELDS, Record
 
 
@@ -26,17 +26,11 @@ def gather(path: str, cfg, app) -> dict:
     if found is None:
         doc["error"] = "not an audio format SFX Sidecar handles"
         return doc
-    fmt = found.format
-    doc["format"] = fmt
-    containers: dict = {}
-    if fmt:
-        containers["tags"] = _safe(lambda: _fields(tags.read(path, fmt)))
-    if fmt in ("wav", "rf64"):
-        from sidecar.metadata import riff
-        containers["riff"] = _safe(lambda: riff.read_chunks(path))
-    elif fmt == "aiff":
-        from sidecar.metadata.riff import aiff
-        containers["aiff"] = _safe(lambda: _fields(aiff.read(path)))
+    fmt = formats.get(found.format)
+    doc["format"] = fmt.name
+    containers: dict = {"tags": _safe(lambda: _fields(fmt.read_tags(path)))}
+    for name, read in fmt.chunk_readers().items():
+        containers[name] = _safe(lambda read=read: _shown(read(path)))
     from sidecar.metadata import sidecar_xml
     doc_path = sidecar_xml.sidecar_path(path, cfg.mirror_for(path))
     if doc_path.exists():
@@ -59,6 +53,10 @@ def gather(path: str, cfg, app) -> dict:
         except Exception:
             doc["ucs_explanation"] = ""
     return doc
+
+
+def _shown(value):
+    return _fields(value) if isinstance(value, Record) else value
 
 
 def _fields(rec: Record) -> dict:

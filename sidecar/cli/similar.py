@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from sidecar.cli.common import db_option, make_app
-from sidecar.cli.output import emit_rows_json, table
+from sidecar.cli.output import print_rows
 
 
 @click.command()
@@ -25,11 +25,6 @@ def similar(file, limit, exact, as_json, db_path):
                                 embedder_factory=app.required_embedder)
     except SimilarityError as exc:
         raise click.UsageError(str(exc)) from None
-    if as_json:
-        emit_rows_json(n.to_json() for n in found)
-        return
-    if not found:
-        click.echo("no similar file in the index (run `sidecar scan` first)", err=True)
-        return
-    table([[f"{n.distance:.3f}", n.path, n.file.record.CatID, n.file.record.Description] for n in found],
-          ["distance", "path", "CatID", "Description"], [8, 60, 10, 30])
+    print_rows(found, as_json, "no similar file in the index (run `sidecar scan` first)",
+               ["distance", "path", "CatID", "Description"], [8, 60, 10, 30],
+               lambda n: [f"{n.distance:.3f}", n.path, n.file.record.CatID, n.file.record.Description])

@@ -7,10 +7,10 @@ import json
 import click
 
 from sidecar.app import App
+from sidecar.cli.common import db_option
 from sidecar.config import Config
 from sidecar.vocabulary import UcsList, VocabularyError
 
-_DB_HELP = "Index database (default: SIDECAR_DB or ~/.local/share/sidecar/index.db)."
 
 
 @click.group("ucs")
@@ -20,7 +20,7 @@ def ucs() -> None:
 
 @ucs.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help=_DB_HELP)
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def import_list(file: str, db_path: str | None, as_json: bool) -> None:
     """Store the official UCS list from FILE (.xlsx, .csv or .json), replacing any stored before."""
@@ -43,7 +43,7 @@ def import_list(file: str, db_path: str | None, as_json: bool) -> None:
 
 @ucs.command("info")
 @click.argument("catid", required=False)
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), help=_DB_HELP)
+@db_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def info(catid: str | None, db_path: str | None, as_json: bool) -> None:
     """What official list is stored; with CATID, that category's entry."""

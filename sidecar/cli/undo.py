@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 import click
 
-from .common import ConfigProblem
+from .common import db_option, open_index
 from ..metadata.journal import UndoResult
 from ..pipeline.undo import audio_of as _audio_of, given_back as _given_back, is_sidecar as _is_sidecar
 from ..pipeline.undo import undo_sound as _undo_file
@@ -34,27 +34,12 @@ def _forget_in_index(app, paths: list[str]) -> None:
         click.echo(f"warning: the index still lists {len(paths)} restored file(s): {exc}", err=True)
 
 
-def _open_app(db: str | None, cfg):
-    """The application over the index that holds the journal."""
-    from ..app import App
-    from ..errors import SidecarError
-    if db:
-        cfg.db = db
-    app = App(cfg)
-    try:
-        app.journal
-    except (SidecarError, OSError) as exc:
-        raise ConfigProblem(f"cannot open the journal: {exc}") from exc
-    return app
-
-
 @click.command("undo")
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--all", "undo_all", is_flag=True, help="Restore every file in the journal.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-@click.option("--db", type=click.Path(dir_okay=False), default=None, envvar="SIDECAR_DB",
-              help="Index database holding the journal (default: $SIDECAR_DB).")
-def undo(files: tuple[str, ...], undo_all: bool, as_json: bool, db: str | None) -> None:
+@db_option(help="Index database holding the journal (default: $SIDECAR_DB).")
+def undo(files: tuple[str, ...], undo_all: bool, as_json: bool, db_path: str | None) -> None:
     """Restore files byte for byte to what they were before SFX Sidecar first wrote them.
 
     FILE's sidecar (beside it, or under the mirror folder configured for its root)
@@ -71,7 +56,7 @@ def undo(files: tuple[str, ...], undo_all: bool, as_json: bool, db: str | None) 
     cfg = _config()
     groups: dict[str, list[UndoResult]] = {}     # sound -> the results of it and its sidecars
     results: list[UndoResult] = []
-    app = _open_app(db, cfg)
+    app = open_index(db_path, cfg)
     journal = app.journal
     try:
         if undo_all:

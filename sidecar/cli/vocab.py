@@ -9,13 +9,8 @@ import click
 from sidecar import config as config_module
 from sidecar.errors import ConfigError
 from sidecar.app import App
+from sidecar.cli.common import ConfigProblem, db_option
 from sidecar.vocabulary import Vocabulary, VocabularyError
-
-
-class ConfigurationError(click.ClickException):
-    """A vocabulary file that cannot be used is a configuration error (exit status 2)."""
-
-    exit_code = 2
 
 
 def _cat(d: dict) -> str:
@@ -66,8 +61,7 @@ def _text(result: dict) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 @click.option("--vocab", "vocab_file", type=click.Path(dir_okay=False),
               help="The user's vocabulary TOML (default: SIDECAR_VOCAB, then [scan] vocabulary in SIDECAR_CONFIG).")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False),
-              help="Index holding the official UCS list (default: SIDECAR_DB or ~/.local/share/sidecar/index.db).")
+@db_option(help="Index holding the official UCS list (default: SIDECAR_DB or ~/.local/share/sidecar/index.db).")
 def vocab(text: str, as_json: bool, vocab_file: str | None, db_path: str | None) -> None:
     """Show how a LABEL, a CATID or a WORD is mapped: for a label its best CatID,
     alternatives, broader terms and synonyms; for a CatID the labels that give it;
@@ -78,7 +72,7 @@ def vocab(text: str, as_json: bool, vocab_file: str | None, db_path: str | None)
             cfg.db = db_path
         vocabulary = Vocabulary.load(vocab_file or cfg.vocabulary or None, App(cfg).ucs_list)
     except (ConfigError, VocabularyError) as exc:
-        raise ConfigurationError(str(exc)) from exc
+        raise ConfigProblem(str(exc)) from exc
     result = vocabulary.lookup(text)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))

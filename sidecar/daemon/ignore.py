@@ -10,7 +10,7 @@ import fnmatch
 import os
 import re
 
-from sidecar.library.formats import AUDIO_EXTENSIONS
+from sidecar.formats import AUDIO_EXTENSIONS
 from sidecar.metadata.safe_write import TEMP_PREFIX
 
 #: names of files still arriving or belonging to the system, never audio to classify

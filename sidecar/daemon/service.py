@@ -28,6 +28,7 @@ from sidecar.daemon.roots import RootState, offline_reason
 from sidecar.daemon.watch import Watcher
 from sidecar.daemon.worker import JobRunner, Settings, engine_health
 from sidecar.errors import ConfigError, IndexUnavailable, SidecarError
+from sidecar.index.job_policy import JobEnd
 from sidecar.metadata.record import QUALITY_FLAG_IDS
 from sidecar.pipeline.rules_upgrade import described_by_older_rules, note_rules_applied
 from sidecar.similarity.categories import APPLIED_KEY, recategorised
@@ -482,7 +483,7 @@ class Daemon:
                 reason = f"unexpected {type(exc).__name__}: {exc}"
                 eventlog.emit("failed", path=job.path, reason=reason)
                 try:
-                    self.store.queue.retry(job.path, self.settings.backoff(job.tries + 1), reason)
+                    self.store.queue.settle(job.path, job.tries, JobEnd.failed(reason), self.settings.retry)
                 except IndexUnavailable as lost:     # its lease runs out; another worker takes it up
                     self._wait_for_index(lost)
                 return

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sidecar.daemon import eventlog
 from sidecar.errors import ClassifierError, ContainerError, SidecarError
 from sidecar.index.interfaces import IndexedFile, Job, Store
-from sidecar.library.fingerprint import audio_fingerprint
+from sidecar.index.job_policy import JobEnd, RetryPolicy, Settled
+from sidecar.formats import audio_fingerprint
 from sidecar.metadata.merge import machine_values
 from sidecar.pipeline import runner
 from sidecar.pipeline.stages import Context, process, read_existing, read_sidecar_edits
@@ -37,9 +39,13 @@ class Settings:
     retry_max_seconds: float
     lease_seconds: float
 
-    def backoff(self, tries: int) -> float:
-        """The wait after the tries-th failure: doubled each time, capped."""
-        return min(self.retry_seconds * (2 ** max(tries - 1, 0)), self.retry_max_seconds)
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.max_tries, self.retry_seconds, self.retry_max_seconds)
+
+
+#: what is said of a job once the queue settled it (an event in the log), or None
+Report = Callable[[Settled], None] | None
 
 
 class JobRunner:
@@ -55,40 +61,40 @@ class JobRunner:
         return self.service.store
 
     def handle(self, job: Job, worker: str) -> None:
+        """One turn at a job; the queue's retry policy says what follows (settle, called once)."""
+        end, report = self._turn(job)
+        settled = self.store.queue.settle(job.path, job.tries, end, self.service.settings.retry)
+        if report is not None:
+            report(settled)
+
+    def _turn(self, job: Job) -> tuple[JobEnd, Report]:
         svc = self.service
         settings: Settings = svc.settings
         path = job.path
         root = svc.root_of(path)
         if root is None:
-            self.store.queue.finish(path, True, "no longer under a watched root")
-            return
+            return JobEnd.done("no longer under a watched root"), None
         if not root.online:
-            self.store.queue.retry(path, svc.root_check_seconds, f"root offline: {root.reason}", count_try=False)
-            return
+            return JobEnd.paused(svc.root_check_seconds, f"root offline: {root.reason}"), None
         try:
             st = os.stat(path)
         except FileNotFoundError:
             if not svc.confirm_online(root):
-                self.store.queue.retry(path, svc.root_check_seconds, f"root offline: {root.reason}",
-                                     count_try=False)
-                return
-            self._gone(job)
-            return
+                return JobEnd.paused(svc.root_check_seconds, f"root offline: {root.reason}"), None
+            return self._gone(job)
         except OSError as exc:
-            self._failed(job, Task(path).done(Outcome.FAILED, exc.strerror or str(exc)), settings)
-            return
+            return self._failed(job, Task(path).done(Outcome.FAILED, exc.strerror or str(exc)))
         if job.seen != (st.st_size, st.st_mtime_ns):
             # still being written (or first seen just now): wait until it keeps still
-            self.store.queue.retry(path, settings.stable_seconds, "", count_try=False,
-                                 seen=(st.st_size, st.st_mtime_ns))
+            report = None
             if job.seen is not None:
-                eventlog.emit("still_changing", path=path, size=st.st_size)
-            return
+                def report(_settled):
+                    eventlog.emit("still_changing", path=path, size=st.st_size)
+            return JobEnd.paused(settings.stable_seconds, seen=(st.st_size, st.st_mtime_ns)), report
         indexed = self.store.files.get(path)
         if (indexed is not None and (indexed.size, indexed.mtime_ns) == (st.st_size, st.st_mtime_ns)
                 and not svc.revisit(path)):
-            self.store.queue.finish(path, True)      # the service's own write, or nothing new
-            return
+            return JobEnd.done(), None      # the service's own write, or nothing new
         task = Task(path)
         task.indexed = indexed
         ctx: Context = svc.context
@@ -97,20 +103,16 @@ class JobRunner:
         started = time.monotonic()
         task = process(task, ctx, stop=svc.stopping.is_set)
         if not task.finished:
-            self.store.queue.retry(path, 0, "", count_try=False)     # stopped before its write: later
-            return
+            return JobEnd.paused(0), None           # stopped before its write: later
         if task.outcome == Outcome.FAILED:
             if task.stage == "classify" and not svc.engine_healthy():
                 # the engine is down, not the file: nothing was written; wait for the engine
-                self.store.queue.retry(path, settings.stable_seconds, f"engine unavailable: {task.reason}",
-                                     count_try=False)
-                eventlog.emit("waiting_for_engine", path=path, reason=task.reason)
-                return
+                def report(_settled):
+                    eventlog.emit("waiting_for_engine", path=path, reason=task.reason)
+                return JobEnd.paused(settings.stable_seconds, f"engine unavailable: {task.reason}"), report
             self._record(task)
-            self._failed(job, task, settings)
-            return
+            return self._failed(job, task)
         self._record(task)
-        self.store.queue.finish(path, True, task.reason if task.outcome == Outcome.SKIPPED else "")
         fields = {"path": path, "seconds": round(time.monotonic() - started, 3),
                   "waited": round(time.time() - job.queued, 3)}
         if task.moved_from:
@@ -119,42 +121,37 @@ class JobRunner:
             fields["written"] = task.written
         if task.reason:
             fields["reason"] = task.reason
-        eventlog.emit(task.outcome.value, **fields)
+        return (JobEnd.done(task.reason if task.outcome == Outcome.SKIPPED else ""),
+                lambda _settled: eventlog.emit(task.outcome.value, **fields))
 
     def _record(self, task: Task) -> None:
         """The index and the counts, through the runner's one consumer function."""
         with self._summary_lock:
-            runner._finish(task, self.summary, self.store, self.service.context, None)
+            runner.record_task(task, self.summary, self.store, self.service.context)
             # a service runs for months: keep the counts, not every note and failure (the log has them)
             for kept in (self.summary.problems, self.summary.notes, self.summary.planned):
                 del kept[:-100]
 
-    def _failed(self, job: Job, task: Task, settings: Settings) -> None:
-        tries = job.tries + 1
-        if tries >= settings.max_tries:
-            self.store.queue.finish(job.path, False, task.reason)
-            eventlog.emit("set_aside", path=job.path, tries=tries, stage=task.stage, reason=task.reason)
-            return
-        wait = settings.backoff(tries)
-        self.store.queue.retry(job.path, wait, task.reason)
-        eventlog.emit("failed", path=job.path, tries=tries, stage=task.stage, reason=task.reason,
-                      retry_in=wait)
+    @staticmethod
+    def _failed(job: Job, task: Task) -> tuple[JobEnd, Report]:
+        def report(settled: Settled) -> None:
+            if settled.state == "set_aside":
+                eventlog.emit("set_aside", path=job.path, tries=settled.tries, stage=task.stage, reason=task.reason)
+            else:
+                eventlog.emit("failed", path=job.path, tries=settled.tries, stage=task.stage, reason=task.reason,
+                              retry_in=settled.wait)
+        return JobEnd.failed(task.reason), report
 
-    def _gone(self, job: Job) -> None:
+    def _gone(self, job: Job) -> tuple[JobEnd, Report]:
         if job.reason != GONE:
             # a move may be reported as a deletion and, a moment later, a file in a new folder:
             # the file must stay missing for a while, and what was queued meanwhile goes first
-            self.store.queue.retry(job.path, max(2 * self.service.settings.stable_seconds, 1.0), GONE,
-                                 count_try=False, asked_now=True)
-            return
+            return JobEnd.paused(max(2 * self.service.settings.stable_seconds, 1.0), GONE, asked_now=True), None
         if self.store.queue.ahead_of(job.path):
             # one of the jobs asked for before may be where this file moved: they go first
-            self.store.queue.retry(job.path, 0.2, GONE, count_try=False)
-            return
+            return JobEnd.paused(0.2, GONE), None
         removed = self.store.files.delete(job.path)
-        self.store.queue.finish(job.path, True)
-        if removed:
-            eventlog.emit("removed", path=job.path)
+        return JobEnd.done(), (lambda _settled: eventlog.emit("removed", path=job.path)) if removed else None
 
     def _written_before_interruption(self, task: Task, claimed: float, ctx: Context) -> None:
         """A worker that died after writing this file but before indexing it: the file (or its
@@ -162,7 +159,7 @@ class JobRunner:
         classifying again."""
         indexed = task.indexed
         try:
-            from sidecar.library.formats import recognise
+            from sidecar.formats import recognise
             found = recognise(task.path)
             if found is None:
                 return

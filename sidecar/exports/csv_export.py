@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from sidecar.metadata.record import DESCRIPTIVE_FIELDS, TECHNICAL_FIELDS, join_keywords
-from sidecar.metadata.sidecar_xml._document import format_double
+from sidecar.metadata.sidecar_xml import format_double
 
 #: Filename and Pathname (the full path) first, then the record, then identity and provenance.
 COLUMNS: tuple[str, ...] = (

@@ -1,1 +1,2 @@
-"""The index: one store module runs all SQL; the search language compiles to it."""
+"""The index: the stores (index/sqlite, index/postgres, behind interfaces.py) run all SQL; the search
+language compiles to it."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from sidecar.index.job_policy import JobEnd, RetryPolicy, Settled
 from sidecar.index.query import Query
 from sidecar.metadata.record import Record
 
@@ -204,6 +205,9 @@ class WorkQueue(Protocol):
     def retry(self, path: str, delay: float, reason: str = "", *, count_try: bool = True,
               seen: tuple[int, int] | None = None, asked_now: bool = False) -> None:
         """Back to the queue after `delay` seconds; a counted try brings it nearer to being set aside."""
+    def settle(self, path: str, tries: int, end: JobEnd, policy: RetryPolicy) -> Settled:
+        """What follows a worker's turn at a job (done, set aside, or queued again and when): the
+        queue's retry policy, one decision (index/job_policy.py, shared by the backends)."""
     def renew_leases(self, worker: str, lease: float) -> None: ...
     def release_claims(self, worker: str) -> int: ...
     def take_over_claims(self, dead_workers: list[str]) -> int: ...

@@ -30,6 +30,7 @@ from dataclasses import replace
 
 from sidecar.errors import ConfigError
 from sidecar.index.interfaces import IndexedFile, Job, JournalRow
+from sidecar.index.job_policy import SettlesJobs
 
 MARK = "/@"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -237,7 +238,9 @@ def _job(job: Job | None, roots: HostRoots):
     return replace(job, path=roots.local(job.path)) if job is not None else None
 
 
-class _Queue:
+class _Queue(SettlesJobs):
+    """settle (the retry policy) runs here, over this class's finish and retry, which key the path."""
+
     def __init__(self, inner, roots: HostRoots):
         self.inner, self.r = inner, roots
 

@@ -7,9 +7,9 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sidecar.library.formats import AUDIO_EXTENSIONS
+from sidecar.formats import AUDIO_EXTENSIONS
 from sidecar.metadata.safe_write import TEMP_PREFIX
-from sidecar.metadata.sidecar_xml._files import is_sidecar_name
+from sidecar.metadata.sidecar_xml import is_sidecar_name
 
 
 

@@ -5,7 +5,10 @@ after it (tail), the audio span, a hash of the audio and a hash of the whole ori
 made since the source of a rewrite is read once, the hash of its parts: see parts_sha256).
 Undo puts head + the file's current audio + tail into a temporary file, checks that
 the result hashes to the original, and renames it over the file. The scheme needs
-only a function that finds the audio span, so it serves every container.
+only a function that finds the audio span, so it serves every container: each row names
+it by a stable name and version (`wav/1`, see sidecar/formats), never by where it lives in
+the code. Rows of older versions named a Python function (`sidecar.metadata.riff.reader:
+audio_span`); LEGACY_NAMES reads them, so every file journaled before still undoes.
 
 A file the service creates (a sidecar document) gets a marker row instead; after each
 write the service records the sha256 of the bytes it wrote (`mark_written`), and undo
@@ -18,14 +21,13 @@ tail zlib-compressed; this module does the file work around them.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from ..errors import SidecarError, StoreError
 from ..index.interfaces import JournalRow, JournalStore
@@ -35,6 +37,8 @@ from .safe_write import atomic_replace
 SpanFn = Callable[[str | Path], tuple[int, int]]
 BLOCK = 8 * 1024 * 1024
 CREATED = "created"     # span_fn marker of a file the service created (undo removes it)
+WHOLE = "whole/1"       # a document without audio: the journal keeps all of it
+SIDECAR_DOCUMENT = "sidecar-xml/1"     # keep reason of a sidecar the service created
 #: original_sha256 of a created file that someone changed between two writes of the service
 CHANGED = "changed"
 CHANGED_REASON = "changed since SFX Sidecar wrote it"
@@ -44,25 +48,53 @@ class JournalError(SidecarError):
     """A file cannot be journaled or restored."""
 
 
-def _span_fn_name(fn: SpanFn) -> str:
-    return f"{fn.__module__}:{fn.__qualname__}"
+class Journaled(Protocol):
+    """What the journal needs of a format: a stable name (with its version) and its audio span."""
+
+    journal_name: str
+
+    def audio_span(self, path: str) -> tuple[int, int]: ...
 
 
-#: span functions handed to record_original in this process, by name
-_KNOWN: dict[str, SpanFn] = {}
+@dataclass(frozen=True)
+class Span:
+    """An audio-span function under the stable name the journal stores for it."""
+
+    journal_name: str
+    audio_span: SpanFn
 
 
-def _resolve_span_fn(name: str) -> SpanFn:
+#: a document with no audio in it (a sidecar): the journal keeps every byte
+WHOLE_DOCUMENT = Span(WHOLE, lambda path: (0, 0))
+
+#: what the journal of older versions stored (a function's module:qualname) -> the stable name
+LEGACY_NAMES = {
+    "sidecar.metadata.riff.reader:audio_span": "wav/1",            # WAV, RF64 and BW64 alike
+    "sidecar.metadata.riff.aiff:audio_span": "aiff/1",
+    "sidecar.library.fingerprint:file_audio_span": "sniffed/1",    # the format its bytes tell
+    "sidecar.pipeline.write:no_audio": WHOLE,
+    "sidecar.pipeline.write:sidecar_kept_reason": SIDECAR_DOCUMENT,
+}
+
+#: functions handed to record_original in this process, by name (a format outside the registry)
+_KNOWN: dict[str, Callable] = {}
+
+
+def _resolve(name: str) -> Callable:
+    """The function a row names: its audio span, or (a created file) the reason to keep it."""
     if name in _KNOWN:
         return _KNOWN[name]
-    # only the project's own functions: a name read from a database never picks foreign code
-    module, _, qualname = name.partition(":")
-    if not (module == "sidecar" or module.startswith("sidecar.")) or "." in qualname:
+    name = LEGACY_NAMES.get(name, name)
+    if name == WHOLE:
+        return WHOLE_DOCUMENT.audio_span
+    if name == SIDECAR_DOCUMENT:
+        from .sidecar_xml import human_fields_reason
+        return human_fields_reason
+    from sidecar.formats import journal_span
+    found = journal_span(name)
+    if found is None:
         raise JournalError(f"journal names an unknown audio-span function {name!r}")
-    try:
-        return getattr(importlib.import_module(module), qualname)
-    except (ImportError, AttributeError) as exc:
-        raise JournalError(f"audio-span function {name!r} is not available") from exc
+    return found
 
 
 def file_sha256(path: str | Path) -> str:
@@ -174,16 +206,17 @@ class Journal:
     def has(self, path: str | Path) -> bool:
         return self.rows.has(self._key(path))
 
-    def record_original(self, path: str | Path, span_fn: SpanFn, read: Original | None = None) -> bool:
+    def record_original(self, path: str | Path, fmt: Journaled, read: Original | None = None) -> bool:
         """Keep the file's non-audio bytes, once; True when a row was added.
-        span_fn(path) -> (offset, length) of the audio: the format's own.
+        fmt: the file's format (sidecar/formats), or a Span; its audio_span(path) -> (offset, length).
         read: the file as a rewrite just read it (hashes, head and tail from its one pass),
-        used when its audio span is span_fn's; otherwise the file is read here."""
+        used when its audio span is fmt's; otherwise the file is read here."""
         key = self._key(path)
-        _KNOWN.setdefault(_span_fn_name(span_fn), span_fn)
+        if fmt.journal_name not in _KNOWN:
+            _KNOWN[fmt.journal_name] = fmt.audio_span
         if self.has(key):
             return False
-        offset, length = span_fn(path)
+        offset, length = fmt.audio_span(path)
         if read is not None and (read.audio_offset, read.audio_length) == (offset, length):
             size, audio_sha, head, tail = read.size, read.audio_sha256, read.head, read.tail
         else:
@@ -197,23 +230,23 @@ class Journal:
                 tail = f.read()
             audio_sha = audio.hexdigest()
         self.rows.add(JournalRow(key, time.time(), size, offset, length, audio_sha,
-                                 parts_sha256(head, audio_sha, tail), _span_fn_name(span_fn),
+                                 parts_sha256(head, audio_sha, tail), fmt.journal_name,
                                  zlib.compress(head), zlib.compress(tail)))
         return True
 
-    def record_created(self, path: str | Path, keep_fn: Callable[[str], str | None] | None = None) -> bool:
+    def record_created(self, path: str | Path, sidecar_document: bool = False) -> bool:
         """Note a file the service is about to create; undo removes it again.
 
         After writing it, the service calls mark_written with the sha256 of the bytes it
-        wrote; undo then removes the file only while it holds those bytes. keep_fn(path)
-        may return a reason to keep the file (it is stored by name, like a span function):
-        it decides alone for a row without a recorded sha256 (a journal of an older version),
+        wrote; undo then removes the file only while it holds those bytes. For a sidecar
+        document, the fields a person made in it are a reason to keep it: that reason
+        decides alone for a row without a recorded sha256 (a journal of an older version),
         and otherwise only adds its words to the reason a changed file is kept.
         """
         key = self._key(path)
         if self.has(key) or os.path.exists(key):
             return False
-        marker = CREATED + (("|" + _span_fn_name(keep_fn)) if keep_fn else "")
+        marker = CREATED + (("|" + SIDECAR_DOCUMENT) if sidecar_document else "")
         self.rows.add(JournalRow(key, time.time(), -1, 0, 0, "", "", marker))
         return True
 
@@ -265,9 +298,9 @@ class Journal:
         _, _, keep_name = marker.partition("|")
         if os.path.lexists(key):
             changed = written == CHANGED or (bool(written) and file_sha256(key) != written)
-            if changed or not written:       # without recorded bytes, keep_fn decides alone
+            if changed or not written:       # without recorded bytes, the keep reason decides alone
                 try:
-                    words = _resolve_span_fn(keep_name)(key) if keep_name else None
+                    words = _resolve(keep_name)(key) if keep_name else None
                 except Exception as exc:  # a document that no longer parses is someone's work too
                     words = f"cannot tell whether a person edited it ({_one_line(exc)})"
                 if changed:
@@ -301,8 +334,7 @@ class Journal:
             return self._undo_created(key, span_name, original_sha)
         if not os.path.lexists(key):
             return UndoResult(str(path), False, "failed", MISSING_REASON)
-        span_fn = _resolve_span_fn(span_name)
-        offset, now_length = span_fn(key)
+        offset, now_length = _resolve(span_name)(key)
         if now_length != length:
             raise JournalError(f"audio is {now_length} bytes now, {length} when journaled; not restored")
         head, tail = zlib.decompress(head), zlib.decompress(tail)

@@ -1,5 +1,6 @@
 """Embedded tags through mutagen: ID3v2.4 (MP3, WAV, AIFF), Vorbis comments (FLAC, Ogg,
-Opus) and MP4 atoms (M4A). One table per tag family maps the canonical fields.
+Opus) and MP4 atoms (M4A). One table per tag family maps the canonical fields; each format
+(sidecar/formats) names its family and the mutagen class that opens it.
 
 Every canonical field is stored under its own name (TXXX, a Vorbis field, an
 MP4 freeform atom) so a round trip is exact; the common fields are mirrored
@@ -11,15 +12,12 @@ from __future__ import annotations
 import io
 import json
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 import mutagen
-from mutagen.aiff import AIFF
-from mutagen.flac import FLAC
 from mutagen.id3 import COMM, ID3, TXXX, Frames
-from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4, MP4FreeForm
-from mutagen.oggopus import OggOpus
-from mutagen.oggvorbis import OggVorbis
-from mutagen.wave import WAVE
+from mutagen.mp4 import MP4FreeForm
 
 from sidecar.errors import ContainerError
 from sidecar.metadata.genre import GENRE_SLOTS, genre_owner
@@ -38,10 +36,6 @@ VORBIS_STANDARD = {"TrackTitle": "TITLE", "Designer": "ARTIST", "Library": "ALBU
 MP4_STANDARD = {"TrackTitle": "\xa9nam", "Designer": "\xa9ART", "Library": "\xa9alb",
                 "Category": "\xa9gen", "Description": "desc", "Notes": "\xa9cmt"}
 MP4_FREEFORM = "----:com.sfxsidecar:"
-
-_CLASSES = {"mp3": MP3, "wav": WAVE, "aiff": AIFF, "flac": FLAC, "ogg": OggVorbis,
-            "opus": OggOpus, "m4a": MP4}
-
 
 class TagError(ContainerError):
     """Embedded tags that cannot be read or written."""
@@ -236,56 +230,55 @@ def _parse_provenance(text: str) -> Provenance:
 
 
 # -- the file-level interface -------------------------------------------------------
-def open_file(path: str, fmt: str):
-    cls = _CLASSES.get(fmt)
-    if cls is None:
-        raise TagError(f"no tag mapping for format {fmt}")
+@dataclass(frozen=True)
+class TagFamily:
+    """One way of storing the canonical fields in a file's tags (ID3, Vorbis comments, MP4 atoms)."""
+
+    name: str
+    to_record: Callable[[object], Record]
+    from_record: Callable[[object, Record, Ownership], object]
+    save: dict = field(default_factory=dict)       # mutagen's save() arguments for the family
+
+
+ID3_TAGS = TagFamily("id3", record_from_id3, lambda tags, record, owner: id3_from_record(record, tags, owner),
+                     {"v2_version": 4})
+VORBIS_TAGS = TagFamily("vorbis", record_from_vorbis, write_vorbis)
+MP4_TAGS = TagFamily("mp4", record_from_mp4, write_mp4)
+
+
+def _open(path: str, opener):
     try:
-        return cls(path)
+        return opener(path)
     except mutagen.MutagenError as exc:
         raise TagError(f"cannot read tags: {exc}") from exc
 
 
-def read(path: str, fmt: str) -> Record:
-    """The record carried by the file's embedded tags (empty fields when it has none)."""
-    if fmt == "rf64":
-        return Record()     # mutagen does not open RF64; the RIFF module reads its chunks
-    f = open_file(path, fmt)
-    if f.tags is None:
-        return Record()
-    if fmt in ("mp3", "wav", "aiff"):
-        return record_from_id3(f.tags)
-    if fmt in ("flac", "ogg", "opus"):
-        return record_from_vorbis(f.tags)
-    return record_from_mp4(f.tags)
+def read(path: str, opener, family: TagFamily) -> Record:
+    """The record carried by the file's embedded tags (empty fields when it has none).
+    opener: the mutagen class of the container."""
+    f = _open(path, opener)
+    return Record() if f.tags is None else family.to_record(f.tags)
 
 
-def write(path: str, fmt: str, record: Record, owner: Ownership = OWN_ALL) -> None:
+def write(path: str, opener, family: TagFamily, record: Record, owner: Ownership = OWN_ALL) -> None:
     """Write the record into the file's tags in place; callers hand in a temporary copy.
 
     owner: which values already in the tags the service may replace (see merge.Ownership).
     """
-    f = open_file(path, fmt)
+    f = _open(path, opener)
     try:
         if f.tags is None:
             f.add_tags()
-        if fmt in ("mp3", "wav", "aiff"):
-            id3_from_record(record, f.tags, owner)
-            f.save(v2_version=4)
-        elif fmt in ("flac", "ogg", "opus"):
-            write_vorbis(f.tags, record, owner)
-            f.save()
-        else:
-            write_mp4(f.tags, record, owner)
-            f.save()
+        family.from_record(f.tags, record, owner)
+        f.save(**family.save)
     except mutagen.MutagenError as exc:
         raise TagError(f"cannot write tags: {exc}") from exc
 
 
-def _rf64_id3(path: str) -> ID3 | None:
-    from sidecar.metadata import riff
-
-    for cid, offset, size in riff.read_chunks(path)["chunks"]:
+def id3_in_chunk(path: str, chunks: list[tuple[str, int, int]]) -> ID3 | None:
+    """The ID3 tag held in an `id3 ` chunk, given the file's (id, offset, size) chunks (RF64:
+    mutagen does not open it, the RIFF walker lists them)."""
+    for cid, offset, size in chunks:
         if cid.strip().lower() == "id3":
             with open(path, "rb") as f:
                 f.seek(offset + 8)
@@ -297,14 +290,9 @@ def _rf64_id3(path: str) -> ID3 | None:
     return None
 
 
-def existing_id3(path: str, fmt: str) -> ID3 | None:
-    """The ID3 tag a WAV, RF64 or AIFF file already holds, so ours is added to it rather than replacing it."""
-    if fmt == "rf64":
-        return _rf64_id3(path)       # mutagen does not open RF64: read the chunk through the RIFF walker
-    cls = {"wav": WAVE, "aiff": AIFF}.get(fmt)
-    if cls is None:
-        return None
+def existing_id3(path: str, opener) -> ID3 | None:
+    """The ID3 tag a WAV or AIFF file already holds, so ours is added to it rather than replacing it."""
     try:
-        return cls(path).tags
+        return opener(path).tags
     except mutagen.MutagenError:
         return None

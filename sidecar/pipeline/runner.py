@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from sidecar import events
 from sidecar.classify.base import heard_by_an_older_engine
 from sidecar.index.interfaces import IndexedFile, Store
 from sidecar.library.walk import printable, walk
@@ -100,14 +99,14 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     for found in walk(roots):
         summary.seen += 1
         if found.error:
-            _finish(Task(printable(found.path)).done(Outcome.FAILED, found.error), summary, store, ctx, on_task)
+            record_task(Task(printable(found.path)).done(Outcome.FAILED, found.error), summary, store, ctx, on_task)
             continue
         if found.skip_reason:
             if found.skip_reason != "sidecar document":
                 task = Task(printable(found.path)).done(Outcome.SKIPPED, found.skip_reason)
                 if found.named:
                     task.notes.append(f"skipped: {found.skip_reason}")
-                _finish(task, summary, store, ctx, on_task)
+                record_task(task, summary, store, ctx, on_task)
             else:
                 summary.seen -= 1
             continue
@@ -120,13 +119,13 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
                 st = None
             if (st is not None and (st.st_size, st.st_mtime_ns) == ident[:2] and path not in unheard
                     and path not in ctx.recategorise):
-                _finish(Task(path).done(Outcome.UNCHANGED), summary, store, ctx, on_task)
+                record_task(Task(path).done(Outcome.UNCHANGED), summary, store, ctx, on_task)
                 continue
         candidates.append(Task(path))
     if candidates:
         with _Claims(store, known, enabled=not ctx.dry_run) as claims:
             for task in _process_all(candidates, ctx, jobs, claims.process):
-                _finish(task, summary, store, ctx, on_task)
+                record_task(task, summary, store, ctx, on_task)
                 claims.finish(task)
                 if task.path in ctx.recategorise and task.outcome == Outcome.CLASSIFIED:
                     recategorised_now.add(task.path)
@@ -143,7 +142,6 @@ def run(roots: list[str], ctx: Context, store: Store, *, jobs: int = 2,
     if not ctx.dry_run:
         _update_meaning(store, ctx, summary)
     summary.seconds = time.perf_counter() - started
-    events.send("scan_finished", summary=summary.to_json())
     return summary
 
 
@@ -261,9 +259,9 @@ def _process_all(tasks: list[Task], ctx: Context, jobs: int,
             yield f.result()
 
 
-def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
-            on_task: Callable[[Task], None] | None) -> None:
-    """The single consumer: index what changed, count, report."""
+def record_task(task: Task, summary: Summary, store: Store, ctx: Context,
+                on_task: Callable[[Task], None] | None = None) -> None:
+    """The single consumer (a scan's, and the daemon's for each job): index what changed, count, report."""
     outcome = task.outcome or Outcome.FAILED
     if task.moved_from and outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
         _follow_move(task, store, ctx)
@@ -285,10 +283,6 @@ def _finish(task: Task, summary: Summary, store: Store, ctx: Context,
         except (sqlite3.Error, ValueError) as exc:
             task.done(Outcome.FAILED, f"written, but the index could not record it: {exc}")
             outcome = Outcome.FAILED
-    if outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):
-        events.send("indexed", path=task.path, outcome=outcome.value)
-    elif outcome == Outcome.FAILED:
-        events.send("file_failed", path=task.path, stage=task.stage, reason=task.reason)
     if outcome == Outcome.PLANNED:
         summary.planned.append(task)
     if task.written and outcome in (Outcome.CLASSIFIED, Outcome.REINDEXED):

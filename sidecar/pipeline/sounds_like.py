@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sidecar.audio.decode import decode
+from sidecar.formats import decode
 from sidecar.errors import AudioError
 
 

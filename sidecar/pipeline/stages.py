@@ -10,18 +10,15 @@ import stat
 import time
 from dataclasses import dataclass
 
-from sidecar import events
-from sidecar.audio.decode import decode
 from sidecar.classify.base import Classification, heard_by_an_older_engine
 from sidecar.config import Config
 from sidecar.errors import AudioError, ClassifierError, ContainerError, FileError, IndexUnavailable, SidecarError
-from sidecar.library.fingerprint import audio_fingerprint
-from sidecar.library.formats import PCM_FORMATS, NotAudioError, recognise
+from sidecar import formats
+from sidecar.formats import NotAudioError, recognise
 from sidecar.metadata import merge as ownership
-from sidecar.metadata import tags
 from sidecar.metadata.record import TECHNICAL_FIELDS, Provenance, Record
 from sidecar.pipeline.task import Outcome, Task
-from sidecar.pipeline.write import CHUNK_FORMATS, RIFF_FORMATS, write_embedded
+from sidecar.pipeline.write import write_embedded
 
 
 @dataclass
@@ -72,9 +69,7 @@ def probe(task: Task, ctx: Context) -> Task:
                               f"split them); sidecar and index only")
     try:
         task.existing = read_existing(task.path, task.format, cfg)
-        if task.format in CHUNK_FORMATS:
-            from sidecar.metadata.riff.damage import damage
-            task.damage = damage(task.path, task.format)
+        task.damage = formats.get(task.format).damage(task.path)
     except ContainerError as exc:
         return task.done(Outcome.FAILED, str(exc))
     return task
@@ -85,16 +80,8 @@ def _writes_into_files(cfg: Config, path: str) -> bool:
 
 
 def read_existing(path: str, fmt: str, config: Config) -> Record:
-    """Everything the file already carries: sidecar edits, then RIFF chunks, then tags."""
-    record = Record()
-    if fmt in RIFF_FORMATS:
-        from sidecar.metadata import riff
-        record.fill_from(riff.read(path))
-    elif fmt == "aiff":
-        from sidecar.metadata.riff import aiff
-        record.fill_from(aiff.read(path))
-    record.fill_from(tags.read(path, fmt))
-    return record
+    """Everything the file already carries: its chunks, then its tags (the format reads them)."""
+    return formats.get(fmt).read(path)
 
 
 def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str], dict]:
@@ -112,13 +99,14 @@ def read_sidecar_edits(path: str, config: Config) -> tuple[Record, set[str], dic
 
 def fingerprint(task: Task, ctx: Context) -> Task:
     task.stage = "fingerprint"
+    fmt = formats.get(task.format)
     try:
-        if task.format in PCM_FORMATS:
+        if fmt.pcm:
             # the payload bytes are the fingerprint: a file whose audio is known is never decoded
-            task.fingerprint = audio_fingerprint(task.path, task.format)
+            task.fingerprint = fmt.fingerprint(task.path)
         else:
-            task.audio = decode(task.path, task.format)
-            task.fingerprint = audio_fingerprint(task.path, task.format, task.audio)
+            task.audio = fmt.decode(task.path)
+            task.fingerprint = fmt.fingerprint(task.path, task.audio)
     except AudioError as exc:
         return task.done(Outcome.FAILED, str(exc))
     rec = task.existing
@@ -173,7 +161,7 @@ def fingerprint(task: Task, ctx: Context) -> Task:
         return task
     if task.audio is None:
         try:
-            task.audio = decode(task.path, task.format)
+            task.audio = fmt.decode(task.path)
         except AudioError as exc:
             return task.done(Outcome.FAILED, str(exc))
     rec.Duration = round(task.audio.duration, 6)
@@ -255,7 +243,7 @@ def embed(task: Task, ctx: Context) -> Task:
         return task
     from sidecar.similarity.checkpoint import ModelUnavailable
     try:
-        audio = task.audio if getattr(task.audio, "samples", None) is not None else decode(task.path, task.format)
+        audio = task.audio if getattr(task.audio, "samples", None) is not None else formats.decode(task.path, task.format)
         task.embedding = stored_form(ctx.embedder.embed(audio.samples, audio.samplerate), task.fingerprint)
         task.vector = task.embedding.vector
     except ModelUnavailable:
@@ -416,7 +404,6 @@ def write(task: Task, ctx: Context) -> Task:
     task.size, task.mtime_ns = st.st_size, st.st_mtime_ns
     if task.unchanged_audio:
         return task.done(Outcome.REINDEXED, "audio unchanged; metadata re-read")
-    events.send("file_written", path=task.path, containers=list(task.written))
     return task.done(Outcome.CLASSIFIED)
 
 
@@ -430,9 +417,8 @@ def _may_write_damaged(task: Task, ctx: Context) -> bool:
 
 
 def _report_repair(task: Task) -> None:
-    from sidecar.metadata.riff.damage import damage
     try:
-        left = damage(task.path, task.format)
+        left = formats.get(task.format).damage(task.path)
     except ContainerError as exc:
         left = [str(exc)]
     fixed = [d for d in task.damage if d not in left]

@@ -9,7 +9,7 @@ from sidecar.metadata.journal import Journal, UndoResult
 
 
 def is_sidecar(path: str) -> bool:
-    from sidecar.metadata.sidecar_xml._files import is_sidecar_name
+    from sidecar.metadata.sidecar_xml import is_sidecar_name
     return is_sidecar_name(os.path.basename(path))
 
 

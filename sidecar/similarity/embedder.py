@@ -32,10 +32,6 @@ class Embedding:
     vector: np.ndarray        # (512,) float32, unit length (all zeros for digital silence)
     model: str = MODEL
 
-    @property
-    def block_seconds(self) -> float:
-        return melspec.BLOCK_SECONDS
-
 
 def unit(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length; an all-zero row stays zero."""

@@ -15,6 +15,8 @@ from math import gcd
 
 import numpy as np
 
+from sidecar.audio.logmel import hz_to_mel
+
 SAMPLE_RATE = 44100
 FRAME = 2048
 HOP = 1024
@@ -72,14 +74,6 @@ def blocks(spec: np.ndarray, max_blocks: int | None = None) -> tuple[np.ndarray,
 def _window() -> np.ndarray:
     n = np.arange(FRAME)
     return (0.5 - 0.5 * np.cos(2 * np.pi * n / (FRAME - 1))).astype(np.float32)
-
-
-def hz_to_mel(f):
-    return 2595.0 * np.log10(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
-
-
-def mel_to_hz(m):
-    return 700.0 * (10.0 ** (np.asarray(m, dtype=np.float64) / 2595.0) - 1.0)
 
 
 @lru_cache(maxsize=1)

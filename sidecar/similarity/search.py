@@ -104,8 +104,7 @@ def query_vector(store, path: str, embedder_factory) -> tuple[np.ndarray, int | 
         st = os.stat(real)
         if (st.st_size, st.st_mtime_ns) == (stored.size, stored.mtime_ns):
             return np.frombuffer(stored.vector, dtype="<f4"), stored.file_id
-    from sidecar.audio.decode import decode
-    from sidecar.library.formats import NotAudioError, recognise
+    from sidecar.formats import NotAudioError, decode, recognise
     try:
         found = recognise(real)
     except (NotAudioError, OSError) as exc:

@@ -30,7 +30,7 @@ def picture(store, row, kind: str) -> bytes:
     place = _place(store, row.fingerprint, kind)
     if place is not None and place.exists():
         return place.read_bytes()
-    from sidecar.audio.decode import decode
+    from sidecar.formats import decode
     audio = decode(row.path, row.format or None)
     mono = audio.mono()
     image = waveform(mono) if kind == "wave" else spectrogram(mono)

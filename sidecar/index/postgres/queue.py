@@ -25,6 +25,7 @@ import time
 import psycopg
 
 from sidecar.index.interfaces import Job, Worker
+from sidecar.index.job_policy import SettlesJobs
 
 CHANNEL = "sidecar_jobs"
 #: the database's clock, in the epoch seconds the queue's columns hold
@@ -42,7 +43,7 @@ def _row_to_job(row: dict) -> Job:
                row["taken_over"], row["finished"])
 
 
-class PgQueue:
+class PgQueue(SettlesJobs):
     """The WorkQueue of a PostgreSQL index."""
 
     def __init__(self, db):

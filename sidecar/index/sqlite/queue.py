@@ -14,10 +14,11 @@ import sqlite3
 import time
 
 from sidecar.index.interfaces import Job, Worker
+from sidecar.index.job_policy import SettlesJobs
 from sidecar.index.sqlite.db import SqliteDb
 
 
-class SqliteQueue:
+class SqliteQueue(SettlesJobs):
     """The WorkQueue of a SQLite index."""
 
     def __init__(self, db: SqliteDb):

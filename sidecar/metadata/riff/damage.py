@@ -18,13 +18,19 @@ from .reader import Fmt
 _PCM_TAGS = (1, 3, 0xFFFE)
 
 
-def damage(path: str | Path, fmt: str) -> list[str]:
-    """What is wrong with the header of a WAV/RF64 ("wav", "rf64") or AIFF ("aiff") file.
+def riff_damage(path: str | Path) -> list[str]:
+    """What is wrong with the header of a WAV, RF64 or BW64 file.
 
     A file too broken to walk raises RiffError (the reader names it the same way).
     """
     with open(path, "rb") as f:
-        return _aiff_damage(f) if fmt == "aiff" else _riff_damage(f)
+        return _riff_damage(f)
+
+
+def aiff_damage(path: str | Path) -> list[str]:
+    """What is wrong with the header of an AIFF or AIFC file."""
+    with open(path, "rb") as f:
+        return _aiff_damage(f)
 
 
 def _riff_damage(f) -> list[str]:

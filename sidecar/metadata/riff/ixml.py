@@ -104,11 +104,6 @@ def _ensure(parent: etree._Element, name: str) -> etree._Element:
     return el if el is not None else etree.SubElement(parent, name)
 
 
-def _has_text(parent: etree._Element, name: str) -> bool:
-    el = _child(parent, name)
-    return el is not None and bool((el.text or "").strip())
-
-
 def _set(parent: etree._Element, name: str, value: str) -> None:
     _ensure(parent, name).text = value
 

@@ -23,7 +23,7 @@ from ..safe_write import Region, Rollback, atomic_replace
 from . import bext as bext_mod
 from . import info as info_mod
 from . import ixml as ixml_mod
-from .chunks import FILLER_IDS, MAX_U32, Chunk, Ds64, Layout, chunk_bytes, header, walk
+from .chunks import FILLER_IDS, MAX_U32, Chunk, Ds64, Layout, chunk_bytes, header
 from .errors import RiffError, RiffWriteError
 from .plan import Patch, plan_in_place, replaceable_keys
 from .reader import Contents, load
@@ -288,10 +288,3 @@ def _rewrite(path: Path, contents: Contents, items: list[tuple[str, bytes]],
         raise RiffError(str(exc)) from exc
     except OSError as exc:
         raise RiffWriteError(f"rewrite failed, original kept: {exc}") from exc
-
-
-def verify_audio_unchanged(path: str | Path, expected_sha256: bytes) -> bool:
-    """Whole-payload check for callers that hashed the audio themselves."""
-    with open(path, "rb") as f:
-        data = walk(f).require("data")
-        return hash_region(f, data.data_offset, data.size) == expected_sha256

@@ -8,9 +8,9 @@ and `validate` checks any bytes against the published schema.
 
 from __future__ import annotations
 
-from ._document import Identity, build_element, parse_element
+from ._document import Identity, build_element, format_double, parse_element
 from ._files import (
-    MAX_SIDECAR_BYTES, atomic_write, is_shortened, is_sidecar_name, keep_human_edits, read, read_bytes,
+    MAX_SIDECAR_BYTES, atomic_write, human_fields_reason, is_shortened, is_sidecar_name, keep_human_edits, read, read_bytes,
     render, sidecar_name, sidecar_path, validate, write,
 )
 from ._schema import (
@@ -20,7 +20,7 @@ from ._schema import (
 
 __all__ = [
     "FORMAT_VERSION", "Identity", "MAX_SIDECAR_BYTES", "SCHEMA_DIR", "SIDECAR_NS", "SIDECAR_SCHEMA",
-    "SidecarDocumentError", "atomic_write", "build_element", "check_schema", "keep_human_edits",
+    "SidecarDocumentError", "atomic_write", "build_element", "check_schema", "format_double", "human_fields_reason", "keep_human_edits",
     "load_schema", "parse_element", "read", "read_bytes", "render", "sidecar_path", "validate", "write",
     "is_shortened", "is_sidecar_name", "sidecar_name",
 ]

@@ -48,7 +48,7 @@ def is_shortened(sidecar_file_name: str) -> bool:
 
 def is_sidecar_name(name: str) -> bool:
     """`door.wav.xml`, or the shortened sidecar name of an over-long sound name."""
-    from sidecar.library.formats import AUDIO_EXTENSIONS
+    from sidecar.formats import AUDIO_EXTENSIONS
     return name.lower().endswith(SUFFIX) and (
         os.path.splitext(name[: -len(SUFFIX)])[1].lower() in AUDIO_EXTENSIONS or is_shortened(name))
 
@@ -169,8 +169,22 @@ def atomic_write(target: Path, data: bytes, expect: Snapshot | None = None) -> N
         raise ContainerError(f"{target}: cannot write sidecar ({exc.strerror or exc})") from exc
 
 
+def human_fields_reason(path: str) -> str | None:
+    """At undo of a sidecar the service created: words on the fields a person made in it.
+
+    The journal decides by the bytes the service last wrote and adds these words to the
+    reason it keeps a changed sidecar. Only for an entry without recorded bytes (a journal
+    of an older version) do they decide alone: fields marked human may come from the
+    sound's own tags, so they tell less than the bytes.
+    """
+    _record, _identity, human = read(path)
+    if human:
+        return f"human-made fields in it: {', '.join(sorted(human))}"
+    return None
+
+
 __all__ = [
-    "MAX_SIDECAR_BYTES", "Identity", "SidecarDocumentError", "XMLDocumentError", "atomic_write",
+    "MAX_SIDECAR_BYTES", "human_fields_reason", "Identity", "SidecarDocumentError", "XMLDocumentError", "atomic_write",
     "is_shortened", "is_sidecar_name", "keep_human_edits", "q", "read", "read_bytes", "render", "sidecar_name", "sidecar_path",
     "validate", "write",
 ]
