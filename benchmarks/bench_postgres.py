@@ -206,6 +206,10 @@ def measure(server: str) -> None:
             copy_index(lite_path, url)
             print(f"  copied to PostgreSQL in {time.perf_counter() - began:.1f} s")
             pg = open_store(url)
+            sizes = {r["t"]: r["mb"] for r in pg.db.execute(
+                "SELECT t, pg_total_relation_size(t::regclass) / 1e6 AS mb FROM unnest(%s::text[]) AS t "
+                "WHERE to_regclass(t) IS NOT NULL", (["files", "postings"],))}
+            print("  PostgreSQL on disk: " + ", ".join(f"{t} {mb:.0f} MB" for t, mb in sizes.items()))
             queries = [query(random.Random(k), lib) for k in range(300)]
             print(f"  load before: {os.getloadavg()[0]:.1f}")
             indexes = {"SQLite": lite_path, "PostgreSQL": url}
