@@ -7,7 +7,9 @@ asked of SQLite and then of PostgreSQL, so both see the same load.
 Run by hand against a server of your own (it creates and drops databases there; without
 SIDECAR_BENCH_POSTGRES, the tests' server or a throwaway cluster):
 
-    SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_postgres.py [FILES]
+    SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_postgres.py [FILES] [--in-process]
+
+--in-process measures only the store's search in this process (no queue, bridge or command).
 
 A claim is what a worker does per file: claim the next job (SKIP LOCKED), then finish it.
 """
@@ -174,16 +176,19 @@ def main() -> None:
 
 
 def measure(server: str) -> None:
-    files = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    files = int(args[0]) if args else 10_000
+    only_in_process = "--in-process" in sys.argv
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="bench-cache-"))
 
-    url, drop = scratch_database(server)
-    try:
-        print(f"queue: claim + finish per second (load {os.getloadavg()[0]:.1f})")
-        for claimers in (1, 4, 16):
-            print(f"  {claimers:2d} claimers: {claims_per_second(url, claimers, 2000):7.0f} jobs/s")
-    finally:
-        drop()
+    if not only_in_process:
+        url, drop = scratch_database(server)
+        try:
+            print(f"queue: claim + finish per second (load {os.getloadavg()[0]:.1f})")
+            for claimers in (1, 4, 16):
+                print(f"  {claimers:2d} claimers: {claims_per_second(url, claimers, 2000):7.0f} jobs/s")
+        finally:
+            drop()
 
     url, drop = scratch_database(server)
     with tempfile.TemporaryDirectory() as tmp:
@@ -201,11 +206,19 @@ def measure(server: str) -> None:
             copy_index(lite_path, url)
             print(f"  copied to PostgreSQL in {time.perf_counter() - began:.1f} s")
             pg = open_store(url)
+            sizes = {r["t"]: r["mb"] for r in pg.db.execute(
+                "SELECT t, pg_total_relation_size(t::regclass) / 1e6 AS mb FROM unnest(%s::text[]) AS t "
+                "WHERE to_regclass(t) IS NOT NULL", (["files", "postings"],))}
+            print("  PostgreSQL on disk: " + ", ".join(f"{t} {mb:.0f} MB" for t, mb in sizes.items()))
             queries = [query(random.Random(k), lib) for k in range(300)]
             print(f"  load before: {os.getloadavg()[0]:.1f}")
-            for label, times in (("in process", in_process({"SQLite": lite, "PostgreSQL": pg}, queries)),
-                                 ("/sfx/search", over_osc({"SQLite": lite_path, "PostgreSQL": url}, tmp, queries)),
-                                 ("sidecar search", by_command({"SQLite": lite_path, "PostgreSQL": url}, queries[:40]))):
+            indexes = {"SQLite": lite_path, "PostgreSQL": url}
+            ways = [("in process", lambda: in_process({"SQLite": lite, "PostgreSQL": pg}, queries))]
+            if not only_in_process:
+                ways += [("/sfx/search", lambda: over_osc(indexes, tmp, queries)),
+                         ("sidecar search", lambda: by_command(indexes, queries[:40]))]
+            for label, measure_way in ways:
+                times = measure_way()
                 for name, found in times.items():
                     print(f"  {label:<15} {name:<10} {percentiles(found)}   ({len(found)} queries)")
                 print(f"  load: {os.getloadavg()[0]:.1f}")

@@ -212,8 +212,9 @@ class _PostgresSide(_Side):
             self.db.execute("INSERT INTO meta (key, value) VALUES ('vector_log_floor', %s) "
                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(last_change),))
         # a bulk load leaves the planner without statistics and the word tally full of dead
-        # versions (one per file holding a word): searches read those until autovacuum comes by
-        self.db.execute("VACUUM (ANALYZE) files, word_rows, word_totals")
+        # versions (one per file holding a word), and the postings not yet known all-visible (their
+        # index-only scans read the table): searches pay for that until autovacuum comes by
+        self.db.execute("VACUUM (ANALYZE) files, word_rows, word_totals, postings")
 
     def count_files(self) -> int:
         return self.store.files.count()

@@ -331,21 +331,6 @@ def needs_walk(tree) -> bool:
     return walk(tree, True)
 
 
-def anywhere(phrase: Phrase) -> Phrase:
-    """The rows a phrase's iterator stops on: all its words, in any column and any order."""
-    return Phrase(phrase.tokens, phrase.prefix, _ALL)
-
-
-def anywhere_tsquery(phrase: Phrase) -> str:
-    if not phrase.tokens or not phrase.columns:
-        return NOTHING
-    parts = []
-    for k, token in enumerate(phrase.tokens):
-        prefix = ":*" if phrase.prefix and k == len(phrase.tokens) - 1 else ""
-        parts.append("(" + " | ".join(_lexeme(c, token) + prefix for c in sorted(_ALL)) + ")")
-    return "(" + " & ".join(parts) + ")"
-
-
 class _Node:
     eof = False
     nomatch = False

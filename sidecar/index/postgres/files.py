@@ -3,7 +3,8 @@
 Matching runs on a tsvector of FTS5's own tokens under one GIN index; ranking
 is FTS5's bm25, computed over the same window of rows the SQLite index ranks
 (see sidecar.index.fts_twin), with each word's count of rows from a tally kept on
-write (word_rows, migration 0002).
+write (word_rows, migration 0002) and each word's rows from postings kept on write
+(migration 0004).
 """
 
 from __future__ import annotations
@@ -246,27 +247,69 @@ class PgFiles:
         return [s[2] for s in scored]
 
     def _walk(self, tree, phrases, upto: int | None) -> dict[int, list[bool]]:
-        """FTS5's walk over the rows (fts_twin.walk), from each phrase's stop and match lists,
-        read in one pass over the rows where any phrase stops (a scan per list costs one each)."""
-        stops = [fts_twin.anywhere_tsquery(p) for p in phrases]
-        marks, params = [], []
+        """FTS5's walk over the rows (fts_twin.walk), from each phrase's stop and match lists, read
+        from the postings (migration 0004) by index-only scans, in one round trip: no row is read
+        but those where a phrase of several words may match (its words' order is in the row only)."""
+        parts, params = [], []
         for i, phrase in enumerate(phrases):
-            if fts_twin.may_miss(phrase):
-                marks.append(f"tv @@ %s::tsquery AS s{i}, tv @@ %s::tsquery AS m{i}")
-                params += [stops[i], fts_twin.tsquery_text(phrase)]
-            else:               # it stops only where it matches: one test gives both lists
-                marks.append(f"tv @@ %s::tsquery AS s{i}, NULL AS m{i}")
-                params.append(stops[i])
-        sql = f"SELECT id, {', '.join(marks)} FROM files WHERE tv @@ %s::tsquery"
-        params.append("(" + " | ".join(stops) + ")")
-        if upto is not None:
-            sql += " AND id <= %s"
-            params.append(upto)
-        rows = self._query(sql + " ORDER BY id", params, tree)
-        stop_lists = [[r["id"] for r in rows if r[f"s{i}"]] for i in range(len(phrases))]
-        matches = [{r["id"] for r in rows if r[f"m{i}"] or (r[f"m{i}"] is None and r[f"s{i}"])}
-                   for i in range(len(phrases))]
+            sql, values = _stops(phrase, upto)
+            parts.append(f"SELECT {i} AS n, id, hit FROM ({sql}) s{i}")
+            params += values
+        rows = self._query(f"SELECT n, array_agg(id ORDER BY id) AS ids, array_agg(hit ORDER BY id) AS hits "
+                           f"FROM ({' UNION ALL '.join(parts)}) p GROUP BY n", params, tree)
+        by_phrase = {r["n"]: (r["ids"], r["hits"]) for r in rows}
+        stop_lists: list[list[int]] = []
+        matches: list[set[int]] = []
+        for i, phrase in enumerate(phrases):
+            ids, hits = by_phrase.get(i, ([], []))
+            stop_lists.append(ids)
+            found = {row for row, hit in zip(ids, hits) if hit}
+            if len(phrase.tokens) > 1 and found:     # every word in one of its columns: in order?
+                found = {r["id"] for r in self._query(
+                    "SELECT id FROM files WHERE id = ANY(%s) AND tv @@ %s::tsquery",
+                    [sorted(found), fts_twin.tsquery_text(phrase)], tree)}
+            matches.append(found)
         return fts_twin.walk(tree, stop_lists, matches, upto)
+
+
+def _stops(phrase: fts_twin.Phrase, upto: int | None) -> tuple[str, list]:
+    """SQL for the rows where a phrase's iterator stops (every word of it in the row, in any
+    column; ids <= upto) and, per row, whether it may match there: one of its columns holds all
+    its words (for a phrase of one word: it matches)."""
+    if not phrase.tokens or not phrase.columns:
+        return "SELECT NULL::bigint AS id, NULL::boolean AS hit WHERE false", []
+    below = "" if upto is None else " AND file_id <= %s"
+    words, params = [], []
+    for k, token in enumerate(phrase.tokens):
+        if phrase.prefix and k == len(phrase.tokens) - 1:
+            after = _after_prefix(token)
+            if after is None:
+                where, values = "token >= %s AND starts_with(token, %s)", [token, token]
+            else:
+                where, values = "token >= %s AND token < %s", [token, after]
+            words.append(f"SELECT file_id, bit_or(mask) AS mask FROM postings WHERE {where}{below} GROUP BY file_id")
+        else:
+            words.append(f"SELECT file_id, mask FROM postings WHERE token = %s{below}")
+            values = [token]
+        params += values + ([] if upto is None else [upto])
+    mask = sum(1 << c for c in phrase.columns)
+    sql = f"SELECT w0.file_id AS id, (w0.mask"
+    sql += "".join(f" & w{k}.mask" for k in range(1, len(words)))
+    sql += f" & {mask}) <> 0 AS hit FROM ({words[0]}) w0"
+    sql += "".join(f" JOIN ({w}) w{k} USING (file_id)" for k, w in enumerate(words[1:], 1))
+    return sql, params
+
+
+def _after_prefix(prefix: str) -> str | None:
+    """The least text above every text that starts with prefix (None: no such text)."""
+    while prefix:
+        code = ord(prefix[-1]) + 1
+        if 0xD800 <= code <= 0xDFFF:        # no surrogate is a character of UTF-8 text
+            code = 0xE000
+        if code <= 0x10FFFF:
+            return prefix[:-1] + chr(code)
+        prefix = prefix[:-1]
+    return None
 
 
 def _hit_count(phrase: fts_twin.Phrase) -> tuple[str, list]:
