@@ -32,7 +32,8 @@ def folded():
     return network.fold(checkpoint.read(checkpoint.locate()))
 
 
-@pytest.mark.parametrize("backend", [network.OnnxNet, network.NumpyNet])
+@pytest.mark.parametrize("backend", [lambda f: network.OnnxNet(network.graph_bytes(f)), network.NumpyNet],
+                         ids=["onnxruntime", "numpy"])
 def test_forward_pass_equals_the_reference_network(folded, backend):
     reference = np.load(GOLDEN)["embeddings"]
     out = backend(folded)(_golden_inputs())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sidecar.similarity import checkpoint, melspec
-from sidecar.similarity import network
+from sidecar.similarity import graph_cache, network
 from sidecar.similarity.network import EMBEDDING_SIZE
 
 MODEL = f"aisfx-{checkpoint.VERSION}"
@@ -55,13 +55,10 @@ class Embedder:
             raise checkpoint.ModelUnavailable(
                 f"{CHECKPOINT_ENV}={where}: no such file (unset it to use the installed aisfx package)")
         where = where or checkpoint.locate()
-        state = checkpoint.read(where)
-        try:
-            blocks = network.fold(state)
-        except ValueError as exc:
+        def bad(exc):
             raise checkpoint.ModelUnavailable(
                 f"{where}: not the aisfx embedding network ({exc}); {checkpoint.REINSTALL_HINT}") from None
-        return cls(network.build(blocks))
+        return cls(graph_cache.load_net(where, bad))
 
     def embed_blocks(self, blocks: np.ndarray) -> np.ndarray:
         out = np.empty((len(blocks), EMBEDDING_SIZE), dtype=np.float32)

@@ -58,49 +58,57 @@ def _tensor(state: dict, name: str, shape: tuple) -> np.ndarray:
     return value.astype(np.float64)
 
 
+GRAPH_VERSION = 1      # bump when the graph built below changes, so cached graphs are made again
+
+
 def build(blocks: list[list[Conv]]):
     """The fastest network this installation can run."""
     try:
-        return OnnxNet(blocks)
+        return OnnxNet(graph_bytes(blocks))
     except ImportError:
         return NumpyNet(blocks)
 
 
+def graph_bytes(blocks: list[list[Conv]]) -> bytes:
+    """The network as a serialised ONNX graph (needs the onnx package; ImportError without it)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, weights = [], [numpy_helper.from_array(np.array([1], np.int64), "channel_axis"),
+                          numpy_helper.from_array(np.array([3], np.int64), "mel_axis"),
+                          numpy_helper.from_array(np.array([2], np.int64), "time_axis")]
+    nodes.append(helper.make_node("Unsqueeze", ["blocks", "channel_axis"], ["x0"]))
+    x = "x0"
+    for b, convs in enumerate(blocks, start=1):
+        for c, conv in enumerate(convs, start=1):
+            w, bias, y = f"w{b}{c}", f"b{b}{c}", f"conv{b}{c}"
+            weights += [numpy_helper.from_array(conv.weight, w), numpy_helper.from_array(conv.bias, bias)]
+            nodes.append(helper.make_node("Conv", [x, w, bias], [y], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+            nodes.append(helper.make_node("Relu", [y], [f"relu{b}{c}"]))
+            x = f"relu{b}{c}"
+        if b < BLOCKS:
+            nodes.append(helper.make_node("MaxPool", [x], [f"pool{b}"], kernel_shape=[2, 2], strides=[2, 2]))
+            x = f"pool{b}"
+    nodes.append(helper.make_node("ReduceMean", [x, "mel_axis"], ["over_mel"], keepdims=0))
+    nodes.append(helper.make_node("ReduceMax", ["over_mel", "time_axis"], ["embeddings"], keepdims=0))
+    graph = helper.make_graph(
+        nodes, "aisfx_embedding", [helper.make_tensor_value_info("blocks", TensorProto.FLOAT, ["n", TIME, MEL])],
+        [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["n", EMBEDDING_SIZE])], weights)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8).SerializeToString()
+
+
 class OnnxNet:
-    """The network as an ONNX graph on ONNX Runtime, one thread per call (scan workers run in parallel)."""
+    """The network as an ONNX graph on ONNX Runtime, one thread per call (scan workers run in parallel).
+    Takes the graph's bytes or a path to a cached .onnx file (either way, no onnx import)."""
 
     backend = "onnxruntime"
 
-    def __init__(self, blocks: list[list[Conv]]):
+    def __init__(self, graph: bytes | str):
         import onnxruntime
-        from onnx import TensorProto, helper, numpy_helper
 
-        nodes, weights = [], [numpy_helper.from_array(np.array([1], np.int64), "channel_axis"),
-                              numpy_helper.from_array(np.array([3], np.int64), "mel_axis"),
-                              numpy_helper.from_array(np.array([2], np.int64), "time_axis")]
-        nodes.append(helper.make_node("Unsqueeze", ["blocks", "channel_axis"], ["x0"]))
-        x = "x0"
-        for b, convs in enumerate(blocks, start=1):
-            for c, conv in enumerate(convs, start=1):
-                w, bias, y = f"w{b}{c}", f"b{b}{c}", f"conv{b}{c}"
-                weights += [numpy_helper.from_array(conv.weight, w), numpy_helper.from_array(conv.bias, bias)]
-                nodes.append(helper.make_node("Conv", [x, w, bias], [y], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
-                nodes.append(helper.make_node("Relu", [y], [f"relu{b}{c}"]))
-                x = f"relu{b}{c}"
-            if b < BLOCKS:
-                nodes.append(helper.make_node("MaxPool", [x], [f"pool{b}"], kernel_shape=[2, 2], strides=[2, 2]))
-                x = f"pool{b}"
-        nodes.append(helper.make_node("ReduceMean", [x, "mel_axis"], ["over_mel"], keepdims=0))
-        nodes.append(helper.make_node("ReduceMax", ["over_mel", "time_axis"], ["embeddings"], keepdims=0))
-        graph = helper.make_graph(
-            nodes, "aisfx_embedding", [helper.make_tensor_value_info("blocks", TensorProto.FLOAT, ["n", TIME, MEL])],
-            [helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["n", EMBEDDING_SIZE])], weights)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(model.SerializeToString(), options,
-                                                    providers=["CPUExecutionProvider"])
+        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, blocks: np.ndarray) -> np.ndarray:
         x = np.ascontiguousarray(blocks, dtype=np.float32)
