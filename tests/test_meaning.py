@@ -135,6 +135,18 @@ def test_a_file_nobody_heard_is_found_through_its_words(searcher):
     assert hit.heard_score is None and hit.why()[0].startswith('its words "Marimba, a short melodic phrase')
 
 
+def test_quality_flag_keywords_are_not_words_of_meaning():
+    """"clipping" says how a file was recorded, not what it sounds like: it would find a clipped
+    recording for "people clapping". A person's own keyword of the same spelling stays."""
+    rec = Record(Description="Car door slam", Keywords=["door", "slam", "clipping", "dc offset"])
+    rec.provenance = Provenance(quality=[Label("Clipping", 0.9, "/x/sidecar/clipping"),
+                                         Label("DC offset", 0.7, "/x/sidecar/dc-offset")])
+    text = words.file_words("/lib/VEHDoor_Slam.wav", rec)
+    assert "door, slam" in text and "clipping" not in text.lower() and "offset" not in text.lower()
+    hedge = Record(Description="Hedge trimmer", Keywords=["hedge", "clipping"])
+    assert "clipping" in words.file_words("/lib/Hedge.wav", hedge)
+
+
 def test_a_description_change_changes_the_text_vector(tmp_path, model):
     db = _library(tmp_path / "lib")
     store = open_store(db)

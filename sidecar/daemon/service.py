@@ -23,6 +23,7 @@ from sidecar.app import App
 from sidecar.config import Config
 from sidecar.daemon import eventlog
 from sidecar.daemon.catchup import catch_up
+from sidecar.daemon.idle_embed import IDLE_SECONDS, IdleEmbedder
 from sidecar.daemon.ignore import IgnoreRules
 from sidecar.daemon.roots import RootState, offline_reason
 from sidecar.daemon.watch import Watcher
@@ -98,6 +99,10 @@ class Daemon:
         self._threads: list[threading.Thread] = []
         self._revisit: set[str] = set()         # unchanged files to take anyway (see revisit())
         self._revisit_lock = threading.Lock()
+        self._busy = 0                          # workers holding a job
+        self._last_busy = time.monotonic()      # when a worker last let one go
+        self._busy_lock = threading.Lock()
+        self.idle_embed: IdleEmbedder | None = None
 
     # -- what workers ask ----------------------------------------------------
     @property
@@ -178,7 +183,19 @@ class Daemon:
         self._start_web()
         for i in range(cfg.jobs):
             self._spawn(self._work, f"sidecar-worker-{i}")
+        if self.app.embedder is not None:
+            self.idle_embed = IdleEmbedder(self.app.embedder, self.store, roots=self._online_roots,
+                                           idle=self._workers_idle, stopping=self.stopping, jobs=cfg.jobs)
+            self._spawn(self.idle_embed.run, "sidecar-sounds-like")
         self._start_scheduler()
+
+    def _online_roots(self) -> list[str]:
+        return [path for path, root in list(self.roots.items()) if root.online]
+
+    def _workers_idle(self) -> bool:
+        """No worker holds a job, and none has for IDLE_SECONDS: the idle pass may run."""
+        with self._busy_lock:
+            return self._busy == 0 and time.monotonic() - self._last_busy >= IDLE_SECONDS
 
     def _spawn(self, target, name: str) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -190,6 +207,12 @@ class Daemon:
         self.settings = Settings(cfg.daemon.stable_seconds, cfg.daemon.max_tries, cfg.daemon.retry_seconds,
                                  cfg.daemon.retry_max_seconds, cfg.daemon.lease_seconds)
         self.context = self.app.context(lazy_vocabulary=True)
+        if self.context.categories is None:
+            # the tags never wait for the sounds-like vectors: they are made when the workers are
+            # idle (daemon/idle_embed.py), unless a learned model needs them to describe a file
+            self.context.embedder = None
+        if self.idle_embed is not None:
+            self.idle_embed.look_everywhere()
 
     def _revisit_known(self) -> None:
         """Indexed files that lack a sounds-like vector, whose category the learned model
@@ -207,7 +230,7 @@ class Daemon:
             eventlog.emit("revisit_error", reason=f"{type(exc).__name__}: {exc}")
             redescribe = set()
         ctx.recategorise = frozenset(redescribe)
-        if ctx.embedder is None:
+        if ctx.embedder is None:    # no network, or vectors made by the idle pass (it finds the stale ones)
             self._queue_revisits(redescribe)
             return
         try:
@@ -237,10 +260,11 @@ class Daemon:
         """The schedule's retraining: only when the files a person categorised changed."""
         from sidecar.similarity.categories import NotEnoughToLearn, learn_and_save
         ctx = self.context
-        if ctx.embedder is None:
+        embedder = self.app.embedder
+        if embedder is None:
             return
         try:
-            model = learn_and_save(self.store, ctx.vocabulary, ctx.embedder.model, unless_unchanged=True)
+            model = learn_and_save(self.store, ctx.vocabulary, embedder.model, unless_unchanged=True)
         except NotEnoughToLearn as exc:
             eventlog.emit("learn_skipped", reason=str(exc))
             return
@@ -253,7 +277,13 @@ class Daemon:
         r = model.report
         eventlog.emit("learned", version=model.version, files=r["files"], categories=r["categories"],
                       accuracy=r["accuracy"])
+        self._use_learned(model)
+
+    def _use_learned(self, model) -> None:
+        """A learned model describes files from their vectors: the workers embed inline from now."""
+        ctx = self.context
         ctx.categories = model
+        ctx.embedder = self.app.embedder
         self._revisit_known()
 
     def _maintain_vectors(self) -> None:
@@ -462,7 +492,16 @@ class Daemon:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
-            self._handle(job)
+            with self._busy_lock:
+                self._busy += 1
+            try:
+                self._handle(job)
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+                    self._last_busy = time.monotonic()
+            if self.idle_embed is not None:
+                self.idle_embed.note([job.path])
 
     def _handle(self, job) -> None:
         claimed = time.time() - 1.0
@@ -602,15 +641,14 @@ class Daemon:
         def job():
             from sidecar.similarity.categories import learn_and_save
             try:
-                ctx = self.context
-                if ctx.embedder is None:
+                embedder = self.app.embedder
+                if embedder is None:
                     raise ConfigError("the sounds-like network is not installed: nothing to learn with")
-                model = learn_and_save(self.store, ctx.vocabulary, ctx.embedder.model)
-                ctx.categories = model
+                model = learn_and_save(self.store, self.context.vocabulary, embedder.model)
                 eventlog.emit("learned", version=model.version, files=model.report["files"],
                               categories=model.report["categories"], accuracy=model.report["accuracy"])
                 done.set_result(learned_report(model))
-                self._revisit_known()
+                self._use_learned(model)
             except BaseException as exc:
                 if not done.done():
                     done.set_exception(exc)

@@ -40,8 +40,12 @@ def category_words(catid: str, ucs_list=None) -> str:
 
 def file_words(path: str, rec: Record, ucs_list=None) -> str:
     """Description, Keywords, FXName, the file name's words and the category's meaning; "" when
-    the file has none of them (it is then found by what was heard only)."""
-    parts = [rec.Description, ", ".join(rec.Keywords), rec.FXName]
+    the file has none of them (it is then found by what was heard only). The keywords of the
+    quality flags measured in it (clipping, dc offset) are left out: they say how it was recorded,
+    not what it sounds like ("clipping" would find it for "people clapping")."""
+    flags = {flag.label.lower() for flag in (rec.provenance.quality if rec.provenance else [])}
+    keywords = [k for k in rec.Keywords if k.lower() not in flags]
+    parts = [rec.Description, ", ".join(keywords), rec.FXName]
     name = name_words(path)
     if name and name.lower() not in " ".join(parts).lower():
         parts.append(name)

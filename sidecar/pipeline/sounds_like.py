@@ -1,9 +1,10 @@
-"""The sounds-like pass of `sidecar scan`: the embeddings, after every file's tags are written.
+"""The sounds-like pass: the embeddings, after the files' tags are written (`sidecar scan` after its
+writes; the daemon while its workers are idle, daemon/idle_embed.py).
 
 The embeddings are the largest single cost of a first scan (about 40% of its CPU time, see
 README's Benchmarks), and nothing a file carries depends on them unless a learned category
-model is in use (its CatID comes from the vector: then the scan embeds inline, before it
-describes). So a scan writes every file first and then embeds, in this pass, every file under
+model is in use (its CatID comes from the vector: then the files are embedded inline, before
+they are described). So a scan writes every file first and then embeds, in this pass, every file under
 its roots that the index holds without a current vector: each is decoded again (a small
 fraction of the embedding's own cost) and embedded exactly as the inline stage does.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ class SoundsLike:
     seconds: float = 0.0
     notes: list[tuple[str, str]] = field(default_factory=list)    # (path, why no embedding)
     unavailable: bool = False                                      # no model: said once, elsewhere
+    left: int = 0                                                  # not started: keep_going() said stop
 
 
 def pending(store, roots: list[str], model: str) -> list[str]:
@@ -50,37 +53,77 @@ def _embed_one(path: str, fmt: str, identity: tuple[int, int], embedder):
     return embedder.embed(audio.samples, audio.samplerate), audio.duration
 
 
+def stale_among(store, paths, model: str) -> list[str]:
+    """Those of paths that the index holds without embeddings of this model for their current
+    audio (one row each: for the daemon, which knows which files it just took)."""
+    stale = []
+    for path in sorted(set(paths)):
+        row = store.files.get(path)
+        if row is None or not os.path.isfile(path):
+            continue
+        held = store.vectors.get(path)
+        if held is None or held.model != model or held.fingerprint != row.fingerprint:
+            stale.append(path)
+    return stale
+
+
 def run(roots: list[str], embedder, store, *, jobs: int = 2,
-        on_file: Callable[[int, int, str], None] | None = None) -> SoundsLike:
-    """Embed every file pending under roots; on_file(done, total, path) after each."""
+        on_file: Callable[[int, int, str], None] | None = None,
+        paths: list[str] | None = None,
+        keep_going: Callable[[], bool] | None = None) -> SoundsLike:
+    """Embed every file pending under roots (or those of paths still pending); on_file(done,
+    total, path) after each. keep_going() is asked before each file is started: False ends the
+    pass early (result.left says how many were not started)."""
     from sidecar.similarity.checkpoint import ModelUnavailable
     from sidecar.similarity.embedder import stored_form
 
     started = time.perf_counter()
     result = SoundsLike()
-    rows = [row for row in (store.files.get(p) for p in pending(store, roots, embedder.model)) if row is not None]
+    todo = stale_among(store, paths, embedder.model) if paths is not None else pending(store, roots, embedder.model)
+    rows = [row for row in (store.files.get(p) for p in todo) if row is not None]
     if not rows:
         return result
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [(row, pool.submit(_embed_one, row.path, row.format, (row.size, row.mtime_ns), embedder))
-                   for row in rows]
-        for done, (row, future) in enumerate(futures, 1):
+    workers = max(1, jobs)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        # at most one file per worker is started ahead, so that keep_going() is heard promptly
+        in_flight: deque = deque()
+        queued = iter(rows)
+        done = 0
+        stop = False
+        while True:
+            while not stop and len(in_flight) < workers:
+                if keep_going is not None and not keep_going():
+                    stop = True
+                    break
+                row = next(queued, None)
+                if row is None:
+                    break
+                in_flight.append((row, pool.submit(_embed_one, row.path, row.format,
+                                                   (row.size, row.mtime_ns), embedder)))
+            if not in_flight:
+                break
+            row, future = in_flight.popleft()
+            done += 1
             try:
                 made = future.result()
             except ModelUnavailable:
                 result.unavailable = True
-                for _, rest in futures:
-                    rest.cancel()
-                break
+                stop = True
+                made = None
             except (AudioError, OSError, ValueError, MemoryError) as exc:
                 result.notes.append((row.path, f"no sounds-like embedding: {exc}"))
                 made = None
             if made is not None:
                 embedding, seconds = made
-                store.vectors.put(row.path, stored_form(embedding, row.fingerprint))
-                result.embedded += 1
-                result.audio_seconds += seconds
+                try:
+                    store.vectors.put(row.path, stored_form(embedding, row.fingerprint))
+                except ValueError:
+                    made = None         # the file left the index meanwhile (deleted or moved)
+                else:
+                    result.embedded += 1
+                    result.audio_seconds += seconds
             if on_file is not None:
                 on_file(done, len(rows), row.path)
+        result.left = len(rows) - done
     result.seconds = time.perf_counter() - started
     return result
