@@ -105,27 +105,36 @@ class ReadOnce:
 
     def _stream(self, dst: BinaryIO) -> None:
         audio = hashlib.sha256() if self.hashes else None
-        buf = bytearray(min(BLOCK, max(self.audio_length, 1)))
-        view = memoryview(buf)
+        size = min(BLOCK, max(self.audio_length, 1))
+        # two buffers in turn: one is read and written while the other's hash is still running
+        # in the worker thread (both let go of the GIL), so the pass takes about as long as the
+        # slower of hashing and copying rather than their sum
+        buffers = [memoryview(bytearray(size)), memoryview(bytearray(size))]
+        hashing = [None, None]
         self.src.seek(self.audio_offset)
         left = self.audio_length
-        # the hash runs in a worker thread while this one writes (both let go of the GIL)
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        turn = 0
+        with ThreadPoolExecutor(max_workers=1) as pool:      # one thread: the hash sees blocks in order
             while left:
-                n = self.src.readinto(view[:min(len(buf), left)])
+                if hashing[turn] is not None:
+                    hashing[turn].result()      # this buffer is refilled next: its hash must be done
+                view = buffers[turn]
+                n = self.src.readinto(view[:min(size, left)])
                 if not n:
                     raise ShortSource(f"file shrank while it was copied "
                                       f"(at offset {self.audio_end - left})")
                 block = view[:n]
-                side = pool.submit(audio.update, block) if audio is not None else None
+                hashing[turn] = pool.submit(audio.update, block) if audio is not None else None
                 dst.write(block)
                 if len(self._first) < PROBE:
                     self._first += block[:PROBE - len(self._first)]
                 if left - n < PROBE:        # this block holds some of the last MiB
                     self._last = (self._last + bytes(block[max(0, n - PROBE):]))[-PROBE:]
-                if side is not None:
-                    side.result()      # the buffer is refilled next: its hash must be done
                 left -= n
+                turn ^= 1
+            for side in hashing:
+                if side is not None:
+                    side.result()
         self.streamed = True
         if audio is not None:
             self._audio_sha = audio.hexdigest()
