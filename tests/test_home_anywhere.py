@@ -35,3 +35,25 @@ def test_a_cache_folder_someone_else_left_open_is_not_used(tmp_path, monkeypatch
     folder = yamnet_model.model_cache_dir()
     assert planted not in folder.parents
     assert folder.stat().st_mode & 0o077 == 0
+
+
+def test_a_shared_index_keeps_its_graphs_in_the_same_cache_folder_as_the_models(pg_url, tmp_path, monkeypatch):
+    """A PostgreSQL index's approximate-search graphs live beside the models, under
+    sfx-sidecar/ in the user's cache; with no writable cache, in the private folder."""
+    import os
+    import tempfile
+    from sidecar.classify import yamnet_model
+    from sidecar.index.store import open_store
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    store = open_store(pg_url)
+    try:
+        prefix = store.cache_prefix()
+        assert prefix.parent.parent == tmp_path / "cache" / "sfx-sidecar" == yamnet_model.model_cache_dir().parent
+        assert prefix.parent.name.startswith("index-") and prefix.parent.is_dir()
+        (tmp_path / "file").write_text("a file, so the cache cannot be made here")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "file"))
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+        private = store.cache_prefix().parent
+        assert private.parent == tmp_path / f"sfx-sidecar-{os.getuid()}" and private.stat().st_mode & 0o077 == 0
+    finally:
+        store.close()

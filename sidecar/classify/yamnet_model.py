@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sidecar.cache import user_cache_dir
 from sidecar.errors import ConfigError
 from sidecar.audio.logmel import BANDS, PATCH_FRAMES
 
@@ -118,28 +119,8 @@ def read_class_map(path: Path) -> ClassMap:
 
 
 def model_cache_dir() -> Path:
-    """~/.cache/sfx-sidecar/models, or a private folder in the temporary directory when the
-    home folder cannot be written (a service account, a read-only home)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "sfx-sidecar" / "models"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        if os.access(folder, os.W_OK | os.X_OK):
-            return folder
-    except OSError:
-        pass
-    private = Path(tempfile.gettempdir()) / f"sfx-sidecar-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    try:
-        private.mkdir(mode=0o700, exist_ok=True)
-        st = private.lstat()
-        # a folder someone else made there (or left open to others) could hand us their model
-        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o077 or private.is_symlink()):
-            raise PermissionError
-    except OSError:
-        private = Path(tempfile.mkdtemp(prefix="sfx-sidecar-"))
-    folder = private / "models"
-    folder.mkdir(exist_ok=True, mode=0o700)
-    return folder
+    """~/.cache/sfx-sidecar/models (see sidecar/cache.py for a home that cannot be written)."""
+    return user_cache_dir("models")
 
 
 def _unpack(zip_path: Path) -> Path:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 from pathlib import Path
+
+from sidecar.cache import user_cache_dir
 
 from sidecar.index.postgres import migrations
 from sidecar.index.postgres.database import Database
@@ -53,9 +54,7 @@ class PgStore:
     def cache_prefix(self) -> Path:
         """This machine's files for the shared index (its sounds-like graph): in the user's cache
         folder, one subfolder per database (named by a digest of its redacted URL)."""
-        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = cache / "sidecar" / f"index-{hashlib.sha256(self.location.encode()).hexdigest()[:16]}"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = user_cache_dir(f"index-{hashlib.sha256(self.location.encode()).hexdigest()[:16]}")
         return folder / "index"
 
     def clone(self) -> "PgStore":
