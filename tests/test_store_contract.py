@@ -216,3 +216,33 @@ def test_the_queue_settles_a_job_by_its_retry_policy(index_store):
     [aside] = q.jobs_in("set_aside")
     assert (aside.path, aside.tries, aside.reason) == ("/lib/c.wav", 2, "cannot decode")
     assert policy.backoff(1) == 10.0 and policy.backoff(2) == 15.0      # doubled, capped
+
+
+def test_work_waiting_for_a_file_is_queued_again_after_a_claim_of_it(index_store):
+    """A person's edit (or a scan beside the daemon) claims a file by path: the work that was
+    queued for it, or held by a worker that died, is queued again when the claim is finished,
+    never marked done by the claimer's own write."""
+    import time
+    q = index_store.queue
+    q.enqueue(["/lib/queued.wav"])
+    assert q.claim_path("/lib/queued.wav", "edit:1", 600)
+    assert q.claim("daemon", 60) is None                   # held by the edit meanwhile
+    q.finish("/lib/queued.wav", True)
+    job = q.claim("daemon", 60)
+    assert job is not None and job.path == "/lib/queued.wav"
+    q.finish(job.path, True)
+
+    assert q.claim_path("/lib/nothing-waiting.wav", "edit:2", 600)
+    q.finish("/lib/nothing-waiting.wav", True)
+    assert q.claim_path("/lib/queued.wav", "edit:3", 600)   # its job is done: nothing waits
+    q.finish("/lib/queued.wav", True)
+    assert q.claim("daemon", 60) is None
+
+    q.enqueue(["/lib/dead.wav"])
+    assert q.claim("died", 0.01).path == "/lib/dead.wav"
+    time.sleep(0.05)                                        # its lease ran out
+    assert q.claim_path("/lib/dead.wav", "edit:4", 600)
+    assert q.claim_path("/lib/dead.wav", "edit:4", 600)     # the same claimer again: nothing more waits
+    q.finish("/lib/dead.wav", True)
+    job = q.claim("daemon", 60)
+    assert job is not None and job.path == "/lib/dead.wav"

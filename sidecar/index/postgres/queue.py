@@ -99,8 +99,12 @@ class PgQueue(SettlesJobs):
                               (path,))
             if row["state"] == "claimed" and row["worker"] != worker and (row["lease_until"] or 0) > row["now"]:
                 return False
+            # work that was waiting for the file (queued, or held by a worker that died) is queued
+            # again when this claim finishes: the claimer's own write does not stand for it
+            waiting = row["state"] == "queued" or (row["state"] == "claimed" and row["worker"] != worker)
             self.db.execute(f"UPDATE jobs SET state = 'claimed', worker = %s, claimed = {NOW}, "
-                            f"lease_until = {NOW} + %s WHERE path = %s", (worker, float(lease), path))
+                            f"lease_until = {NOW} + %s, again = CASE WHEN %s THEN 1 ELSE again END "
+                            "WHERE path = %s", (worker, float(lease), waiting, path))
             return True
 
     def finish(self, path: str, ok: bool = True, reason: str = "", *, requeue_delay: float = 0.0) -> None:

@@ -69,16 +69,22 @@ class SqliteQueue(SettlesJobs):
             return _row_to_job(row)
 
     def claim_path(self, path: str, worker: str, lease: float) -> bool:
-        """Claim one given path (a scan beside the daemon); False while another worker holds it."""
+        """Claim one given path (a scan beside the daemon, a person's edit); False while another
+        worker holds it. Work queued for the path, or held by a worker that died, is queued again
+        when this claim is finished."""
         now = time.time()
         path = os.path.abspath(path)
         with self.db.atomic():
             row = self.db.execute("SELECT state, worker, lease_until FROM jobs WHERE path = ?", (path,)).fetchone()
             if row and row[0] == "claimed" and row[1] != worker and (row[2] or 0) > now:
                 return False
+            # work that was waiting for the file (queued, or held by a worker that died) is queued
+            # again when this claim finishes: the claimer's own write does not stand for it
             self.db.execute(
                 "INSERT INTO jobs(path, state, worker, queued, claimed, lease_until) "
                 "VALUES (?, 'claimed', ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET state = 'claimed', "
+                "again = CASE WHEN jobs.state = 'queued' OR (jobs.state = 'claimed' AND jobs.worker != excluded.worker) "
+                "THEN 1 ELSE jobs.again END, "
                 "worker = excluded.worker, claimed = excluded.claimed, lease_until = excluded.lease_until",
                 (path, worker, now, now, now + lease))
             return True
