@@ -196,6 +196,30 @@ def test_apply_reports_a_failed_write(tmp_path, db):
     assert door.read_bytes() == broken
 
 
+def test_apply_and_import_wait_for_the_writer_holding_the_sound(tmp_path, db):
+    """A sound the daemon or a scan is writing is left alone, with one line naming it; once the
+    claim is let go, the person's edit is applied."""
+    door = make_wav(tmp_path / "door.wav", 11)
+    sidecar = write_sidecar(door)
+    edit_description(sidecar, "Edited while busy")
+    before = door.read_bytes()
+    store = store_mod.open_store(db)
+    try:
+        assert store.queue.claim_path(str(door), "daemon:busy", 600)
+        for command in ("apply", "import_sidecars"):
+            result = invoke(command, [str(door)])
+            assert result.exit_code == 1
+            [line] = [l for l in result.stderr.splitlines() if l.startswith(str(sidecar)) or l.startswith(str(door))]
+            assert "a scan or the daemon is writing it right now" in line, line
+        assert door.read_bytes() == before and store.files.get(str(door)) is None
+        store.queue.finish(str(door), True)
+    finally:
+        store.close()
+    result = invoke("apply", ["--json", str(door)])
+    assert result.exit_code == 0 and rows_of(result)[0]["status"] == "applied"
+    assert embedded_description(door) == "Edited while busy"
+
+
 # -- orphaned sidecars: which sound, if any, is theirs ----------------------------------------
 
 def notes_of(path: Path) -> str:

@@ -20,6 +20,7 @@ from sidecar.metadata.sidecar_xml import (
     Identity, atomic_write, is_sidecar_name, keep_human_edits, read, render, sidecar_path,
 )
 from sidecar.metadata.sidecar_xml.locate import AudioFinder, MovedSound, audio_beside, own_sidecars
+from sidecar.pipeline.edit import holding_claim
 from sidecar.pipeline.write import journal_sidecar_written, write_embedded
 
 
@@ -167,23 +168,25 @@ def import_one(store, finder: AudioFinder, places: SidecarPlaces, journal, sidec
         return Row(sidecar, "failed", audio, reason="the sound cannot be read to fingerprint it")
     if identity.fingerprint and fingerprint != identity.fingerprint:
         reason = "the audio changed since the sidecar was written"
-    existing = store.files.get(audio)
-    if existing is None and old_audio is not None:
-        existing = store.files.get(old_audio)        # the row of the sound before it moved
-    indexed_record = record
-    if existing is not None:
-        indexed_record = keep_human_edits(existing.record, record, human)
-        indexed_record.fill_from(record)
-    where = sidecar
-    if old_audio is not None:
-        where, reason = move_sidecar(journal, places, sidecar, record, identity, human, audio)
-        if journal is not None:
-            journal.rename(old_audio, audio)   # undo follows the sound
-    row = indexed_file(store, audio, indexed_record, human, where, fingerprint, existing)
-    with store.atomic():
+    # under the sound's claim, as a person's edit: no scan or daemon writes it meanwhile
+    with holding_claim(store, audio):
+        existing = store.files.get(audio)
+        if existing is None and old_audio is not None:
+            existing = store.files.get(old_audio)        # the row of the sound before it moved
+        indexed_record = record
+        if existing is not None:
+            indexed_record = keep_human_edits(existing.record, record, human)
+            indexed_record.fill_from(record)
+        where = sidecar
         if old_audio is not None:
-            store.files.delete(old_audio)            # the index holds the sound once, where it is now
-        store.files.upsert(row)
+            where, reason = move_sidecar(journal, places, sidecar, record, identity, human, audio)
+            if journal is not None:
+                journal.rename(old_audio, audio)   # undo follows the sound
+        row = indexed_file(store, audio, indexed_record, human, where, fingerprint, existing)
+        with store.atomic():
+            if old_audio is not None:
+                store.files.delete(old_audio)            # the index holds the sound once, where it is now
+            store.files.upsert(row)
     return Row(sidecar, status, audio, sorted(human), reason)
 
 
@@ -206,13 +209,15 @@ def apply_one(store, write_embedded, places: SidecarPlaces, finder: AudioFinder,
         audio = found.path
     if not human:
         return Row(sidecar, "unchanged", audio, reason="no field edited by a person")
-    existing = store.files.get(audio)
-    base = existing.record if existing is not None else record
-    merged = keep_human_edits(base, record, human)
     if dry_run:
         return Row(sidecar, "would-apply", audio, sorted(human))
-    write_embedded(audio, merged)
-    store.files.upsert(indexed_file(store, audio, merged, human, sidecar))
+    # under the sound's claim, as a person's edit: what the last writer indexed is read and kept
+    with holding_claim(store, audio):
+        existing = store.files.get(audio)
+        base = existing.record if existing is not None else record
+        merged = keep_human_edits(base, record, human)
+        write_embedded(audio, merged)
+        store.files.upsert(indexed_file(store, audio, merged, human, sidecar))
     return Row(sidecar, "applied", audio, sorted(human))
 
 
