@@ -121,3 +121,21 @@ def test_the_edit_lets_go_of_the_file_so_a_scan_after_it_takes_it(indexed):
     person_edit(store, Config(), wav, "Description", "my own words", wait=0)
     assert store.queue.claim_path(wav, "scan:next", 60)        # no claim left behind
     store.queue.finish(wav, True)
+
+
+def test_a_scan_names_who_holds_a_file_it_leaves_alone(indexed, tmp_path):
+    """A scan beside an edit, the daemon or another scan says whose hands the file is in."""
+    import json
+    wav, db = indexed
+    audiogen.write(str(tmp_path / "lib" / "door"), "wav16", audiogen.noise(0.6))     # changed: work for a scan
+    store = open_store(db)
+    try:
+        for worker, who in (("edit:host:1:ab", "a person's edit"), ("scan:host:2:cd", "another sidecar scan"),
+                            ("host:3:ef", "a sidecar daemon")):
+            assert store.queue.claim_path(wav, worker, 600)
+            result = run_sidecar("scan", str(tmp_path / "lib"), "--db", db, "--json")
+            assert result.returncode == 0, result.stderr
+            assert json.loads(result.stdout)["skipped_reasons"] == {f"in the hands of {who} on the same index": 1}
+            store.queue.release_claims(worker)
+    finally:
+        store.close()

@@ -227,7 +227,9 @@ def test_work_waiting_for_a_file_is_queued_again_after_a_claim_of_it(index_store
     q.enqueue(["/lib/queued.wav"])
     assert q.claim_path("/lib/queued.wav", "edit:1", 600)
     assert q.claim("daemon", 60) is None                   # held by the edit meanwhile
+    assert (q.holder("/lib/queued.wav"), q.holder("/lib/other.wav")) == ("edit:1", "")
     q.finish("/lib/queued.wav", True)
+    assert q.holder("/lib/queued.wav") == ""
     job = q.claim("daemon", 60)
     assert job is not None and job.path == "/lib/queued.wav"
     q.finish(job.path, True)
@@ -241,6 +243,7 @@ def test_work_waiting_for_a_file_is_queued_again_after_a_claim_of_it(index_store
     q.enqueue(["/lib/dead.wav"])
     assert q.claim("died", 0.01).path == "/lib/dead.wav"
     time.sleep(0.05)                                        # its lease ran out
+    assert q.holder("/lib/dead.wav") == ""
     assert q.claim_path("/lib/dead.wav", "edit:4", 600)
     assert q.claim_path("/lib/dead.wav", "edit:4", 600)     # the same claimer again: nothing more waits
     q.finish("/lib/dead.wav", True)

@@ -266,6 +266,9 @@ class _Queue(SettlesJobs):
     def ahead_of(self, path):
         return self.inner.ahead_of(self.r.key(path))
 
+    def holder(self, path):
+        return self.inner.holder(self.r.key(path))
+
     def jobs_in(self, state, limit=20):
         return [_job(j, self.r) for j in self.inner.jobs_in(state, limit)]
 

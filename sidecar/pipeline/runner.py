@@ -194,6 +194,15 @@ def _prune(roots: list[str], store: Store) -> list[str]:
     return gone
 
 
+def holder_name(worker: str) -> str:
+    """Who a claim's worker id says holds a file (scan:..., edit:..., or a daemon's host:pid:...)."""
+    if worker.startswith("edit:"):
+        return "a person's edit"
+    if worker.startswith("scan:"):
+        return "another sidecar scan"
+    return "a sidecar daemon" if worker else "another writer"
+
+
 class _Claims:
     """A scan works through the same queue as the daemon: each file is claimed before its work,
     so a file a daemon (or another scan) has in hand is left to it and never classified twice."""
@@ -221,7 +230,8 @@ class _Claims:
             task.indexed = self.store.files.get(task.path)
             return process(task, ctx)
         if not self.store.queue.claim_path(task.path, self.worker, self.LEASE_SECONDS):
-            return task.done(Outcome.SKIPPED, "in the hands of a sidecar daemon on the same index")
+            return task.done(Outcome.SKIPPED, f"in the hands of {holder_name(self.store.queue.holder(task.path))} "
+                                              "on the same index")
         # read after the claim: work another worker finished meanwhile is seen as done
         task.indexed = self.store.files.get(task.path)
         try:

@@ -165,6 +165,10 @@ class PgQueue(SettlesJobs):
                 self.db.execute(f"NOTIFY {CHANNEL}")
         return count
 
+    def holder(self, path: str) -> str:
+        return self.db.scalar(f"SELECT worker FROM jobs WHERE path = %s AND state = 'claimed' AND lease_until > {NOW}",
+                              (os.path.abspath(path),)) or ""
+
     def ahead_of(self, path: str) -> int:
         path = os.path.abspath(path)
         return int(self.db.scalar(

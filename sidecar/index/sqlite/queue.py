@@ -145,6 +145,11 @@ class SqliteQueue(SettlesJobs):
                 self.db.execute(f"DELETE FROM workers WHERE id IN ({marks})", tuple(dead_workers))
         return cur.rowcount
 
+    def holder(self, path: str) -> str:
+        row = self.db.execute("SELECT worker FROM jobs WHERE path = ? AND state = 'claimed' AND lease_until > ?",
+                              (os.path.abspath(path), time.time())).fetchone()
+        return row[0] if row else ""
+
     def ahead_of(self, path: str) -> int:
         """Fresh jobs asked for no later than this one and not finished: a gone file waits for
         them, since one of them may be where it moved to."""
