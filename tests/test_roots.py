@@ -95,3 +95,24 @@ def test_machines_that_disagree_about_a_root_are_refused_with_the_reason(index_s
     with pytest.raises(RootMismatch, match=r"root 'sfx' at .* holds none of 3 files the index knows in it"):
         rooted(reopen(index_store), {"sfx": str(other)})
     mac.close()
+
+
+def test_a_windows_share_and_a_mac_mount_name_a_file_by_the_same_key():
+    """Windows's path rules (ntpath, on any machine): a UNC share or a drive folder matches
+    whatever the case and the slashes, gives the same key as the Mac's mount, and reads it back
+    with backslashes."""
+    import ntpath
+    import posixpath
+    from sidecar.index.rooted import HostRoots
+    windows = HostRoots({"sfx": r"\\nas\sfx", "fx": "D:/Library/FX"}, paths=ntpath)
+    mac = HostRoots({"sfx": "/Volumes/SFX"}, paths=posixpath)
+    key = mac.key("/Volumes/SFX/Doors/door creak.wav")
+    assert key == f"{MARK}sfx/Doors/door creak.wav"
+    for spelling in (r"\\nas\sfx\Doors\door creak.wav", r"\\NAS\SFX\Doors\door creak.wav", "//nas/sfx/Doors/door creak.wav"):
+        assert windows.key(spelling) == key, spelling
+    assert windows.local(key) == r"\\nas\sfx\Doors\door creak.wav"
+    assert windows.key(r"d:\library\fx\Rain\rain.wav") == f"{MARK}fx/Rain/rain.wav"
+    assert windows.local(f"{MARK}fx/Rain/rain.wav") == r"D:\Library\FX\Rain\rain.wav"
+    assert windows.key(r"\\nas\sfx") == f"{MARK}sfx"
+    assert windows.key(r"\\nas\sfx-other\x.wav") == r"\\nas\sfx-other\x.wav"     # not inside the root
+    assert mac.key("/Volumes/SFXother/x.wav") == "/Volumes/SFXother/x.wav"

@@ -43,30 +43,38 @@ class RootMismatch(ConfigError):
 
 
 class HostRoots:
-    """This machine's folder for each root id, and the translation between paths and keys."""
+    """This machine's folder for each root id, and the translation between paths and keys.
 
-    def __init__(self, roots: dict[str, str]):
+    paths: the path rules of this machine (os.path; ntpath gives Windows's on any machine, for
+    tests). On Windows a root (a drive folder, or a share's UNC path) is matched without regard
+    to case or to the kind of slash, and its keys use '/' like every other machine's."""
+
+    def __init__(self, roots: dict[str, str], paths=os.path):
         for rid in roots:
             if not _ID.match(rid):
                 raise ConfigError(f"root id {rid!r}: letters, digits, '_', '.' and '-' only, at most 64")
-        self.roots = {rid: os.path.abspath(path) for rid, path in roots.items()}
+        self.paths = paths
+        self.roots = {rid: paths.abspath(path) for rid, path in roots.items()}
         # the longest folder first: a root inside another is matched before it; a folder reached
         # through a symbolic link is also known by its real path (what Path.resolve() gives)
         named = list(self.roots.items())
-        named += [(rid, os.path.realpath(f)) for rid, f in self.roots.items() if os.path.realpath(f) != f]
-        self._by_length = sorted(named, key=lambda kv: -len(kv[1]))
+        named += [(rid, paths.realpath(f)) for rid, f in self.roots.items() if paths.realpath(f) != f]
+        self._by_length = sorted(((rid, paths.normcase(f).rstrip(paths.sep)) for rid, f in named),
+                                 key=lambda kv: -len(kv[1]))
 
     def key(self, path: str) -> str:
         """The index's name for a path of this machine."""
         if path.startswith(MARK):
             return path
-        full = os.path.abspath(path)
+        p = self.paths
+        full = p.abspath(path)
+        compare = p.normcase(full)
         for rid, folder in self._by_length:
-            if full == folder:
+            if compare.rstrip(p.sep) == folder:
                 return f"{MARK}{rid}"
-            if full.startswith(folder.rstrip(os.sep) + os.sep):
-                rel = full[len(folder.rstrip(os.sep)) + 1:]
-                return f"{MARK}{rid}/{rel.replace(os.sep, '/')}"
+            if compare.startswith(folder + p.sep):
+                rel = full[len(folder) + 1:]
+                return f"{MARK}{rid}/{rel.replace(p.sep, '/')}"
         return full
 
     def local(self, key: str) -> str:
@@ -77,7 +85,7 @@ class HostRoots:
         folder = self.roots.get(rid)
         if folder is None:
             return key
-        return os.path.join(folder, *rel.split("/")) if rel else folder
+        return self.paths.join(folder, *rel.split("/")) if rel else folder
 
     def check(self, store) -> None:
         """Refuse, with the reason, a root this machine names differently from the index."""
