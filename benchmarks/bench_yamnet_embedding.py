@@ -66,7 +66,7 @@ DEFAULT_CORPUS = os.path.expanduser("~/.cache/sfx-sidecar/listening")
 
 # --- the export with its embedding as a second output -------------------------------------------
 
-def export_with_embedding(folder: str) -> tuple[str, str, float, float]:
+def export_with_embedding(folder: str) -> tuple[str, str, float | None, float]:
     """The installed export with the classifier's input as a second output, written to folder:
     (path, output name, scale, zero point); scale None when the tensor is float already."""
     import onnx
