@@ -177,6 +177,12 @@ def test_a_description_change_changes_the_text_vector(tmp_path, model):
     from sidecar.meaning.refresh import refresh
     done = refresh(store, table, model, search.labels)
     assert (done.files, done.encoded) == (1, 0) and table.kind("words").last_change() == seq
+
+    # words read by older rules: every file is looked at once, only changed texts are encoded
+    table.set_state("words", "1")
+    done = refresh(store, table, model, search.labels)
+    assert done.files == len(LIBRARY) and done.encoded == 0 and table.state("words") == words.WORDS_RULES
+    assert refresh(store, table, model, search.labels).files == 0
     store.close()
 
 

@@ -35,6 +35,9 @@ def refresh(store, table, model: TextModel, labels: "label_vectors.LabelVectors"
     if table.state("labels") != key:
         table.redo_all()                   # new label vectors (or model): every heard vector changes
         table.set_state("labels", key)
+    if table.state("words") != words.WORDS_RULES:
+        table.redo_all()                   # files' words read by other rules: each looked at once more
+        table.set_state("words", words.WORDS_RULES)
     done = Refreshed()
     while limit is None or done.files < limit:
         want = CHUNK if limit is None else min(CHUNK, limit - done.files)

@@ -10,6 +10,10 @@ import re
 from sidecar.metadata.record import Record
 from sidecar.vocabulary import tables
 
+#: what file_words() reads; a new value makes every file's words be looked at once more (only
+#: those whose text changed are encoded again). 2: quality-flag keywords left out
+WORDS_RULES = "2"
+
 # "DOORWood_Creak-01" -> "DOOR Wood Creak 01": UCS names and camelCase become words
 _SEPARATORS = re.compile(r"[_\-.+]+")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
