@@ -11,7 +11,7 @@ a weak stray label never files, names or tags a file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sidecar.metadata.record import Label
@@ -22,6 +22,9 @@ MIN_PROBABILITY = 0.1
 #: Labels the descriptor engine makes up about the signal (and quality flags): never a sound.
 DESCRIPTOR_PREFIX = "/x/sidecar/"
 #: Labels that describe nothing beside another one: a room, a silence, a generic "sound effect".
+#: Labels that name no source though they are not generic classes: what an engine says of nearly
+#: any voice, so a narrower sound beside them is the one an editor names.
+BEDS = ("Speech",)
 UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
                  "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
                  "Reverberation", "Echo", "Environmental noise")
@@ -49,6 +52,15 @@ class Rules:
     #: of its branch (Typing 0.27, Typewriter 0.32) is surer than one label alone (Coin 0.34).
     #: score = strongest + agreement x (1 - product of (1 - p) - strongest)
     agreement: float = 0.6
+    #: a narrower label that would file the sound under another UCS Category refines only when at
+    #: least this share as probable as the label it refines, below a generic class too: the
+    #: Category is the coarsest choice, so it moves on evidence, not on the strongest of weak
+    #: labels (Bird 0.26 under Wild animals 0.49 stays an animal; Fowl 0.98 under Livestock 0.99 is a bird)
+    cross_ratio: float = 0.65
+    #: a main sound that names no source (a generic class, or Speech, which the engine says of
+    #: voices, crowds and animals alike) gives way to a group that names one and scores at least
+    #: this share of it (Laughter 0.25 with Snicker 0.14 beside a lone Speech 0.35)
+    bed_ratio: float = 0.5
 
 
 DEFAULT_RULES = Rules()
@@ -101,8 +113,10 @@ class Sounds:
 class Branches:
     """The ontology relations the grouping needs, from the project's tables."""
 
-    def __init__(self, entries: Sequence[tables.LabelEntry], generic: set[str]):
+    def __init__(self, entries: Sequence[tables.LabelEntry], generic: set[str],
+                 category: Callable[[tables.LabelEntry], str] | None = None):
         self._by_mid = {e.mid: e for e in entries}
+        self._category = category
         self._by_name = {e.label.lower(): e for e in entries}
         self._generic = generic
         self._phrases = tables.phrases()
@@ -123,6 +137,15 @@ class Branches:
     def is_generic(self, label: Label) -> bool:
         """A class with many descendants (Animal, Music, Vehicle): it names no source."""
         return label.label.lower() in self._generic
+
+    def names_no_source(self, label: Label) -> bool:
+        """A generic class, or a label the engine gives nearly any voice (Speech)."""
+        return self.is_generic(label) or label.label in BEDS
+
+    def category(self, label: Label) -> str:
+        """The UCS Category the label files a sound under; "" when it has none."""
+        e = self.entry(label)
+        return self._category(e) if e is not None and self._category is not None else ""
 
     def phrase(self, label: Label) -> tables.Phrase | None:
         e = self.entry(label)
@@ -191,6 +214,13 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
     # surest first; between equals, the one more labels agree on
     groups.sort(key=lambda g: (-g.score(rules), -sum(lb.probability for lb in g.labels)))
     main = groups[0]
+    if branches.names_no_source(main.lead):
+        # a bed (Speech, Music alone) yields to a sound an editor would name, when nearly as sure
+        named = next((g for g in groups[1:] if not branches.names_no_source(g.lead)), None)
+        if named is not None and named.score(rules) >= rules.bed_ratio * main.score(rules):
+            groups.remove(named)
+            groups.insert(0, named)
+            main = named
     second = next((g for g in groups[1:] if g.score(rules) >= rules.second_floor
                    and g.score(rules) >= rules.second_ratio * main.score(rules)), None)
     return Sounds(main=main, second=second, groups=groups)
@@ -199,7 +229,8 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
 def _path(labels: list[Label], branches: Branches, rules: Rules) -> list[Label]:
     """From the group's broadest label down, at each step into the narrower branch holding the
     strongest label, while the step is believable: below a generic class always, below a
-    narrower one when the branch is at least refine_ratio as probable."""
+    narrower one when the branch is at least refine_ratio as probable; and into another UCS
+    Category only when the branch is at least cross_ratio as probable."""
     names = {lb.label.lower(): lb for lb in labels}
 
     def parent_of(lb: Label) -> str | None:
@@ -225,5 +256,14 @@ def _path(labels: list[Label], branches: Branches, rules: Rules) -> list[Label]:
         child = best(below)
         if not branches.is_generic(node) and strength(child) < rules.refine_ratio * node.probability:
             return path
+        if strength(child) < rules.cross_ratio * node.probability and _crosses(path, child, branches):
+            return path
         path.append(child)
         node = child
+
+
+def _crosses(path: list[Label], child: Label, branches: Branches) -> bool:
+    """Whether child files the sound under another UCS Category than the path so far does."""
+    here = next((c for c in (branches.category(lb) for lb in reversed(path)) if c), "")
+    there = branches.category(child)
+    return bool(here and there and here != there)
