@@ -58,8 +58,9 @@ class Rules:
     #: labels (Bird 0.26 under Wild animals 0.49 stays an animal; Fowl 0.98 under Livestock 0.99 is a bird)
     cross_ratio: float = 0.65
     #: a main sound that names no source (a generic class, or Speech, which the engine says of
-    #: voices, crowds and animals alike) gives way to a group that names one and scores at least
-    #: this share of it (Laughter 0.25 with Snicker 0.14 beside a lone Speech 0.35)
+    #: voices, crowds and animals alike) and is not sure on its own (under second_floor) gives way
+    #: to a group that names one and scores at least this share of it (Laughter 0.25 with
+    #: Snicker 0.14 beside a lone Speech 0.35)
     bed_ratio: float = 0.5
 
 
@@ -74,6 +75,7 @@ class Sound:
     path: list[Label]                   # from the group's broadest label down to its most specific
     top: str                            # the ontology's top class of the branch ("Animal")
     fitted: list[Label] = field(default_factory=list)   # labels of another branch that describe it
+    implied: list[Label] = field(default_factory=list)  # its generic classes (Vehicle, Animal)
 
     @property
     def strength(self) -> float:
@@ -81,10 +83,12 @@ class Sound:
 
     @property
     def together(self) -> float:
-        """The group's own labels taken together: 1 - product of (1 - p)."""
+        """The group's own labels taken together: 1 - product of (1 - p). A generic class is
+        left out: any of its descendants implies it, so it is no second opinion (Vehicle 0.14 and
+        Motor vehicle 0.12 above Car 0.11 are one weak car, not three agreeing labels)."""
         miss = 1.0
         for lb in self.labels:
-            if lb not in self.fitted:
+            if lb not in self.fitted and lb not in self.implied:
                 miss *= 1.0 - lb.probability
         return 1.0 - miss
 
@@ -210,12 +214,14 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
         own = [heard[i] for i in idx if i not in fitted] or [heard[i] for i in idx]
         path = _path(own, branches, rules)
         groups.append(Sound(labels=[heard[i] for i in idx], path=path, top=branches.top(path[0]),
-                            fitted=[heard[i] for i in idx if i in fitted and heard[i] not in own]))
+                            fitted=[heard[i] for i in idx if i in fitted and heard[i] not in own],
+                            implied=[heard[i] for i in idx if branches.is_generic(heard[i])]))
     # surest first; between equals, the one more labels agree on
     groups.sort(key=lambda g: (-g.score(rules), -sum(lb.probability for lb in g.labels)))
     main = groups[0]
-    if branches.names_no_source(main.lead):
-        # a bed (Speech, Music alone) yields to a sound an editor would name, when nearly as sure
+    if branches.names_no_source(main.lead) and main.score(rules) < rules.second_floor:
+        # a bed (Speech, Music alone) yields to a sound an editor would name when nearly as sure;
+        # one sure enough to be reported on its own (Speech 0.9 beside a trumpet) stays first
         named = next((g for g in groups[1:] if not branches.names_no_source(g.lead)), None)
         if named is not None and named.score(rules) >= rules.bed_ratio * main.score(rules):
             groups.remove(named)
