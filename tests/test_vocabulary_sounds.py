@@ -31,7 +31,8 @@ MID = {"Animal": "/m/0jbk", "Domestic animals, pets": "/m/068hy", "Dog": "/m/0bt
        "Burst, pop": "/m/07qsvvw", "Wild animals": "/m/01280g", "Bird": "/m/015p6",
        "Roaring cats (lions, tigers)": "/m/0cdnk", "Livestock, farm animals, working animals": "/m/0ch8v",
        "Fowl": "/m/025rv6n", "Chicken, rooster": "/m/09b5t", "Laughter": "/m/01j3sz", "Snicker": "/m/07s04w4",
-       "Guitar": "/m/0342h", "Race car, auto racing": "/m/0ltv"}
+       "Guitar": "/m/0342h", "Race car, auto racing": "/m/0ltv", "Thump, thud": "/m/07qnq_y",
+       "Fireworks": "/m/0g6b5", "Percussion": "/m/0l14md", "Musical instrument": "/m/04szw", "Drum": "/m/026t6"}
 
 
 def labels(*pairs: tuple[str, float]) -> list[Label]:
@@ -265,6 +266,33 @@ def test_a_main_sound_that_names_no_source_gives_way_to_one_that_does():
     assert d.sounds.main.lead.label == "Dog" and d.Category == "ANIMALS"
     d = v.describe(labels(("Music", 0.9), ("Guitar", 0.6), ("Dog", 0.45)))
     assert d.sounds.main.lead.label == "Guitar" and d.Category == "MUSICAL"
+
+
+def test_a_quality_joins_one_sound_only():
+    """Rumble describes a thunderstorm and a vehicle both; beside both it joined the first and then
+    made the two one sound, so the car could be neither a second sound nor its own group."""
+    v = default_vocabulary()
+    d = v.describe(labels(("Thunderstorm", 0.85), ("Thunder", 0.8), ("Rumble", 0.75), ("Vehicle", 0.8),
+                          ("Car", 0.75)))
+    assert [g.top for g in d.sounds.groups] == ["thunderstorm", "vehicle"]
+    assert "Rumble" in [lb.label for lb in d.sounds.main.labels]
+    assert "Rumble" not in [lb.label for lb in d.sounds.groups[1].labels]
+    assert d.sounds.second is not None and d.sounds.second.top == "vehicle"
+    assert d.CatID == "THUN" and "with car" in d.description
+
+
+def test_a_thump_says_how_an_impact_source_sounds():
+    """Thump, thud is an impact described by how it sounds (the ontology's generic impact sounds),
+    with no UCS home: beside an explosion, a door or footsteps it is how they sound. Fireworks
+    heard as Thump 0.24, Fireworks 0.12 and Explosion 0.12 went without a CatID."""
+    v = default_vocabulary()
+    d = v.describe(labels(("Thump, thud", 0.4), ("Fireworks", 0.2), ("Explosion", 0.2), ("Percussion", 0.22),
+                          ("Musical instrument", 0.2), ("Drum", 0.16)))
+    assert d.sounds.main.top == "explosion" and d.CatID == "FRWKRec"
+    assert d.description == "Fireworks thumping"
+    # alone it is still said as itself, with no CatID
+    d = v.describe(labels(("Thump, thud", 0.4)))
+    assert d.description == "Thump" and d.CatID == ""
 
 
 def test_phrases_say_a_quality_as_what_the_sound_does():

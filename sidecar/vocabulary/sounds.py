@@ -202,10 +202,13 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
             if branches.related(a, b):
                 parent[root(i)] = root(j)
     for i, a in enumerate(heard):
-        for j, b in enumerate(heard):
-            if i != j and root(i) != root(j) and branches.fits(a, b) and not branches.fits(b, a):
-                fitted.add(i)
-                parent[root(i)] = root(j)
+        # a quality joins the strongest sound it describes, and only that one: Rumble beside a
+        # thunderstorm and a car must not make them one sound
+        j = next((j for j, b in enumerate(heard) if i != j and root(i) != root(j)
+                  and branches.fits(a, b) and not branches.fits(b, a)), None)
+        if j is not None:
+            fitted.add(i)
+            parent[root(i)] = root(j)
     members: dict[int, list[int]] = {}
     for i in range(len(heard)):
         members.setdefault(root(i), []).append(i)
