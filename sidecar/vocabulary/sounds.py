@@ -83,11 +83,12 @@ class Sound:
 
     @property
     def together(self) -> float:
-        """The group's own labels taken together: 1 - product of (1 - p). A generic class is
-        left out: any of its descendants implies it, so it is no second opinion (Vehicle 0.14 and
-        Motor vehicle 0.12 above Car 0.11 are one weak car, not three agreeing labels)."""
-        miss = 1.0
-        for lb in self.labels:
+        """The strongest label and the group's other own labels taken together: 1 - product of
+        (1 - p). A generic class other than the strongest is left out: any of its descendants
+        implies it, so it is no second opinion (Vehicle 0.14 with Motor vehicle 0.12 and Car 0.11
+        is one weak car, not three agreeing labels)."""
+        miss = 1.0 - self.strength
+        for lb in self.labels[1:]:
             if lb not in self.fitted and lb not in self.implied:
                 miss *= 1.0 - lb.probability
         return 1.0 - miss
