@@ -3,8 +3,9 @@ is really there.
 
 An engine names one sound with several labels of one branch of the AudioSet ontology (Animal,
 Domestic animals, Dog, Bark) and adds weak labels from unrelated branches (Snake beside an
-engine). The labels are grouped by branch; the group holding the strongest label is the main
-sound, and another group is a second sound only when it is strong on its own. The CatID, the
+engine). The labels are grouped by branch; the surest group is the main sound (unless it names
+no source, such as Speech or Music alone, and a named sound is nearly as sure), and another group
+is a second sound only when it is strong on its own. The CatID, the
 Description, the FXName and the keywords are all taken from these groups (vocabulary.py), so
 a weak stray label never files, names or tags a file.
 """
