@@ -3,7 +3,7 @@
 cross-validated: tuned on one half of the clips, reported on the other half, then swapped.
 
     .venv/bin/python benchmarks/listening/listen.py --json > heard.json
-    .venv/bin/python benchmarks/listening/tune.py heard.json [--json]
+    .venv/bin/python benchmarks/listening/tune.py heard.json [--json] [--only-ratios]
 
 The clips are described again from the labels heard.json holds (nothing is heard again). Three
 choices, each on a grid, in this order:
@@ -22,6 +22,7 @@ The halves: the manifest's clips in order, alternately A and B. Ties go to the m
 grid's best run, so a plateau does not pick its edge. The second sound's floor and ratio are
 chosen on mixtures of these clips (mixtures.py), since the clips hold one sound each. The rules shipped are the mean of the two
 halves' choices; their figures on all the clips are printed too (tuned on them, so not held out).
+--only-ratios chooses cross_ratio and bed_ratio alone, the other thresholds held as shipped.
 """
 
 from __future__ import annotations

@@ -23,12 +23,13 @@ MIN_PROBABILITY = 0.1
 #: Labels the descriptor engine makes up about the signal (and quality flags): never a sound.
 DESCRIPTOR_PREFIX = "/x/sidecar/"
 #: Labels that describe nothing beside another one: a room, a silence, a generic "sound effect".
-#: Labels that name no source though they are not generic classes: what an engine says of nearly
-#: any voice, so a narrower sound beside them is the one an editor names.
-BEDS = ("Speech",)
 UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
                  "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
                  "Reverberation", "Echo", "Environmental noise")
+#: Labels that name no source though they are not generic classes: what an engine says of nearly
+#: any voice (a horse, scissors and a crowd were Speech on the listening corpus), so a named sound
+#: nearly as sure beside them is the one an editor names.
+BEDS = ("Speech",)
 
 
 @dataclass(frozen=True)
