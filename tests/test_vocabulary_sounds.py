@@ -249,11 +249,10 @@ def test_a_person_s_catid_decides_what_crossing_a_category_is():
     assert d.sounds.main.lead.label == "Bird" and d.CatID == "ANMLMisc"
 
 
-def test_a_main_sound_that_names_no_source_gives_way_to_one_that_does():
+def test_speech_not_sure_on_its_own_gives_way_to_a_named_sound():
     """A laughing man heard as Speech 0.35, Laughter 0.25 and Snicker 0.14 was written "Speech":
-    Speech is what the engine says of nearly any voice, as a generic class (Music, Vehicle) alone
-    names no source. When it is not sure on its own (under second_floor), a named group scoring at
-    least bed_ratio of it is the main sound."""
+    Speech is what the engine says of nearly any voice-like sound. When it is not sure on its own
+    (under second_floor), a named group scoring at least bed_ratio of it is the main sound."""
     v = default_vocabulary()
     shape = labels(("Speech", 0.4), ("Laughter", 0.3), ("Snicker", 0.15))   # Laughter's group: 0.37
     d = v.describe(shape)
@@ -266,11 +265,13 @@ def test_a_main_sound_that_names_no_source_gives_way_to_one_that_does():
     # and so does speech sure enough to be reported on its own (over second_floor), however near
     d = v.describe(labels(("Speech", 0.95), ("Laughter", 0.6)))
     assert d.sounds.main.lead.label == "Speech" and d.CatID == "VOXMisc"
-    # a generic class alone yields the same way; one refined into a named source does not
-    d = v.describe(labels(("Music", 0.6), ("Dog", 0.45)))
-    assert d.sounds.main.lead.label == "Dog" and d.Category == "ANIMALS"
-    d = v.describe(labels(("Music", 0.9), ("Guitar", 0.6), ("Dog", 0.45)))
-    assert d.sounds.main.lead.label == "Guitar" and d.Category == "MUSICAL"
+    # a generic class alone is still the strongest sound: a weak stray beside it never takes its
+    # place (an engine heard as Vehicle 0.32 beside Snake 0.18 is no reptile)
+    d = v.describe(labels(("Vehicle", 0.32), ("Snake", 0.18)))
+    assert d.sounds.main.lead.label == "Vehicle" and d.Category == "VEHICLES"
+    # nor does a bed yield to a generic class alone
+    d = v.describe(labels(("Speech", 0.4), ("Vehicle", 0.35)))
+    assert d.sounds.main.lead.label == "Speech" and d.CatID == "VOXMisc"
 
 
 def test_a_quality_joins_one_sound_only():

@@ -3,8 +3,8 @@ is really there.
 
 An engine names one sound with several labels of one branch of the AudioSet ontology (Animal,
 Domestic animals, Dog, Bark) and adds weak labels from unrelated branches (Snake beside an
-engine). The labels are grouped by branch; the surest group is the main sound (unless it names
-no source, such as Speech or Music alone, and a named sound is nearly as sure), and another group
+engine). The labels are grouped by branch; the surest group is the main sound (unless it is
+Speech alone, which the engine says of many sounds, and a named sound is nearly as sure), and another group
 is a second sound only when it is strong on its own. The CatID, the
 Description, the FXName and the keywords are all taken from these groups (vocabulary.py), so
 a weak stray label never files, names or tags a file.
@@ -26,9 +26,10 @@ DESCRIPTOR_PREFIX = "/x/sidecar/"
 UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
                  "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
                  "Reverberation", "Echo", "Environmental noise")
-#: Labels that name no source though they are not generic classes: what an engine says of nearly
-#: any voice (a horse, scissors and a crowd were Speech on the listening corpus), so a named sound
-#: nearly as sure beside them is the one an editor names.
+#: Labels an engine says of nearly any voice-like sound (a horse, scissors and a sports crowd were
+#: Speech on the listening corpus): beside a named sound nearly as sure, that sound is the one an
+#: editor names. A generic class alone (Vehicle 0.32) is not one: it is still the strongest sound,
+#: and yielding to a weak stray beside it (Snake 0.18) is what issue 26 set out to stop.
 BEDS = ("Speech",)
 
 
@@ -59,10 +60,10 @@ class Rules:
     #: Category is the coarsest choice, so it moves on evidence, not on the strongest of weak
     #: labels (Bird 0.26 under Wild animals 0.49 stays an animal; Fowl 0.98 under Livestock 0.99 is a bird)
     cross_ratio: float = 0.65
-    #: a main sound that names no source (a generic class, or Speech, which the engine says of
-    #: voices, crowds and animals alike) and is not sure on its own (under second_floor) gives way
-    #: to a group that names one and scores at least this share of it (Laughter 0.25 with
-    #: Snicker 0.14 beside a lone Speech 0.35)
+    #: a main sound that is a bed (Speech, which the engine says of voices, crowds and animals
+    #: alike) and is not sure on its own (under second_floor) gives way to a group that names a
+    #: source and scores at least this share of it (Laughter 0.25 with Snicker 0.14 beside a lone
+    #: Speech 0.35)
     bed_ratio: float = 0.5
 
 
@@ -145,9 +146,13 @@ class Branches:
         """A class with many descendants (Animal, Music, Vehicle): it names no source."""
         return label.label.lower() in self._generic
 
+    def is_bed(self, label: Label) -> bool:
+        """A label the engine gives nearly any voice-like sound (Speech)."""
+        return label.label in BEDS
+
     def names_no_source(self, label: Label) -> bool:
-        """A generic class, or a label the engine gives nearly any voice (Speech)."""
-        return self.is_generic(label) or label.label in BEDS
+        """A generic class or a bed."""
+        return self.is_generic(label) or self.is_bed(label)
 
     def category(self, label: Label) -> str:
         """The UCS Category the label files a sound under; "" when it has none."""
@@ -225,9 +230,9 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
     # surest first; between equals, the one more labels agree on
     groups.sort(key=lambda g: (-g.score(rules), -sum(lb.probability for lb in g.labels)))
     main = groups[0]
-    if branches.names_no_source(main.lead) and main.score(rules) < rules.second_floor:
-        # a bed (Speech, Music alone) yields to a sound an editor would name when nearly as sure;
-        # one sure enough to be reported on its own (Speech 0.9 beside a trumpet) stays first
+    if branches.is_bed(main.lead) and main.score(rules) < rules.second_floor:
+        # a bed (Speech alone) yields to a sound an editor would name when nearly as sure; one
+        # sure enough to be reported on its own (Speech 0.9 beside a trumpet) stays first
         named = next((g for g in groups[1:] if not branches.names_no_source(g.lead)), None)
         if named is not None and named.score(rules) >= rules.bed_ratio * main.score(rules):
             groups.remove(named)
