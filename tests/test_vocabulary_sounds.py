@@ -28,7 +28,11 @@ MID = {"Animal": "/m/0jbk", "Domestic animals, pets": "/m/068hy", "Dog": "/m/0bt
        "Music": "/m/04rlf", "Clipping": "/x/sidecar/clipping", "Speech": "/m/09x0r", "Trumpet": "/m/07gql",
        "Coin (dropping)": "/m/0242l", "Typing": "/m/0316dw", "Typewriter": "/m/0c2wf", "Alarm": "/m/07pp_mv",
        "Smoke detector, smoke alarm": "/m/01y3hg", "Beep, bleep": "/m/02fs_r", "Explosion": "/m/014zdl",
-       "Burst, pop": "/m/07qsvvw"}
+       "Burst, pop": "/m/07qsvvw", "Wild animals": "/m/01280g", "Bird": "/m/015p6",
+       "Roaring cats (lions, tigers)": "/m/0cdnk", "Livestock, farm animals, working animals": "/m/0ch8v",
+       "Fowl": "/m/025rv6n", "Chicken, rooster": "/m/09b5t", "Laughter": "/m/01j3sz", "Snicker": "/m/07s04w4",
+       "Guitar": "/m/0342h", "Race car, auto racing": "/m/0ltv", "Thump, thud": "/m/07qnq_y",
+       "Fireworks": "/m/0g6b5", "Brass instrument": "/m/01kcd", "Percussion": "/m/0l14md", "Musical instrument": "/m/04szw", "Drum": "/m/026t6"}
 
 
 def labels(*pairs: tuple[str, float]) -> list[Label]:
@@ -45,6 +49,7 @@ def test_the_thresholds_leave_room_for_the_shapes_below():
     assert MIN_PROBABILITY <= 0.1 and 0.55 <= r.keyword_floor <= 0.7
     assert r.second_floor <= 0.7 and r.second_ratio <= 0.8 and r.refine_ratio <= 0.82
     assert 0.4 <= r.agreement <= 0.8 and 0.55 <= r.path_keyword_floor <= 0.65
+    assert 0.5 <= r.cross_ratio <= 0.75 and 0.4 <= r.bed_ratio <= 0.6
 
 
 def test_a_generic_class_on_top_with_a_specific_descendant():
@@ -186,6 +191,114 @@ def test_a_sound_heard_at_two_levels_of_its_branch_beats_one_label_alone():
     assert d.description == "Typewriter typing" and "coin" not in words(d)
     alone = v.describe(shape, rules=Rules(agreement=0.0))      # the strongest label alone decides
     assert alone.sounds.main.lead.label == "Coin (dropping)" and alone.CatID == "OBJCoin"
+
+
+def test_a_generic_class_is_no_second_opinion():
+    """A lion heard as Roaring cats 0.17 and Roar 0.11 was filed a car: Vehicle 0.14, Motor vehicle
+    0.12 and Car 0.11 counted as three agreeing labels. A generic class is implied by any of its
+    descendants, so only the narrower labels of a group add to its strongest."""
+    v = default_vocabulary()
+    shape = labels(("Vehicle", 0.5), ("Motor vehicle (road)", 0.48), ("Car", 0.15), ("Cat", 0.6))
+    d = v.describe(shape)
+    car = next(g for g in d.sounds.groups if g.top == "vehicle")
+    # 0.5 + 0.6 x (1 - 0.5 x 0.85 - 0.5) = 0.545; counting Motor vehicle too it was 0.667
+    assert abs(car.score(DEFAULT_RULES) - 0.545) < 1e-9
+    assert d.sounds.main.lead.label == "Cat" and d.CatID == "ANMLCat"
+    # narrower labels still agree: Car and Race car under a generic Vehicle, each 0.45, score
+    # 0.45 + 0.6 x (1 - 0.55^3 - 0.45) = 0.68 and beat a lone Cat 0.5
+    d = v.describe(labels(("Vehicle", 0.45), ("Car", 0.45), ("Race car, auto racing", 0.45), ("Cat", 0.5)))
+    assert d.sounds.main.top == "vehicle" and d.CatID.startswith("VEH")
+    # a generic class that is the strongest label stays the base the others agree with: a trumpet
+    # heard as Music 0.6, Brass instrument 0.55 and Trumpet 0.55 beside speech is a second sound
+    # (0.6 + 0.6 x (1 - 0.4 x 0.45 x 0.45 - 0.6) = 0.79)
+    d = v.describe(labels(("Speech", 0.99), ("Music", 0.6), ("Brass instrument", 0.55), ("Trumpet", 0.55)))
+    assert d.sounds.second is not None and d.sounds.second.lead.label == "Trumpet"
+    assert d.description == "Speech with trumpet"
+
+
+def test_a_narrower_label_moves_the_sound_into_another_category_only_on_evidence():
+    """A dog heard as Animal, Wild animals and a weak Bird was filed BIRDMisc: below a generic
+    class the path always took the strongest child. Into another UCS Category (ANIMALS to BIRDS)
+    it now goes only when the child is at least cross_ratio as probable as the label it refines."""
+    v = default_vocabulary()
+    weak = labels(("Animal", 0.7), ("Wild animals", 0.6), ("Bird", 0.25))          # 0.42 of Wild animals
+    d = v.describe(weak)
+    assert d.sounds.main.lead.label == "Wild animals"
+    assert d.CatID == "ANMLWild" and d.Category == "ANIMALS" and "bird" not in d.description.lower()
+    # the old rule: a generic class always refines, whatever the Category
+    assert v.describe(weak, rules=Rules(cross_ratio=0.0)).CatID == "BIRDMisc"
+    # a bird as sure as its branch is a bird
+    d = v.describe(labels(("Animal", 0.7), ("Wild animals", 0.6), ("Bird", 0.55)))   # 0.92
+    assert d.CatID == "BIRDMisc" and d.Category == "BIRDS" and d.description.startswith("Bird")
+    # a weak child in the same Category still refines below a generic class (big cats are ANIMALS)
+    d = v.describe(labels(("Animal", 0.7), ("Wild animals", 0.6), ("Roaring cats (lions, tigers)", 0.25)))
+    assert d.CatID == "ANMLWcat"
+    # a farm bird heard at every level of its branch crosses: Fowl 0.95 of Livestock 0.97
+    d = v.describe(labels(("Animal", 0.99), ("Livestock, farm animals, working animals", 0.97),
+                          ("Fowl", 0.95), ("Chicken, rooster", 0.93)))
+    assert d.CatID == "BIRDFowl" and d.description.startswith(("Chicken", "Rooster"))
+
+
+def test_a_person_s_catid_decides_what_crossing_a_category_is():
+    """The Categories compared are those the vocabulary files by, a person's [catid] included:
+    Bird filed under ANIMALS crosses nothing, so a weak bird refines again."""
+    from sidecar.vocabulary.user import UserVocabulary
+    from sidecar.vocabulary.vocabulary import Vocabulary
+    v = Vocabulary(user=UserVocabulary(catid={"bird": "ANMLMisc"}))
+    d = v.describe(labels(("Animal", 0.7), ("Wild animals", 0.6), ("Bird", 0.25)))
+    assert d.sounds.main.lead.label == "Bird" and d.CatID == "ANMLMisc"
+
+
+def test_speech_not_sure_on_its_own_gives_way_to_a_named_sound():
+    """A laughing man heard as Speech 0.35, Laughter 0.25 and Snicker 0.14 was written "Speech":
+    Speech is what the engine says of nearly any voice-like sound. When it is not sure on its own
+    (under second_floor), a named group scoring at least bed_ratio of it is the main sound."""
+    v = default_vocabulary()
+    shape = labels(("Speech", 0.4), ("Laughter", 0.3), ("Snicker", 0.15))   # Laughter's group: 0.37
+    d = v.describe(shape)
+    assert d.sounds.main.lead.label == "Laughter" and d.CatID == "VOXLaff"
+    assert d.description.startswith("Laugh") and "Speech" in [g.lead.label for g in d.sounds.groups]
+    assert v.describe(shape, rules=Rules(bed_ratio=1.01)).sounds.main.lead.label == "Speech"  # the old rule
+    # speech far surer than the other sound stays the main sound
+    d = v.describe(labels(("Speech", 0.6), ("Laughter", 0.2)))
+    assert d.sounds.main.lead.label == "Speech" and d.CatID == "VOXMisc"
+    # and so does speech sure enough to be reported on its own (over second_floor), however near
+    d = v.describe(labels(("Speech", 0.95), ("Laughter", 0.6)))
+    assert d.sounds.main.lead.label == "Speech" and d.CatID == "VOXMisc"
+    # a generic class alone is still the strongest sound: a weak stray beside it never takes its
+    # place (an engine heard as Vehicle 0.32 beside Snake 0.18 is no reptile)
+    d = v.describe(labels(("Vehicle", 0.32), ("Snake", 0.18)))
+    assert d.sounds.main.lead.label == "Vehicle" and d.Category == "VEHICLES"
+    # nor does a bed yield to a generic class alone
+    d = v.describe(labels(("Speech", 0.4), ("Vehicle", 0.35)))
+    assert d.sounds.main.lead.label == "Speech" and d.CatID == "VOXMisc"
+
+
+def test_a_quality_joins_one_sound_only():
+    """Rumble describes a thunderstorm and a vehicle both; beside both it joined the first and then
+    made the two one sound, so the car could be neither a second sound nor its own group."""
+    v = default_vocabulary()
+    d = v.describe(labels(("Thunderstorm", 0.85), ("Thunder", 0.8), ("Rumble", 0.75), ("Vehicle", 0.8),
+                          ("Car", 0.75)))
+    assert [g.top for g in d.sounds.groups] == ["thunderstorm", "vehicle"]
+    assert "Rumble" in [lb.label for lb in d.sounds.main.labels]
+    assert "Rumble" not in [lb.label for lb in d.sounds.groups[1].labels]
+    assert d.sounds.second is not None and d.sounds.second.top == "vehicle"
+    assert d.CatID == "THUN" and "with car" in d.description
+
+
+def test_a_thump_says_how_an_impact_source_sounds():
+    """Thump, thud is an impact described by how it sounds (the ontology's generic impact sounds),
+    with no UCS home: beside an explosion, a door or footsteps it is how they sound. Fireworks
+    heard as Thump 0.24, Fireworks 0.12 and Explosion 0.12 went without a CatID."""
+    v = default_vocabulary()
+    d = v.describe(labels(("Thump, thud", 0.4), ("Fireworks", 0.2), ("Explosion", 0.2), ("Percussion", 0.22),
+                          ("Musical instrument", 0.2), ("Drum", 0.16)))
+    assert d.sounds.main.top == "explosion" and d.CatID == "FRWKRec"
+    assert d.description == "Fireworks thumping"
+    # alone it is still said as itself, with no CatID
+    d = v.describe(labels(("Thump, thud", 0.4)))
+    assert d.description == "Thump" and d.CatID == ""
 
 
 def test_phrases_say_a_quality_as_what_the_sound_does():

@@ -3,13 +3,16 @@
 cross-validated: tuned on one half of the clips, reported on the other half, then swapped.
 
     .venv/bin/python benchmarks/listening/listen.py --json > heard.json
-    .venv/bin/python benchmarks/listening/tune.py heard.json [--json]
+    .venv/bin/python benchmarks/listening/tune.py heard.json [--json] [--only-ratios]
 
-The clips are described again from the labels heard.json holds (nothing is heard again). Two
+The clips are described again from the labels heard.json holds (nothing is heard again). Three
 choices, each on a grid, in this order:
 - agreement (how much a group's other labels add to its strongest) and refine_ratio (how far the
   CatID and the Description follow a weaker, narrower label), together: the pair that makes the
   most of Category right + CatID right + Description right;
+- cross_ratio (how sure a narrower label must be to move the sound into another UCS Category) and
+  bed_ratio (how near a named sound must come to a main sound that names none), together, on the
+  same measure;
 - keyword_floor: the lowest floor whose keyword precision reaches PRECISION_TARGET (a wrong
   keyword costs trust in every search, a missing one costs one search), which keeps the most
   keywords at that precision; when no floor reaches it, the most precise one; then
@@ -19,6 +22,7 @@ The halves: the manifest's clips in order, alternately A and B. Ties go to the m
 grid's best run, so a plateau does not pick its edge. The second sound's floor and ratio are
 chosen on mixtures of these clips (mixtures.py), since the clips hold one sound each. The rules shipped are the mean of the two
 halves' choices; their figures on all the clips are printed too (tuned on them, so not held out).
+--only-ratios chooses cross_ratio and bed_ratio alone, the other thresholds held as shipped.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from sidecar.vocabulary.vocabulary import default_vocabulary  # noqa: E402
 REFINE = [round(0.05 * i, 2) for i in range(1, 20)]
 AGREEMENT = [round(0.1 * i, 1) for i in range(0, 11)]
 KEYWORD_FLOOR = [round(0.05 * i, 2) for i in range(2, 19)]
-TUNED = ("agreement", "refine_ratio", "keyword_floor", "path_keyword_floor")
+RATIO = [round(0.05 * i, 2) for i in range(1, 21)]
+TUNED = ("agreement", "refine_ratio", "cross_ratio", "bed_ratio", "keyword_floor", "path_keyword_floor")
 PRECISION_TARGET = 0.9     # issue 26's target for keyword precision
 
 
@@ -94,12 +99,15 @@ def _middle_of_best(values: list, score) -> object:
     return longest[len(longest) // 2]
 
 
-def tune(clips, rows) -> Rules:
+def tune(clips, rows, only_ratios: bool = False) -> Rules:
+    if only_ratios:     # the shipped agreement, refine ratio and keyword floors held as they are
+        return _tune_ratios(clips, rows, DEFAULT_RULES)
     table = {(a, r): scores(clips, rows, Rules(**{**DEFAULT_RULES.__dict__, "agreement": a, "refine_ratio": r}))["right"]
              for a in AGREEMENT for r in REFINE}
     agreement = _middle_of_best(AGREEMENT, lambda a: max(table[(a, r)] for r in REFINE))
     refine = _middle_of_best(REFINE, lambda r: table[(agreement, r)])
-    base = Rules(**{**DEFAULT_RULES.__dict__, "agreement": agreement, "refine_ratio": refine})
+    base = _tune_ratios(clips, rows, Rules(**{**DEFAULT_RULES.__dict__, "agreement": agreement,
+                                               "refine_ratio": refine}))
     precise = {k: scores(clips, rows, Rules(**{**base.__dict__, "keyword_floor": k}))["precision"]
                for k in KEYWORD_FLOOR}
     reaching = [k for k in KEYWORD_FLOOR if precise[k] >= PRECISION_TARGET]
@@ -113,11 +121,21 @@ def tune(clips, rows) -> Rules:
     return Rules(**{**base.__dict__, "keyword_floor": keyword, "path_keyword_floor": path})
 
 
+def _tune_ratios(clips, rows, base: Rules) -> Rules:
+    table = {(c, b): scores(clips, rows, Rules(**{**base.__dict__, "cross_ratio": c, "bed_ratio": b}))["right"]
+             for c in RATIO for b in RATIO}
+    cross = _middle_of_best(RATIO, lambda c: max(table[(c, b)] for b in RATIO))
+    bed = _middle_of_best(RATIO, lambda b: table[(cross, b)])
+    return Rules(**{**base.__dict__, "cross_ratio": cross, "bed_ratio": bed})
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("heard", help="listen.py --json output")
     ap.add_argument("--manifest", default=os.path.join(listen.HERE, "manifest.tsv"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--only-ratios", action="store_true",
+                    help="tune cross_ratio and bed_ratio alone, the other thresholds as shipped")
     args = ap.parse_args(argv)
     with open(args.heard) as f:
         results = json.load(f)["results"]
@@ -126,15 +144,16 @@ def main(argv=None) -> int:
     halves = {"A": clips[0::2], "B": clips[1::2]}
     report, chosen = {}, []
     for tuned_on, reported_on in (("A", "B"), ("B", "A")):
-        rules = tune(halves[tuned_on], rows)
+        rules = tune(halves[tuned_on], rows, args.only_ratios)
         chosen.append(rules)
         report[f"tuned on {tuned_on}"] = {
             "rules": rules.__dict__,
             f"on {tuned_on} (tuned)": scores(halves[tuned_on], rows, rules),
             f"on {reported_on} (held out)": scores(halves[reported_on], rows, rules),
             f"defaults on {reported_on}": scores(halves[reported_on], rows, DEFAULT_RULES)}
-    mean = Rules(**{k: round((getattr(chosen[0], k) + getattr(chosen[1], k)) / 2, 2) for k in TUNED}
-                 | {k: getattr(DEFAULT_RULES, k) for k in Rules().__dict__ if k not in TUNED})
+    tuned = ("cross_ratio", "bed_ratio") if args.only_ratios else TUNED
+    mean = Rules(**{k: round((getattr(chosen[0], k) + getattr(chosen[1], k)) / 2, 2) for k in tuned}
+                 | {k: getattr(DEFAULT_RULES, k) for k in Rules().__dict__ if k not in tuned})
     report["the halves' mean, on all"] = {"rules": mean.__dict__, "scores": scores(clips, rows, mean)}
     report["defaults on all"] = {"rules": DEFAULT_RULES.__dict__, "scores": scores(clips, rows, DEFAULT_RULES)}
     if args.json:

@@ -3,15 +3,16 @@ is really there.
 
 An engine names one sound with several labels of one branch of the AudioSet ontology (Animal,
 Domestic animals, Dog, Bark) and adds weak labels from unrelated branches (Snake beside an
-engine). The labels are grouped by branch; the group holding the strongest label is the main
-sound, and another group is a second sound only when it is strong on its own. The CatID, the
+engine). The labels are grouped by branch; the surest group is the main sound (unless it is
+Speech alone, which the engine says of many sounds, and a named sound is nearly as sure), and another group
+is a second sound only when it is strong on its own. The CatID, the
 Description, the FXName and the keywords are all taken from these groups (vocabulary.py), so
 a weak stray label never files, names or tags a file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from sidecar.metadata.record import Label
@@ -25,6 +26,11 @@ DESCRIPTOR_PREFIX = "/x/sidecar/"
 UNDESCRIPTIVE = ("Silence", "Sound effect", "Inside, small room", "Inside, large room or hall",
                  "Inside, public space", "Outside, urban or manmade", "Outside, rural or natural",
                  "Reverberation", "Echo", "Environmental noise")
+#: Labels an engine says of nearly any voice-like sound (a horse, scissors and a sports crowd were
+#: Speech on the listening corpus): beside a named sound nearly as sure, that sound is the one an
+#: editor names. A generic class alone (Vehicle 0.32) is not one: it is still the strongest sound,
+#: and yielding to a weak stray beside it (Snake 0.18) is what issue 26 set out to stop.
+BEDS = ("Speech",)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,16 @@ class Rules:
     #: of its branch (Typing 0.27, Typewriter 0.32) is surer than one label alone (Coin 0.34).
     #: score = strongest + agreement x (1 - product of (1 - p) - strongest)
     agreement: float = 0.6
+    #: a narrower label that would file the sound under another UCS Category refines only when at
+    #: least this share as probable as the label it refines, below a generic class too: the
+    #: Category is the coarsest choice, so it moves on evidence, not on the strongest of weak
+    #: labels (Bird 0.26 under Wild animals 0.49 stays an animal; Fowl 0.98 under Livestock 0.99 is a bird)
+    cross_ratio: float = 0.65
+    #: a main sound that is a bed (Speech, which the engine says of voices, crowds and animals
+    #: alike) and is not sure on its own (under second_floor) gives way to a group that names a
+    #: source and scores at least this share of it (Laughter 0.25 with Snicker 0.14 beside a lone
+    #: Speech 0.35)
+    bed_ratio: float = 0.5
 
 
 DEFAULT_RULES = Rules()
@@ -62,6 +78,7 @@ class Sound:
     path: list[Label]                   # from the group's broadest label down to its most specific
     top: str                            # the ontology's top class of the branch ("Animal")
     fitted: list[Label] = field(default_factory=list)   # labels of another branch that describe it
+    implied: list[Label] = field(default_factory=list)  # its generic classes (Vehicle, Animal)
 
     @property
     def strength(self) -> float:
@@ -69,10 +86,13 @@ class Sound:
 
     @property
     def together(self) -> float:
-        """The group's own labels taken together: 1 - product of (1 - p)."""
-        miss = 1.0
-        for lb in self.labels:
-            if lb not in self.fitted:
+        """The strongest label and the group's other own labels taken together: 1 - product of
+        (1 - p). A generic class other than the strongest is left out: any of its descendants
+        implies it, so it is no second opinion (Vehicle 0.14 with Motor vehicle 0.12 and Car 0.11
+        is one weak car, not three agreeing labels)."""
+        miss = 1.0 - self.strength
+        for lb in self.labels[1:]:
+            if lb not in self.fitted and lb not in self.implied:
                 miss *= 1.0 - lb.probability
         return 1.0 - miss
 
@@ -101,8 +121,10 @@ class Sounds:
 class Branches:
     """The ontology relations the grouping needs, from the project's tables."""
 
-    def __init__(self, entries: Sequence[tables.LabelEntry], generic: set[str]):
+    def __init__(self, entries: Sequence[tables.LabelEntry], generic: set[str],
+                 category: Callable[[tables.LabelEntry], str] | None = None):
         self._by_mid = {e.mid: e for e in entries}
+        self._category = category
         self._by_name = {e.label.lower(): e for e in entries}
         self._generic = generic
         self._phrases = tables.phrases()
@@ -123,6 +145,19 @@ class Branches:
     def is_generic(self, label: Label) -> bool:
         """A class with many descendants (Animal, Music, Vehicle): it names no source."""
         return label.label.lower() in self._generic
+
+    def is_bed(self, label: Label) -> bool:
+        """A label the engine gives nearly any voice-like sound (Speech)."""
+        return label.label in BEDS
+
+    def names_no_source(self, label: Label) -> bool:
+        """A generic class or a bed."""
+        return self.is_generic(label) or self.is_bed(label)
+
+    def category(self, label: Label) -> str:
+        """The UCS Category the label files a sound under; "" when it has none."""
+        e = self.entry(label)
+        return self._category(e) if e is not None and self._category is not None else ""
 
     def phrase(self, label: Label) -> tables.Phrase | None:
         e = self.entry(label)
@@ -175,10 +210,13 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
             if branches.related(a, b):
                 parent[root(i)] = root(j)
     for i, a in enumerate(heard):
-        for j, b in enumerate(heard):
-            if i != j and root(i) != root(j) and branches.fits(a, b) and not branches.fits(b, a):
-                fitted.add(i)
-                parent[root(i)] = root(j)
+        # a quality joins the strongest sound it describes, and only that one: Rumble beside a
+        # thunderstorm and a car must not make them one sound
+        j = next((j for j, b in enumerate(heard) if i != j and root(i) != root(j)
+                  and branches.fits(a, b) and not branches.fits(b, a)), None)
+        if j is not None:
+            fitted.add(i)
+            parent[root(i)] = root(j)
     members: dict[int, list[int]] = {}
     for i in range(len(heard)):
         members.setdefault(root(i), []).append(i)
@@ -187,10 +225,19 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
         own = [heard[i] for i in idx if i not in fitted] or [heard[i] for i in idx]
         path = _path(own, branches, rules)
         groups.append(Sound(labels=[heard[i] for i in idx], path=path, top=branches.top(path[0]),
-                            fitted=[heard[i] for i in idx if i in fitted and heard[i] not in own]))
+                            fitted=[heard[i] for i in idx if i in fitted and heard[i] not in own],
+                            implied=[heard[i] for i in idx if branches.is_generic(heard[i])]))
     # surest first; between equals, the one more labels agree on
     groups.sort(key=lambda g: (-g.score(rules), -sum(lb.probability for lb in g.labels)))
     main = groups[0]
+    if branches.is_bed(main.lead) and main.score(rules) < rules.second_floor:
+        # a bed (Speech alone) yields to a sound an editor would name when nearly as sure; one
+        # sure enough to be reported on its own (Speech 0.9 beside a trumpet) stays first
+        named = next((g for g in groups[1:] if not branches.names_no_source(g.lead)), None)
+        if named is not None and named.score(rules) >= rules.bed_ratio * main.score(rules):
+            groups.remove(named)
+            groups.insert(0, named)
+            main = named
     second = next((g for g in groups[1:] if g.score(rules) >= rules.second_floor
                    and g.score(rules) >= rules.second_ratio * main.score(rules)), None)
     return Sounds(main=main, second=second, groups=groups)
@@ -199,7 +246,8 @@ def find_sounds(labels: Sequence[Label], branches: Branches, rules: Rules = DEFA
 def _path(labels: list[Label], branches: Branches, rules: Rules) -> list[Label]:
     """From the group's broadest label down, at each step into the narrower branch holding the
     strongest label, while the step is believable: below a generic class always, below a
-    narrower one when the branch is at least refine_ratio as probable."""
+    narrower one when the branch is at least refine_ratio as probable; and into another UCS
+    Category only when the branch is at least cross_ratio as probable."""
     names = {lb.label.lower(): lb for lb in labels}
 
     def parent_of(lb: Label) -> str | None:
@@ -225,5 +273,14 @@ def _path(labels: list[Label], branches: Branches, rules: Rules) -> list[Label]:
         child = best(below)
         if not branches.is_generic(node) and strength(child) < rules.refine_ratio * node.probability:
             return path
+        if strength(child) < rules.cross_ratio * node.probability and _crosses(path, child, branches):
+            return path
         path.append(child)
         node = child
+
+
+def _crosses(path: list[Label], child: Label, branches: Branches) -> bool:
+    """Whether child files the sound under another UCS Category than the path so far does."""
+    here = next((c for c in (branches.category(lb) for lb in reversed(path)) if c), "")
+    there = branches.category(child)
+    return bool(here and there and here != there)

@@ -24,7 +24,7 @@ QUALITY_FLAGS = ("Clipping", "DC offset", "Dual mono")
 GENERIC_DESCENDANTS = 20
 #: The rules this module describes a file by; provenance names them, and a file described by
 #: older rules is described again from the labels its index row keeps (never heard again).
-RULES_VERSION = "sounds-2"
+RULES_VERSION = "sounds-3"
 
 
 @dataclass
@@ -93,7 +93,8 @@ class Vocabulary:
         descendants = Counter(b.lower() for e in self._entries for b in e.broader)
         # classes as broad as Animal, Music or Vehicle: they name no source an editor files by
         self._generic = {name for name, n in descendants.items() if n >= GENERIC_DESCENDANTS}
-        self.branches = Branches(self._entries, self._generic)
+        self.branches = Branches(self._entries, self._generic,
+                                 lambda e: self.cat_info(self.catid_of(e))["Category"] if self.catid_of(e) else "")
         self.synonym_groups = SynonymGroups()
         for e in self._entries:
             self.synonym_groups.add(list(e.terms) + list(e.synonyms))
