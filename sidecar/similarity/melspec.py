@@ -11,11 +11,11 @@ training set's maximum). Blocks hold 100 frames (about 2.3 s).
 from __future__ import annotations
 
 from functools import lru_cache
-from math import gcd
 
 import numpy as np
 
 from sidecar.audio.logmel import hz_to_mel
+from sidecar.audio.resample import resample
 
 SAMPLE_RATE = 44100
 FRAME = 2048
@@ -33,11 +33,8 @@ def prepare(samples: np.ndarray, samplerate: int) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=1)
     if samplerate != SAMPLE_RATE and x.size:
-        # imported here: scipy.signal costs a second and 70 MB, which the daemon's start and idle
-        # should not pay before a file needs hearing
-        from scipy.signal import resample_poly
-        g = gcd(int(samplerate), SAMPLE_RATE)
-        x = resample_poly(x, SAMPLE_RATE // g, int(samplerate) // g).astype(np.float32)
+        # numpy's polyphase, resample_poly's output: scipy.signal would cost a second and 70 MB
+        x = resample(x, SAMPLE_RATE, int(samplerate))
     peak = float(np.max(np.abs(x))) if x.size else 0.0
     return x / peak if peak > 0 else x
 
