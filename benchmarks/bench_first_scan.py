@@ -32,6 +32,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+# the stage table runs the scan in this process: BLAS single-threaded, as the `sidecar` command
+# sets it before numpy loads (sidecar/cli/__init__.py)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

@@ -1,7 +1,7 @@
 """Honest acoustic descriptors measured from decoded audio.
 
-Loudness follows ITU-R BS.1770 (pyloudnorm); true peak is the peak of a 4x
-oversampled signal (BS.1770 annex 2). The rest are classic signal measures:
+Loudness follows ITU-R BS.1770 and true peak is the peak of a 4x oversampled
+signal (BS.1770 annex 2), both in numpy (sidecar/audio/bs1770.py). The rest are classic signal measures:
 spectral flatness for tonal versus noisy, the spectral slope for white versus
 pink noise, the RMS envelope for impulsive versus sustained, the spectral
 centroid for brightness.
@@ -13,12 +13,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyloudnorm
-from scipy.signal import firwin, upfirdn
 
+from sidecar.audio import bs1770
 from sidecar.audio.decode import Audio
 
 SILENCE_DBFS = -60.0
+CLIP_LEVEL = 0.999
 _EPS = 1e-12
 
 
@@ -50,94 +50,65 @@ def measure(audio: Audio, *, loudness: bool = True, spectral: bool = True) -> De
     spectral=False the spectrum and envelope (an engine that names sounds needs neither)."""
     x = audio.samples.astype(np.float32, copy=False)
     rate = audio.samplerate
-    peak = float(np.max(np.abs(x))) if x.size else 0.0
-    rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
+    # channel by channel, each contiguous: every measure below reduces along time, which is
+    # several times slower along the long axis of (frames, channels)
+    chans = np.ascontiguousarray(x.T)
+    peak = max(float(chans.max()), -float(chans.min())) if x.size else 0.0
+    rms = math.sqrt(float(np.einsum("ij,ij->", chans, chans, dtype=np.float64)) / x.size) if x.size else 0.0
     silent = db(peak) < SILENCE_DBFS
     mono = audio.mono() if spectral and not silent else None
     spec = _spectrum(mono, rate) if mono is not None else None
     flat, share, peak_hz, slope, centroid = spec if spec else (0.0, 0.0, 0.0, 0.0, 0.0)
     active = _active_fraction(mono, rate) if mono is not None else 0.0
     return Descriptors(
-        loudness=_loudness(x, rate) if loudness and not silent else None,
+        loudness=_loudness(chans, rate) if loudness and not silent else None,
         sample_peak=db(peak),
-        true_peak=_true_peak(x, rate) if loudness and not silent else db(peak),
+        true_peak=_true_peak(chans, rate) if loudness and not silent else db(peak),
         rms=db(rms),
         silent=silent,
-        clipped_fraction=_clipped_fraction(x),
-        dc_offset=float(np.max(np.abs(x.mean(axis=0)))) if x.size else 0.0,
+        clipped_fraction=_clipped_fraction(chans) if peak >= CLIP_LEVEL else 0.0,
+        dc_offset=float(np.max(np.abs(chans.mean(axis=1)))) if x.size else 0.0,
         dual_mono=audio.channels == 2 and x.size > 0 and not silent
-        and bool(np.max(np.abs(x[:, 0] - x[:, 1])) < 1e-6),
+        and bool(np.max(np.abs(chans[0] - chans[1])) < 1e-6),
         flatness=flat, tonal_peak_share=share, peak_hz=peak_hz, spectral_slope=slope,
         centroid_hz=centroid, active_fraction=active,
         crest_db=db(peak) - db(rms) if rms > 0 else 0.0,
     )
 
 
-def _loudness(x: np.ndarray, rate: int) -> float | None:
-    if x.shape[1] == 6:
+def _loudness(chans: np.ndarray, rate: int) -> float | None:
+    """Integrated loudness, LUFS, of (channels, frames) samples."""
+    if len(chans) == 6:
         # 5.1 in WAV order (L R C LFE Ls Rs): BS.1770 leaves the LFE out
-        x = x[:, [0, 1, 2, 4, 5]]
-    elif x.shape[1] > 5:
+        chans = chans[[0, 1, 2, 4, 5]]
+    elif len(chans) > 5:
         return None     # BS.1770 defines no weights past 5.1 here; better none than a wrong figure
     # BS.1770 needs one 400 ms block; a shorter clip is measured padded with silence.
     need = int(0.4 * rate) + 1
-    if len(x) < need:
-        x = np.concatenate([x, np.zeros((need - len(x), x.shape[1]), dtype=x.dtype)])
-    value = pyloudnorm.Meter(rate).integrated_loudness(x.astype(np.float64))
+    if chans.shape[1] < need:
+        chans = np.pad(chans, ((0, 0), (0, need - chans.shape[1])))
+    value = bs1770.integrated_loudness(chans, rate)
     return None if not math.isfinite(value) else round(float(value), 2)
 
 
-#: BS.1770 annex 2 interpolates by 4 with a 48-tap FIR (12 taps a phase); this one is a
-#: Kaiser-windowed sinc of that size, designed once (resample_poly designs a longer one per call)
-_TP_FACTOR = 4
-_TP_FILTER = (firwin(48, 1.0 / _TP_FACTOR, window=("kaiser", 7.0)) * _TP_FACTOR).astype(np.float32)
-_TP_CHUNK = 1 << 18
-
-
-def _true_peak(x: np.ndarray, rate: int) -> float:
-    sample_peak = float(np.max(np.abs(x)))
+def _true_peak(chans: np.ndarray, rate: int) -> float:
+    """dBTP of (channels, frames) samples."""
     if rate >= 96000:
-        return round(db(sample_peak), 2)    # at 96 kHz and above the sample peak is already close
-    block = 4096
-    count = -(-len(x) // block)
-    padded = np.zeros((count * block, x.shape[1]), dtype=x.dtype)
-    padded[: len(x)] = x
-    block_peaks = np.abs(padded.reshape(count, block, -1)).max(axis=(1, 2))
-    # inter-sample peaks exceed the sample peak by a few dB at most: only the blocks near the
-    # loudest sample can hold the true peak; neighbours run together into one span
-    near = block_peaks >= sample_peak * 0.7
-    best = sample_peak
-    taps = len(_TP_FILTER)
-    for start, stop in _spans(near, block, _TP_CHUNK):
-        a = max(0, start - taps)
-        for ch in range(x.shape[1]):
-            up = upfirdn(_TP_FILTER, x[a:stop + taps, ch], up=_TP_FACTOR)
-            # the filter delays by half its length and rings at the cut edges: keep this span's own
-            lo = (start - a) * _TP_FACTOR + taps // 2
-            best = max(best, float(np.max(np.abs(up[lo: lo + (stop - start) * _TP_FACTOR]))))
-    return round(db(best), 2)
+        # at 96 kHz and above the sample peak is already close
+        return round(db(max(float(chans.max()), -float(chans.min()))), 2)
+    return round(db(bs1770.true_peak(chans)), 2)
 
 
-def _spans(flags: np.ndarray, block: int, longest: int):
-    """(start, stop) sample spans of consecutive flagged blocks, each at most `longest` long."""
-    start = None
-    for i, flag in enumerate(flags.tolist() + [False]):
-        if flag and start is None:
-            start = i * block
-        if start is not None and (not flag or i * block - start >= longest):
-            yield start, i * block
-            start = i * block if flag else None
-
-
-def _clipped_fraction(x: np.ndarray) -> float:
-    if not x.size:
+def _clipped_fraction(chans: np.ndarray) -> float:
+    """Of (channels, frames) samples."""
+    if not chans.size:
         return 0.0
-    full = np.abs(x) >= 0.999
+    full = np.abs(chans) >= CLIP_LEVEL
     if not full.any():
         return 0.0
     # a run of three samples at full scale is clipping, one is a legitimate peak
-    runs = full[2:] & full[1:-1] & full[:-2]
-    return float(runs.sum()) / x.size
+    runs = full[:, 2:] & full[:, 1:-1] & full[:, :-2]
+    return float(runs.sum()) / chans.size
 
 
 def _spectrum(mono: np.ndarray, rate: int):

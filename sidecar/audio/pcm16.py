@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import math
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from sidecar.audio.decode import Audio
+from sidecar.audio.resample import resample
 
 #: MAX averages channels and resamples to 16 kHz itself; doing it here first
 #: sends a sixth of the bytes of 48 kHz stereo and changes nothing it hears.
@@ -27,8 +26,7 @@ def prepare(audio: Audio, *, rate: int = MAX_RATE, mono: bool = True) -> Audio:
     if mono and audio.channels > 1:
         x = audio.mono()[:, None]
     if rate and audio.samplerate != rate:
-        g = math.gcd(rate, audio.samplerate)
-        x = resample_poly(x, rate // g, audio.samplerate // g, axis=0).astype(np.float32)
+        x = np.stack([resample(c, rate, audio.samplerate) for c in x.T], axis=1)
         return Audio(x, rate, 16, "PCM_16")
     return Audio(x.astype(np.float32, copy=False), audio.samplerate, 16, "PCM_16")
 

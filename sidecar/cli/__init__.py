@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 
 import click
@@ -50,6 +51,11 @@ def cli(debug):
 
 
 def main() -> None:
+    # numpy's OpenBLAS would run each larger matrix product on every core and keep its threads
+    # spinning after: the scan's workers (and the daemon's) are the parallelism, and with two of
+    # them on two cores those threads only added CPU (a sixth of a first scan's). Set before
+    # numpy loads; a value set outside wins.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         status = cli.main(standalone_mode=False)    # ctx.exit(n) comes back as n here
         sys.exit(status if isinstance(status, int) else 0)
