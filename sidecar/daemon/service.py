@@ -22,7 +22,7 @@ from sidecar import config as config_module
 from sidecar.app import App
 from sidecar.config import Config
 from sidecar.daemon import eventlog
-from sidecar.daemon.catchup import CatchUp, Listing, catch_up
+from sidecar.daemon.catchup import catch_up
 from sidecar.daemon.idle_embed import IDLE_SECONDS, IdleEmbedder
 from sidecar.daemon.ignore import IgnoreRules
 from sidecar.daemon.roots import RootState, offline_reason
@@ -387,30 +387,27 @@ class Daemon:
 
     def _catch_up_all(self, *, first: bool = False) -> None:
         started = time.perf_counter()
-        # each root's listing starts first (find, where there is one, lists in a process of its
-        # own) and the index's identities are read meanwhile
-        online = [path for path, root in list(self.roots.items()) if root.online]
-        listings = {path: Listing(path, self.rules, CatchUp(path)) for path in online}
         known = self.store.files.identities()
+        reading = time.perf_counter() - started
         live_peers = self._live_peers() if first else True
-        for path in online:
-            self._catch_up(path, known=known, why="start" if first else "rescan",
-                           clean_temp=0 if first and not live_peers else STALE_TEMP_SECONDS,
-                           started=started, listed=listings[path])
-            started = None
+        for path, root in list(self.roots.items()):
+            if root.online:
+                self._catch_up(path, known=known, why="start" if first else "rescan",
+                               clean_temp=0 if first and not live_peers else STALE_TEMP_SECONDS,
+                               reading=reading)
+                reading = 0.0
 
     def _catch_up(self, path: str, *, known: dict | None = None, why: str, clean_temp: float = STALE_TEMP_SECONDS,
-                  started: float | None = None, listed: Listing | None = None) -> None:
-        """started: when its work began (its log's figure counts reading the index's identities);
-        listed: the root's listing, started before them."""
+                  reading: float = 0.0) -> None:
+        """reading: the seconds spent reading the index's identities for it (its log's figure
+        counts them)."""
         from sidecar.metadata.safe_write import cleanup_temp_files
-        started = time.perf_counter() if started is None else started
-        listed = Listing(path, self.rules, CatchUp(path)) if listed is None else listed
+        started = time.perf_counter() - reading
         known = self.store.files.identities() if known is None else known
         # the indexed files under the root, from what is in hand (reading them again from the
         # index took seconds at a million files)
         prefix = os.path.join(os.path.abspath(path), "")
-        result = catch_up(path, known, [p for p in known if p.startswith(prefix)], self.rules, listed)
+        result = catch_up(path, known, [p for p in known if p.startswith(prefix)], self.rules)
         for folder in sorted(result.temp_folders):
             for action in cleanup_temp_files(folder, older_than=clean_temp):
                 eventlog.emit("leftover_write", path=action.path, action=action.what)
