@@ -23,10 +23,10 @@ from sidecar.metadata import sidecar_xml
 FILES = 300
 
 
-def rows(url: str, sql: str) -> list[tuple]:
+def rows(url: str, sql: str, params: tuple = ()) -> list[tuple]:
     try:
         with psycopg.connect(url, connect_timeout=3) as conn:
-            return conn.execute(sql).fetchall()
+            return conn.execute(sql, params).fetchall()
     except psycopg.OperationalError:
         return []
 
@@ -49,6 +49,27 @@ class TeamDaemon(Daemon):
                                      stdout=subprocess.DEVNULL, stderr=self._log, env=env)
         self.wait_for(lambda: self.events("started"), what="start")
         return self
+
+
+def kill_holding_a_claim(daemon: Daemon, url: str, timeout: float = 120.0) -> None:
+    """SIGKILL the daemon at a moment it holds a claim: stopped (SIGSTOP) when the database shows
+    one, looked at again once anything it had sent has landed, let go on if the claim was gone."""
+    worker = daemon.events("started")[0]["worker"]
+
+    def held() -> bool:
+        found = rows(url, "SELECT count(*) FROM jobs WHERE state = 'claimed' AND worker = %s", (worker,))
+        return bool(found and found[0][0])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if held():
+            daemon.signal(signal.SIGSTOP)
+            time.sleep(0.3)
+            if held():
+                daemon.kill()
+                return
+            daemon.signal(signal.SIGCONT)
+        time.sleep(0.005)
+    raise AssertionError(f"{worker} never held a claim in {timeout:.0f} s")
 
 
 def test_three_daemons_one_database_each_file_once_through_a_kill_and_a_restart(tmp_path, pg_cluster):
@@ -86,7 +107,7 @@ def test_three_daemons_one_database_each_file_once_through_a_kill_and_a_restart(
     try:
         daemons[0].wait_for(lambda: len(classified()) >= 40, timeout=240, what="40 files classified")
         victim = daemons[1]
-        victim.kill()                                        # kill -9 with claims in hand
+        kill_holding_a_claim(victim, url)                    # kill -9 with a claim in hand
         assert victim.proc.returncode == -signal.SIGKILL
         daemons[0].wait_for(lambda: len(classified()) >= 120, timeout=240, what="120 files classified")
         before = done()
