@@ -108,3 +108,41 @@ def _walks(q: str) -> int:
     from sidecar.index.query import parse
     parsed = parse(q).expanded(synonyms)
     return int(all(g.positives for g in parsed.groups) and fts_twin.needs_walk(fts_twin.query_tree(parsed)))
+
+
+def test_a_bulk_copy_leaves_tallies_indexes_and_trigger_as_upserts_would(pg_url, pg_server, tmp_path, monkeypatch):
+    """`sidecar index copy` loads the files without their trigger and search indexes and builds
+    them afterwards: the tallies, postings and indexes then equal those of upserts one by one, and
+    the trigger keeps them again for the next write."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lib = library(random.Random(11), 150)
+    lite_path = str(tmp_path / "index.db")
+    lite = open_store(lite_path)
+    upsert(lite.files, lib)
+    lite.close()
+    copy_index(lite_path, pg_url)
+
+    def state(db):
+        return (kept(db),
+                {(r["token"], r["mask"], r["rows"]) for r in db.execute("SELECT * FROM word_rows WHERE rows > 0")},
+                db.one("SELECT files, words FROM word_totals"),
+                {(r["tablename"], r["indexdef"]) for r in db.execute(
+                    "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = current_schema()")},
+                db.scalar("SELECT tgenabled FROM pg_trigger WHERE tgname = 'files_word_totals'"))
+
+    by_hand, drop = pg_server.new_database()
+    try:
+        one_by_one = PgStore.open(by_hand)
+        upsert(one_by_one.files, lib)
+        copied = PgStore.open(pg_url)
+        assert state(copied.db) == state(one_by_one.db)
+        assert copied.db.one("SELECT files FROM word_totals")["files"] == 150
+        one_by_one.close()
+    finally:
+        drop()
+    extra = library(random.Random(12), 3)
+    upsert(copied.files, [("/elsewhere" + path, rec) for path, rec in extra])
+    copied.files.delete(lib[0][0])
+    assert kept(copied.db) == recount(copied.db)
+    assert copied.db.one("SELECT files FROM word_totals")["files"] == 152
+    copied.close()
