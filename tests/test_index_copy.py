@@ -10,7 +10,7 @@ import pytest
 from daemon_support import tiny_wav
 from sidecar.index.copy import CopyError, copy_index
 from sidecar.index.dburl import redact
-from sidecar.index.interfaces import IndexedFile, StoredEmbedding, StoredModel, UcsRow
+from sidecar.index.interfaces import TEXT_VECTOR_SIZE, IndexedFile, StoredEmbedding, StoredModel, UcsRow
 from sidecar.index.postgres import PgStore
 from sidecar.index.store import open_store
 from sidecar import formats
@@ -41,6 +41,13 @@ def fill(db: str, tmp_path, count: int = 120) -> None:
     store.queue.enqueue(["/lib/new.wav", "/lib/other.wav"], seen={"/lib/new.wav": (10, 20)})
     store.queue.claim("gone-worker", lease=60)
     store.meta.set("learned_at", "2026-12-04")
+    meaning = store.text_vectors          # searched by meaning once: all but the last 7 files done
+    meaning.set_state("labels", "minilm/labels-1")
+    todo = meaning.todo()
+    done = todo[:-7] if len(todo) > 7 else []
+    unit = lambda: (v := rng.random(TEXT_VECTOR_SIZE).astype("<f4") - 0.5) / np.linalg.norm(v)  # noqa: E731
+    meaning.write([(fid, f"digest-{fid}", None if fid % 11 == 0 else unit().tobytes(),
+                    None if fid % 5 == 0 else unit().tobytes()) for fid, _ in done], done)
     store.ucs.save([UcsRow("DOORWood", "DOORS", "WOOD", "DOOR", "wooden doors", ["portal"],
                            {"de": {"Category": "TÜREN", "SubCategory": "HOLZ"}}),
                     UcsRow("AMBForst", "AMBIENCE", "FOREST")], "8.2.1", "UCS v8.2.1.xlsx")
@@ -61,6 +68,7 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, pg_url, monkeypat
     assert counts["files"] == 120 and counts["labels"] == 120 and counts["embeddings"] == 120
     assert counts["category_models"] == 1 and counts["jobs"] == 2 and counts["journal"] == 3
     assert (counts["ucs_categories"], counts["ucs_translations"], counts["ucs_meta"]) == (2, 1, 2)
+    assert (counts["text_vectors"], counts["text_vector_todo"], counts["text_vector_state"]) == (113, 7, 1)
     assert there["to"]["index"] == redact(pg_url)
 
     home = copy_index(pg_url, back)
@@ -81,6 +89,14 @@ def test_sqlite_to_postgresql_and_back_loses_nothing(tmp_path, pg_url, monkeypat
         assert other.ucs.load() == lite.ucs.load()
         assert other.journal.entries() == lite.journal.entries()
         assert other.meta.get("learned_at") == "2026-12-04"
+        # search by meaning's vectors came along: nothing is recomputed but what was still to do
+        theirs, ours = other.text_vectors, lite.text_vectors
+        assert theirs.state("labels") == ours.state("labels") and theirs.todo() == ours.todo()
+        ids = list(range(1, 121))
+        assert theirs.digests(ids) == ours.digests(ids) and len(ours.digests(ids)) == 113
+        for kind in ("words", "heard"):
+            assert theirs.kind(kind).by_ids(ids) == ours.kind(kind).by_ids(ids)
+            assert 80 < theirs.kind(kind).count() == ours.kind(kind).count() < 113
     # a copy keeps on growing where the source stopped: new ids follow the copied ones
     copied = max(pg.files.by_ids(list(range(1, 1000))))
     pg.files.upsert(IndexedFile("/lib/after.wav", 1, 1, "fpA", "wav", Record(Description="after the copy")))

@@ -3,10 +3,12 @@
 Every table that holds the library's knowledge goes across with its keys
 (file ids stay the ids the vectors and a search's tie-break use): files and
 their labels, vectors, learned models, the queue, the undo journal, the
-official UCS list and meta values. What belongs to the running processes of
-the source (its workers, its vector change log) does not: the destination's
-log starts at the source's last change number, so every machine builds its
-sounds-like graph afresh. The destination must be empty.
+official UCS list, meta values and, where the source was ever searched by
+meaning, its text vectors, their state and to-do list (so nothing is encoded
+again). What belongs to the running processes of the source (its workers,
+its vector change logs) does not: the destination's sounds-like log starts at
+the source's last change number, its text vectors' log at their copy, so
+every machine builds its graphs afresh. The destination must be empty.
 
 Each side is then summed up per table: a row count and a checksum that does
 not depend on row order (the sum of each row's sha256, modulo 2^256, over a
@@ -46,9 +48,19 @@ TABLES: dict[str, tuple[str, ...]] = {
     "ucs_translations": ("catid", "lang", "category", "subcategory", "explanations", "synonyms"),
     "ucs_meta": ("key", "value"),
     "meta": ("key", "value"),
+    # search by meaning's vectors (only where it was ever used: see _Side.meaning_kept)
+    "text_vector_state": ("key", "value"),
+    "text_vectors": ("file_id", "words_digest", "words", "heard"),
+    "text_vector_todo": ("file_id", "n"),
 }
+#: the tables of search by meaning, copied only when the source keeps them
+_MEANING = ("text_vector_state", "text_vectors", "text_vector_todo")
 #: meta keys that describe one backend's own state, not the library
 _OWN_META = ("schema", "vector_log_floor")
+#: keys of one backend's own state of search by meaning (PostgreSQL's flag for "in use", each log's floor)
+_OWN_TEXT_STATE = ("enabled", "floor.words", "floor.heard")
+#: which rows of a key-value table are the library's
+_OWN_KEYS = {"meta": _OWN_META, "text_vector_state": _OWN_TEXT_STATE}
 #: PostgreSQL tables a copy loads in bulk (see _PostgresSide.loading)
 _BULK_TABLES = ("files", "labels", "postings", "word_rows", "word_totals")
 BATCH = 2000
@@ -98,6 +110,14 @@ class _Side:
         """Around every write of a copy."""
         return nullcontext()
 
+    def meaning_kept(self) -> bool:
+        """Whether this index was ever searched by meaning (it then keeps text vectors)."""
+        raise NotImplementedError
+
+    def keep_meaning(self) -> None:
+        """Start keeping search by meaning's tables, with an empty to-do list (the source's follows)."""
+        raise NotImplementedError
+
     def finish(self, last_change: int) -> None:
         pass
 
@@ -132,9 +152,10 @@ class _SqliteSide(_Side):
 
     def rows(self, table: str) -> Iterator[tuple]:
         cols = ", ".join(TABLES[table])
-        where = f" WHERE key NOT IN ({', '.join('?' * len(_OWN_META))})" if table == "meta" else ""
+        own = _OWN_KEYS.get(table, ())
+        where = f" WHERE key NOT IN ({', '.join('?' * len(own))})" if own else ""
         order = " ORDER BY rowid" if table == "ucs_categories" else ""      # the list's own order
-        yield from self.conn.execute(f"SELECT {cols} FROM {table}{where}{order}", _OWN_META if where else ())
+        yield from self.conn.execute(f"SELECT {cols} FROM {table}{where}{order}", own)
 
     def write(self, table: str, rows: list[tuple]) -> None:
         cols = TABLES[table]
@@ -157,6 +178,19 @@ class _SqliteSide(_Side):
     def count_files(self) -> int:
         return self.conn.execute("SELECT count(*) FROM files").fetchone()[0]
 
+    def meaning_kept(self) -> bool:
+        return "text_vectors" in self.tables()
+
+    def keep_meaning(self) -> None:
+        from sidecar.index.sqlite import SqliteStore
+        store = SqliteStore.open(self.name)
+        try:
+            store.text_vectors.ensure()         # its tables and triggers, every file to do...
+        finally:
+            store.close()
+        with self.conn:
+            self.conn.execute("DELETE FROM text_vector_todo")     # ...but the source's list is the one
+
     def close(self) -> None:
         self.conn.close()
 
@@ -175,12 +209,13 @@ class _PostgresSide(_Side):
 
     def rows(self, table: str) -> Iterator[tuple]:
         cols = ", ".join(TABLES[table])
-        where = " WHERE key <> ALL(%s)" if table == "meta" else ""
+        own = _OWN_KEYS.get(table, ())
+        where = " WHERE key <> ALL(%s)" if own else ""
         order = " ORDER BY position" if table == "ucs_categories" else ""
         with self.db.pool.connection() as conn:
             with conn.transaction():
                 with conn.cursor(name=f"copy_{table}", row_factory=tuple_row) as cur:
-                    cur.execute(f"SELECT {cols} FROM {table}{where}{order}", (list(_OWN_META),) if where else None)
+                    cur.execute(f"SELECT {cols} FROM {table}{where}{order}", (list(own),) if own else None)
                     for row in cur:
                         yield tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
 
@@ -282,6 +317,13 @@ class _PostgresSide(_Side):
     def count_files(self) -> int:
         return self.store.files.count()
 
+    def meaning_kept(self) -> bool:
+        return self.store.text_vectors.exists()
+
+    def keep_meaning(self) -> None:
+        # the files are in already and none is to do yet: the flag alone, not ensure()'s fill
+        self.db.execute("INSERT INTO text_vector_state (key, value) VALUES ('enabled', '1') ON CONFLICT DO NOTHING")
+
     def close(self) -> None:
         self.store.close()
 
@@ -310,10 +352,13 @@ def copy_index(source: str, destination: str, progress=None) -> dict:
         if held:
             raise CopyError(f"{dst.name} already holds {held} files: copy into an empty index")
         have = src.tables()
+        meaning = src.meaning_kept()
         with dst.loading():
             for table in TABLES:
-                if table not in have:
+                if table not in have or (table in _MEANING and not meaning):
                     continue
+                if table == _MEANING[0]:
+                    dst.keep_meaning()
                 batch: list[tuple] = []
                 for values in src.rows(table):
                     batch.append(values)
