@@ -7,9 +7,11 @@ asked of SQLite and then of PostgreSQL, so both see the same load.
 Run by hand against a server of your own (it creates and drops databases there; without
 SIDECAR_BENCH_POSTGRES, the tests' server or a throwaway cluster):
 
-    SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_postgres.py [FILES] [--in-process]
+    SIDECAR_BENCH_POSTGRES=postgresql://127.0.0.1:5432/test .venv/bin/python benchmarks/bench_postgres.py [FILES ...] [--in-process]
 
+FILES: one library size or several (100000 1000000), each filled, copied and measured in turn.
 --in-process measures only the store's search in this process (no queue, bridge or command).
+Every figure is printed with the machine's load averages over 1, 5 and 15 minutes (as `uptime`).
 
 A claim is what a worker does per file: claim the next job (SKIP LOCKED), then finish it.
 """
@@ -90,6 +92,10 @@ def claims_per_second(url: str, claimers: int, jobs: int) -> float:
     for s in stores:
         s.close()
     return jobs / seconds
+
+
+def load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def percentiles(times: list[float]) -> str:
@@ -176,20 +182,23 @@ def main() -> None:
 
 
 def measure(server: str) -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    files = int(args[0]) if args else 10_000
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [10_000]
     only_in_process = "--in-process" in sys.argv
     os.environ.setdefault("XDG_CACHE_HOME", tempfile.mkdtemp(prefix="bench-cache-"))
 
     if not only_in_process:
         url, drop = scratch_database(server)
         try:
-            print(f"queue: claim + finish per second (load {os.getloadavg()[0]:.1f})")
+            print(f"queue: claim + finish per second ({load()})")
             for claimers in (1, 4, 16):
-                print(f"  {claimers:2d} claimers: {claims_per_second(url, claimers, 2000):7.0f} jobs/s")
+                print(f"  {claimers:2d} claimers: {claims_per_second(url, claimers, 2000):7.0f} jobs/s   ({load()})")
         finally:
             drop()
+    for files in sizes:
+        search_both(server, files, only_in_process)
 
+
+def search_both(server: str, files: int, only_in_process: bool) -> None:
     url, drop = scratch_database(server)
     with tempfile.TemporaryDirectory() as tmp:
         lite_path = os.path.join(tmp, "index.db")
@@ -201,17 +210,18 @@ def measure(server: str) -> None:
             with lite.atomic():
                 for path, rec in lib:
                     lite.files.upsert(IndexedFile(path, 100, 1, "fp-" + path, "wav", rec))
-            print(f"search over {files:,} files, top 20 (SQLite filled in {time.perf_counter() - began:.1f} s)")
+            print(f"search over {files:,} files, top 20 (SQLite filled in {time.perf_counter() - began:.1f} s, "
+                  f"{load()})", flush=True)
             began = time.perf_counter()
             copy_index(lite_path, url)
-            print(f"  copied to PostgreSQL in {time.perf_counter() - began:.1f} s")
+            print(f"  copied to PostgreSQL in {time.perf_counter() - began:.1f} s ({load()})", flush=True)
             pg = open_store(url)
             sizes = {r["t"]: r["mb"] for r in pg.db.execute(
                 "SELECT t, pg_total_relation_size(t::regclass) / 1e6 AS mb FROM unnest(%s::text[]) AS t "
                 "WHERE to_regclass(t) IS NOT NULL", (["files", "postings"],))}
             print("  PostgreSQL on disk: " + ", ".join(f"{t} {mb:.0f} MB" for t, mb in sizes.items()))
             queries = [query(random.Random(k), lib) for k in range(300)]
-            print(f"  load before: {os.getloadavg()[0]:.1f}")
+            print(f"  before searching: {load()}", flush=True)
             indexes = {"SQLite": lite_path, "PostgreSQL": url}
             ways = [("in process", lambda: in_process({"SQLite": lite, "PostgreSQL": pg}, queries))]
             if not only_in_process:
@@ -220,8 +230,8 @@ def measure(server: str) -> None:
             for label, measure_way in ways:
                 times = measure_way()
                 for name, found in times.items():
-                    print(f"  {label:<15} {name:<10} {percentiles(found)}   ({len(found)} queries)")
-                print(f"  load: {os.getloadavg()[0]:.1f}")
+                    print(f"  {label:<15} {name:<10} {percentiles(found)}   ({len(found)} queries, {load()})",
+                          flush=True)
             pg.close()
             lite.close()
         finally:
