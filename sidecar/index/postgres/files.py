@@ -282,11 +282,7 @@ def _stops(phrase: fts_twin.Phrase, upto: int | None) -> tuple[str, list]:
     words, params = [], []
     for k, token in enumerate(phrase.tokens):
         if phrase.prefix and k == len(phrase.tokens) - 1:
-            after = _after_prefix(token)
-            if after is None:
-                where, values = "token >= %s AND starts_with(token, %s)", [token, token]
-            else:
-                where, values = "token >= %s AND token < %s", [token, after]
+            where, values = _prefix_range(token)
             words.append(f"SELECT file_id, bit_or(mask) AS mask FROM postings WHERE {where}{below} GROUP BY file_id")
         else:
             words.append(f"SELECT file_id, mask FROM postings WHERE token = %s{below}")
@@ -298,6 +294,14 @@ def _stops(phrase: fts_twin.Phrase, upto: int | None) -> tuple[str, list]:
     sql += f" & {mask}) <> 0 AS hit FROM ({words[0]}) w0"
     sql += "".join(f" JOIN ({w}) w{k} USING (file_id)" for k, w in enumerate(words[1:], 1))
     return sql, params
+
+
+def _prefix_range(token: str) -> tuple[str, list]:
+    """SQL for the postings' words that start with token: a range of the key."""
+    after = _after_prefix(token)
+    if after is None:
+        return "token >= %s AND starts_with(token, %s)", [token, token]
+    return "token >= %s AND token < %s", [token, after]
 
 
 def _after_prefix(prefix: str) -> str | None:
@@ -314,11 +318,17 @@ def _after_prefix(prefix: str) -> str | None:
 
 def _hit_count(phrase: fts_twin.Phrase) -> tuple[str, list]:
     """SQL for the number of rows holding a phrase (bm25's IDF). A word's comes from the tally
-    kept on write (word_rows); a prefix or a phrase of several words is counted over the rows."""
+    kept on write (word_rows); a prefix's from the postings of its range of words (an index-only
+    scan, where counting the matching rows reads most of the table for a short prefix); a phrase
+    of several words is counted over the rows (its words' order is in the row only)."""
     if not phrase.tokens or not phrase.columns:
         return "0", []
     token = phrase.tokens[0]
+    mask = sum(1 << c for c in phrase.columns)
     if len(phrase.tokens) == 1 and not phrase.prefix and len(token.encode()) <= fts_twin.MAX_LEXEME_BYTES:
-        mask = sum(1 << c for c in phrase.columns)
         return "(SELECT coalesce(sum(rows), 0) FROM word_rows WHERE token = %s AND mask & %s <> 0)", [token, mask]
+    if len(phrase.tokens) == 1 and phrase.prefix:
+        where, values = _prefix_range(token)
+        return (f"(SELECT count(*) FROM (SELECT DISTINCT file_id FROM postings WHERE {where} "
+                "AND mask & %s <> 0) p)"), values + [mask]
     return "(SELECT count(*) FROM files WHERE tv @@ %s::tsquery)", [fts_twin.tsquery_text(phrase)]
