@@ -250,20 +250,21 @@ class PgFiles:
         """FTS5's walk over the rows (fts_twin.walk), from each phrase's stop and match lists, read
         from the postings (migration 0004) by index-only scans, in one round trip: no row is read
         but those where a phrase of several words may match (its words' order is in the row only)."""
-        parts, params = [], []
+        # one array per phrase, its stops in id order, a stop where the phrase may match as +id,
+        # another as -id (ids start at 1): each list sorted on its own, in memory, and a word's
+        # stops come sorted from the key (token, file_id) with no sort at all
+        columns, params = [], []
         for i, phrase in enumerate(phrases):
             sql, values = _stops(phrase, upto)
-            parts.append(f"SELECT {i} AS n, id, hit FROM ({sql}) s{i}")
+            columns.append(f"ARRAY(SELECT CASE WHEN hit THEN id ELSE -id END FROM ({sql}) s ORDER BY id) AS p{i}")
             params += values
-        rows = self._query(f"SELECT n, array_agg(id ORDER BY id) AS ids, array_agg(hit ORDER BY id) AS hits "
-                           f"FROM ({' UNION ALL '.join(parts)}) p GROUP BY n", params, tree)
-        by_phrase = {r["n"]: (r["ids"], r["hits"]) for r in rows}
+        row = self._query(f"SELECT {', '.join(columns)}", params, tree)[0]
         stop_lists: list[list[int]] = []
         matches: list[set[int]] = []
         for i, phrase in enumerate(phrases):
-            ids, hits = by_phrase.get(i, ([], []))
-            stop_lists.append(ids)
-            found = {row for row, hit in zip(ids, hits) if hit}
+            signed = row[f"p{i}"]
+            stop_lists.append([abs(s) for s in signed])
+            found = {s for s in signed if s > 0}
             if len(phrase.tokens) > 1 and found:     # every word in one of its columns: in order?
                 found = {r["id"] for r in self._query(
                     "SELECT id FROM files WHERE id = ANY(%s) AND tv @@ %s::tsquery",
