@@ -194,20 +194,22 @@ class PgFiles:
             raise QueryError(f"cannot search for {query!r}: {str(exc).splitlines()[0]}") from None
 
     def _search_fast(self, query: Query, tree, limit: int) -> list[int]:
-        """The SQLite index's _search_fast, step by step: the same window, tiers and order."""
+        """The SQLite index's _search_fast, step by step: the same window, tiers and order. The
+        matches up to the last of a window's are the window itself: they are ranked from their
+        ids, without matching the tree again."""
         window = max(self.RANK_WINDOW, limit * 2)
         head = self._first(tree, window)
         if len(head) < window:
-            return self._ranked(tree, None, limit)
+            return self._ranked(tree, None, limit, ids=head)
         ids: list[int] = []
         if not any(t.column for g in query.groups for t in g.terms):
             tier1 = fts_twin.restrict(tree, fts_twin.TIER_ONE)
             top = self._first(tier1, window)
             if top:
-                ids = self._ranked(tier1, top[-1], limit)
+                ids = self._ranked(tier1, top[-1], limit, ids=top)
         if len(ids) < limit:
             taken = set(ids)
-            more = self._ranked(tree, head[-1], limit + len(ids))
+            more = self._ranked(tree, head[-1], limit + len(ids), ids=head)
             ids += [i for i in more if i not in taken][: limit - len(ids)]
         return ids
 
@@ -216,8 +218,12 @@ class PgFiles:
                            [fts_twin.tsquery_text(tree), count], tree)
         return [r["id"] for r in rows]
 
-    def _ranked(self, tree, upto: int | None, limit: int | None, *, order_by_path: bool = False) -> list[int]:
-        """Best matches by FTS5's bm25 (ties by id, or by path), among ids <= upto (None: all)."""
+    def _ranked(self, tree, upto: int | None, limit: int | None, *, order_by_path: bool = False,
+                ids: list[int] | None = None) -> list[int]:
+        """Best matches by FTS5's bm25 (ties by id, or by path), among ids <= upto (None: all);
+        ids: those matches, when known already."""
+        if ids is not None and not ids:
+            return []
         phrases = fts_twin.phrases(tree)
         counts, params = [], []
         for i, phrase in enumerate(phrases):       # one round trip for every phrase's count
@@ -230,12 +236,15 @@ class PgFiles:
             return []
         idf = fts_twin.idf_of([int(stats[f"h{i}"]) for i in range(len(phrases))], rows)
         avgdl = float(words) / float(rows)
-        sql = "SELECT id, path, words FROM files WHERE tv @@ %s::tsquery"
-        params: list = [fts_twin.tsquery_text(tree)]
-        if upto is not None:
-            sql += " AND id <= %s"
-            params.append(upto)
-        found = self._query(sql, params, tree)
+        if ids is not None:
+            found = self._query("SELECT id, path, words FROM files WHERE id = ANY(%s)", [list(ids)], tree)
+        else:
+            sql = "SELECT id, path, words FROM files WHERE tv @@ %s::tsquery"
+            params = [fts_twin.tsquery_text(tree)]
+            if upto is not None:
+                sql += " AND id <= %s"
+                params.append(upto)
+            found = self._query(sql, params, tree)
         lives = {}
         if found and fts_twin.needs_walk(tree):     # the walk matters up to the last match only
             lives = self._walk(tree, phrases, max(r["id"] for r in found))
