@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -174,6 +175,8 @@ def by_command(indexes: dict[str, str], queries: list[str]) -> dict[str, list[fl
 
 
 def main() -> None:
+    # stopped with SIGTERM, still drop the databases made on the server
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
     server, let_go = bench_server()
     try:
         measure(server)
