@@ -21,8 +21,8 @@ def index():
 def copy(source, destination, as_json):
     """Copy an index, row for row, into an empty one: a SQLite file or a postgresql:// URL each.
 
-    Files, labels, vectors, learned models, the queue, the undo journal, the official UCS list and
-    meta values go across with their ids. Prints each table's row count and checksum on both sides,
+    Files, labels, vectors, learned models, the queue, the undo journal, the official UCS list,
+    meta values and search by meaning's text vectors go across with their ids. Prints each table's row count and checksum on both sides,
     read back from each; exit status 1 if any differ."""
     from sidecar.index.copy import copy_index
     result = copy_index(source, destination, progress=lambda t: click.echo(f"copied {t}", err=True))
