@@ -198,13 +198,14 @@ class PgFiles:
         matches up to the last of a window's are the window itself: they are ranked from their
         ids, without matching the tree again."""
         window = max(self.RANK_WINDOW, limit * 2)
-        head = self._first(tree, window)
+        tally = self._tally(tree)
+        head = self._first(tree, window, tally)
         if len(head) < window:
             return self._ranked(tree, None, limit, ids=head)
         ids: list[int] = []
         if not any(t.column for g in query.groups for t in g.terms):
             tier1 = fts_twin.restrict(tree, fts_twin.TIER_ONE)
-            top = self._first(tier1, window)
+            top = self._first(tier1, window, tally)
             if top:
                 ids = self._ranked(tier1, top[-1], limit, ids=top)
         if len(ids) < limit:
@@ -213,10 +214,29 @@ class PgFiles:
             ids += [i for i in more if i not in taken][: limit - len(ids)]
         return ids
 
-    def _first(self, tree, count: int) -> list[int]:
-        rows = self._query("SELECT id FROM files WHERE tv @@ %s::tsquery ORDER BY id LIMIT %s",
-                           [fts_twin.tsquery_text(tree), count], tree)
+    #: at most this many matches (by the word tally): the first ones by id come from GIN, not key order
+    FEW_MATCHES = 10_000
+
+    def _first(self, tree, count: int, tally: dict[str, list[tuple[int, int]]] | None = None) -> list[int]:
+        """The first `count` matches by id. The planner reads the files in key order until it has
+        them, fast for a common query and a scan of the whole table for a rare one (it cannot tell
+        a word that is nowhere from one it has no statistics for: a second over a million files).
+        Where the word tally bounds the matches low, GIN finds them all and they are sorted."""
+        sql = "SELECT id FROM files WHERE tv @@ %s::tsquery ORDER BY id LIMIT %s"
+        if tally is not None and _at_most(tree, tally) <= self.FEW_MATCHES:
+            # OFFSET 0 keeps the ORDER BY out of the subquery: a bitmap scan, then the top by id
+            sql = "SELECT id FROM (SELECT id FROM files WHERE tv @@ %s::tsquery OFFSET 0) m ORDER BY id LIMIT %s"
+        rows = self._query(sql, [fts_twin.tsquery_text(tree), count], tree)
         return [r["id"] for r in rows]
+
+    def _tally(self, tree) -> dict[str, list[tuple[int, int]]]:
+        """The word tally's (columns mask, rows) of every whole word of the tree, in one lookup."""
+        words = sorted({t for p in fts_twin.phrases(tree) for t in _whole_words(p)})
+        out: dict[str, list[tuple[int, int]]] = {w: [] for w in words}
+        if words:
+            for r in self.db.execute("SELECT token, mask, rows FROM word_rows WHERE token = ANY(%s)", (words,)):
+                out[r["token"]].append((r["mask"], r["rows"]))
+        return out
 
     def _ranked(self, tree, upto: int | None, limit: int | None, *, order_by_path: bool = False,
                 ids: list[int] | None = None) -> list[int]:
@@ -304,6 +324,30 @@ def _stops(phrase: fts_twin.Phrase, upto: int | None) -> tuple[str, list]:
     sql += f" & {mask}) <> 0 AS hit FROM ({words[0]}) w0"
     sql += "".join(f" JOIN ({w}) w{k} USING (file_id)" for k, w in enumerate(words[1:], 1))
     return sql, params
+
+
+def _whole_words(phrase: fts_twin.Phrase) -> list[str]:
+    """The words of a phrase that are not a prefix (each in the tally)."""
+    words = list(phrase.tokens[:-1] if phrase.prefix else phrase.tokens)
+    return [w for w in words if len(w.encode()) <= fts_twin.MAX_LEXEME_BYTES]
+
+
+def _at_most(node, tally: dict[str, list[tuple[int, int]]]) -> float:
+    """An upper bound on the rows a tree matches, from the word tally (inf: none known): a phrase
+    matches only rows holding each of its whole words in one of its columns."""
+    if isinstance(node, fts_twin.Phrase):
+        if not node.tokens or not node.columns:
+            return 0
+        mask = sum(1 << c for c in node.columns)
+        words = _whole_words(node)
+        if len(words) < len(node.tokens) - (1 if node.prefix else 0):
+            return float("inf")         # a word too long for the tally
+        counts = [sum(n for m, n in tally.get(w, []) if m & mask) for w in words]
+        return min(counts) if counts else float("inf")
+    if isinstance(node, fts_twin.Not):
+        return float("inf") if node.left is None else _at_most(node.left, tally)
+    bounds = [_at_most(c, tally) for c in node.children]
+    return min(bounds) if isinstance(node, fts_twin.And) else sum(bounds)
 
 
 def _prefix_range(token: str) -> tuple[str, list]:
