@@ -66,7 +66,7 @@ class IdleEmbedder:
                 everywhere, noted = self._look_everywhere, self._noted
                 self._look_everywhere, self._noted = False, set()
             try:
-                self._pass(None if everywhere else noted, everywhere, noted)
+                self._pass(everywhere, noted)
             except IndexUnavailable as exc:
                 eventlog.emit("sounds_like_paused", reason=str(exc))
                 self._put_back(everywhere, noted)
@@ -81,9 +81,11 @@ class IdleEmbedder:
             self._noted |= noted
         self._due.set()
 
-    def _pass(self, paths, everywhere: bool, noted: set[str]) -> None:
+    def _pass(self, everywhere: bool, noted: set[str]) -> None:
+        """Every stale file under the roots (everywhere), or those of the noted ones."""
         from sidecar.pipeline import sounds_like
-        result = sounds_like.run(self.roots(), self.embedder, self.store, jobs=self.jobs, paths=paths,
+        result = sounds_like.run(self.roots(), self.embedder, self.store, jobs=self.jobs,
+                                 paths=None if everywhere else noted,
                                  keep_going=lambda: self.idle() and not self.stopping.is_set())
         for path, why in result.notes:
             eventlog.emit("sounds_like_skipped", path=path, reason=why)

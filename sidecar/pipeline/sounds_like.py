@@ -53,9 +53,9 @@ def _embed_one(path: str, fmt: str, identity: tuple[int, int], embedder):
     return embedder.embed(audio.samples, audio.samplerate), audio.duration
 
 
-def stale_among(store, paths, model: str) -> list[str]:
-    """Those of paths that the index holds without embeddings of this model for their current
-    audio (one row each: for the daemon, which knows which files it just took)."""
+def stale_among(store, paths, model: str) -> list:
+    """The index rows of those of paths without embeddings of this model for their current audio
+    (one look each: for the daemon, which knows which files it just took)."""
     stale = []
     for path in sorted(set(paths)):
         row = store.files.get(path)
@@ -63,7 +63,7 @@ def stale_among(store, paths, model: str) -> list[str]:
             continue
         held = store.vectors.get(path)
         if held is None or held.model != model or held.fingerprint != row.fingerprint:
-            stale.append(path)
+            stale.append(row)
     return stale
 
 
@@ -79,8 +79,10 @@ def run(roots: list[str], embedder, store, *, jobs: int = 2,
 
     started = time.perf_counter()
     result = SoundsLike()
-    todo = stale_among(store, paths, embedder.model) if paths is not None else pending(store, roots, embedder.model)
-    rows = [row for row in (store.files.get(p) for p in todo) if row is not None]
+    if paths is not None:
+        rows = stale_among(store, paths, embedder.model)
+    else:
+        rows = [row for row in (store.files.get(p) for p in pending(store, roots, embedder.model)) if row is not None]
     if not rows:
         return result
     workers = max(1, jobs)
@@ -118,7 +120,7 @@ def run(roots: list[str], embedder, store, *, jobs: int = 2,
                 try:
                     store.vectors.put(row.path, stored_form(embedding, row.fingerprint))
                 except ValueError:
-                    made = None         # the file left the index meanwhile (deleted or moved)
+                    pass                # the file left the index meanwhile (deleted or moved)
                 else:
                     result.embedded += 1
                     result.audio_seconds += seconds
