@@ -388,21 +388,20 @@ class Daemon:
     def _catch_up_all(self, *, first: bool = False) -> None:
         started = time.perf_counter()
         known = self.store.files.identities()
-        reading = time.perf_counter() - started
         live_peers = self._live_peers() if first else True
         for path, root in list(self.roots.items()):
             if root.online:
                 self._catch_up(path, known=known, why="start" if first else "rescan",
                                clean_temp=0 if first and not live_peers else STALE_TEMP_SECONDS,
-                               reading=reading)
-                reading = 0.0
+                               started=started)
+                started = None
 
     def _catch_up(self, path: str, *, known: dict | None = None, why: str, clean_temp: float = STALE_TEMP_SECONDS,
-                  reading: float = 0.0) -> None:
-        """reading: the seconds spent reading the index's identities for it (its log's figure
-        counts them)."""
+                  started: float | None = None) -> None:
+        """started: when its work began, reading the index's identities (its log's figure counts
+        them); default now."""
         from sidecar.metadata.safe_write import cleanup_temp_files
-        started = time.perf_counter() - reading
+        started = time.perf_counter() if started is None else started
         known = self.store.files.identities() if known is None else known
         # the indexed files under the root, from what is in hand (reading them again from the
         # index took seconds at a million files)

@@ -32,12 +32,14 @@ def refresh(store, table, model: TextModel, labels: "label_vectors.LabelVectors"
     """Up to `limit` files of the to-do list (all when None) brought up to date. table: the
     index's TextVectorStore."""
     key = labels.key
-    if table.state("labels") != key:
-        table.redo_all()                   # new label vectors (or model): every heard vector changes
-        table.set_state("labels", key)
-    if table.state("words") != words.WORDS_RULES:
-        table.redo_all()                   # files' words read by other rules: each looked at once more
-        table.set_state("words", words.WORDS_RULES)
+    # new label vectors (or model): every heard vector changes; files' words read by other rules:
+    # each looked at once more. Either puts every file on the to-do list, once
+    wanted = {"labels": key, "words": words.WORDS_RULES}
+    changed = [name for name, value in wanted.items() if table.state(name) != value]
+    if changed:
+        table.redo_all()
+        for name in changed:
+            table.set_state(name, wanted[name])
     done = Refreshed()
     while limit is None or done.files < limit:
         want = CHUNK if limit is None else min(CHUNK, limit - done.files)
