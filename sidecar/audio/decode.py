@@ -47,14 +47,19 @@ class Audio:
         return Audio(self.samples[a:b], self.samplerate, self.bit_depth, self.subtype)
 
     def mono(self) -> np.ndarray:
-        if self.channels == 1:
-            return self.samples[:, 0]
-        # channel by channel: a mean along the short axis of (frames, channels) is several times slower
-        acc = self.samples[:, 0].astype(np.float32, copy=True)
-        for ch in range(1, self.channels):
-            acc += self.samples[:, ch]
-        acc /= self.channels
-        return acc
+        return mono_mix(self.samples)
+
+
+def mono_mix(samples: np.ndarray) -> np.ndarray:
+    """The mean of (frames, channels) samples' channels, float32 (one channel: that channel).
+    Channel by channel: a mean along the short axis is several times slower, and gives the same sums."""
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    acc = samples[:, 0].astype(np.float32, copy=True)
+    for ch in range(1, samples.shape[1]):
+        acc += samples[:, ch]
+    acc /= samples.shape[1]
+    return acc
 
 
 def decode(path: str, *, ffmpeg: bool = False, ffmpeg_fallback: bool = False) -> Audio:

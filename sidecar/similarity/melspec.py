@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from sidecar.audio.decode import mono_mix
 from sidecar.audio.logmel import hz_to_mel
 from sidecar.audio.resample import resample
 
@@ -31,11 +32,7 @@ def prepare(samples: np.ndarray, samplerate: int) -> np.ndarray:
     """(frames, channels) or (frames,) float samples -> mono, 44.1 kHz, peak at 1 (silence stays 0)."""
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim == 2:
-        # column by column, the same sums as mean(axis=1) at a fraction of its time along the short axis
-        acc = x[:, 0].copy()
-        for ch in range(1, x.shape[1]):
-            acc += x[:, ch]
-        x = acc / np.float32(x.shape[1])
+        x = mono_mix(x)
     if samplerate != SAMPLE_RATE and x.size:
         # numpy's polyphase, resample_poly's output: scipy.signal would cost a second and 70 MB
         x = resample(x, SAMPLE_RATE, int(samplerate))
