@@ -187,16 +187,18 @@ def _tp_rows_matrix() -> np.ndarray:
 _TP_ROWS_MATRIX = _tp_rows_matrix()
 
 
-def true_peak(x: np.ndarray) -> float:
+def true_peak(x: np.ndarray, sample_peak: float | None = None) -> float:
     """The largest magnitude, linear, of (channels, frames) float32 audio oversampled 4x (never
-    below the sample peak). The outputs kept are those centred within the clip, as the full
-    4x signal cropped of the filter's delay."""
+    below the sample peak, measured here unless the caller has it). The outputs kept are those
+    centred within the clip, as the full 4x signal cropped of the filter's delay."""
     taps = _TP_MATRIX.shape[0]
     lead = taps // 2 - 1        # output row r is centred between samples r and r + 1 (its 4 phases)
     chunk = _ROWS * _TP_STEP
     n = x.shape[1]
     steps = -(-n // chunk)
-    best = max(float(x.max()), -float(x.min())) if x.size else 0.0
+    if sample_peak is None:
+        sample_peak = max(float(x.max()), -float(x.min())) if x.size else 0.0
+    best = sample_peak
     for ch in x:
         padded = np.zeros((steps + 1) * chunk, dtype=np.float32)
         padded[lead: lead + n] = ch

@@ -63,7 +63,7 @@ def measure(audio: Audio, *, loudness: bool = True, spectral: bool = True) -> De
     return Descriptors(
         loudness=_loudness(chans, rate) if loudness and not silent else None,
         sample_peak=db(peak),
-        true_peak=_true_peak(chans, rate) if loudness and not silent else db(peak),
+        true_peak=_true_peak(chans, rate, peak) if loudness and not silent else db(peak),
         rms=db(rms),
         silent=silent,
         clipped_fraction=_clipped_fraction(chans) if peak >= CLIP_LEVEL else 0.0,
@@ -91,12 +91,11 @@ def _loudness(chans: np.ndarray, rate: int) -> float | None:
     return None if not math.isfinite(value) else round(float(value), 2)
 
 
-def _true_peak(chans: np.ndarray, rate: int) -> float:
-    """dBTP of (channels, frames) samples."""
+def _true_peak(chans: np.ndarray, rate: int, sample_peak: float) -> float:
+    """dBTP of (channels, frames) samples whose sample peak (linear) is known."""
     if rate >= 96000:
-        # at 96 kHz and above the sample peak is already close
-        return round(db(max(float(chans.max()), -float(chans.min()))), 2)
-    return round(db(bs1770.true_peak(chans)), 2)
+        return round(db(sample_peak), 2)    # at 96 kHz and above the sample peak is already close
+    return round(db(bs1770.true_peak(chans, sample_peak)), 2)
 
 
 def _clipped_fraction(chans: np.ndarray) -> float:
