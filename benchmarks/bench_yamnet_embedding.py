@@ -93,39 +93,8 @@ def export_with_embedding(folder: str) -> tuple[str, str, float | None, float]:
     return path, name, scale, zero
 
 
-class Heard:
-    """A session proxy that keeps every call's raw scores and patch vectors (dequantised) and times
-    the calls."""
-
-    def __init__(self, session, scale, zero):
-        self.session, self.scale, self.zero = session, scale, zero
-        self.vectors: list[np.ndarray] = []
-        self.raw: list[np.ndarray] = []
-        self.seconds = 0.0
-
-    def run(self, names, feed):
-        started = time.perf_counter()
-        out = self.session.run(names, feed)
-        self.seconds += time.perf_counter() - started
-        v = out[1].astype(np.float32)
-        self.vectors.append((v - self.zero) * self.scale if self.scale is not None else v)
-        self.raw.append(out[0])
-        return out
-
-    def take(self) -> np.ndarray:
-        """The patch vectors since the last take (none for digital silence, never heard)."""
-        got = np.concatenate(self.vectors) if self.vectors else np.zeros((0, 1024), np.float32)
-        self.vectors = []
-        return got
-
-    def take_raw(self) -> np.ndarray:
-        got = np.concatenate(self.raw) if self.raw else np.zeros((0, 521), np.float32)
-        self.raw = []
-        return got
-
-
 class Timed:
-    """The unmodified export's session, timed, its raw scores kept."""
+    """A session proxy that times the calls and keeps each call's raw scores."""
 
     def __init__(self, session):
         self.session, self.seconds, self.raw = session, 0.0, []
@@ -140,6 +109,27 @@ class Timed:
     def take_raw(self) -> np.ndarray:
         got = np.concatenate(self.raw) if self.raw else np.zeros((0, 521), np.float32)
         self.raw = []
+        return got
+
+
+class Heard(Timed):
+    """Timed, over the copy that also outputs the patch vectors: those are kept too (dequantised)."""
+
+    def __init__(self, session, scale, zero):
+        super().__init__(session)
+        self.scale, self.zero = scale, zero
+        self.vectors: list[np.ndarray] = []
+
+    def run(self, names, feed):
+        out = super().run(names, feed)
+        v = out[1].astype(np.float32)
+        self.vectors.append((v - self.zero) * self.scale if self.scale is not None else v)
+        return out
+
+    def take(self) -> np.ndarray:
+        """The patch vectors since the last take (none for digital silence, never heard)."""
+        got = np.concatenate(self.vectors) if self.vectors else np.zeros((0, 1024), np.float32)
+        self.vectors = []
         return got
 
 
