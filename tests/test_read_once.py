@@ -66,7 +66,8 @@ def test_the_hash_and_copy_are_right_when_the_audio_spans_many_blocks(tmp_path, 
     """The audio streams through two buffers in turn while the other's hash runs: with blocks
     far smaller than the audio (and of an odd size), the hash and the copy still match."""
     import sidecar.metadata.read_once as read_once
-    monkeypatch.setattr(read_once, "BLOCK", block)
+    import sidecar.metadata.stream_copy as stream_copy
+    monkeypatch.setattr(stream_copy, "BLOCK", block)
     monkeypatch.setattr(read_once, "PROBE", 1500)
     test_the_journal_row_of_a_rewrite_equals_one_read_by_the_journal_itself(tmp_path, "simple")
 

@@ -24,7 +24,6 @@ import hashlib
 import os
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
@@ -33,9 +32,9 @@ from ..errors import SidecarError, StoreError
 from ..index.interfaces import JournalRow, JournalStore
 from .read_once import Original
 from .safe_write import atomic_replace
+from .stream_copy import BLOCK, ShortSource, stream
 
 SpanFn = Callable[[str | Path], tuple[int, int]]
-BLOCK = 8 * 1024 * 1024
 CREATED = "created"     # span_fn marker of a file the service created (undo removes it)
 WHOLE = "whole/1"       # a document without audio: the journal keeps all of it
 SIDECAR_DOCUMENT = "sidecar-xml/1"     # keep reason of a sidecar the service created
@@ -136,27 +135,11 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _hash_range(f, offset: int, length: int, *hashes, out=None) -> None:
-    """Feed `length` bytes from `offset` to every hash (and to `out`), reading them once.
-
-    The second hash runs in a worker thread (hashlib lets go of the GIL), so two hashes
-    of a large file cost about as much time as one.
-    """
-    f.seek(offset)
-    left = length
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        while left:
-            block = f.read(min(BLOCK, left))
-            if not block:
-                raise JournalError("file is shorter than its audio span")
-            side = pool.submit(hashes[1].update, block) if len(hashes) > 1 else None
-            hashes[0].update(block)
-            for h in hashes[2:]:
-                h.update(block)
-            if out is not None:
-                out.write(block)
-            if side is not None:
-                side.result()
-            left -= len(block)
+    """Feed `length` bytes from `offset` to every hash (and to `out`), reading them once."""
+    try:
+        stream(f, offset, length, list(hashes), out)
+    except ShortSource as exc:
+        raise JournalError("file is shorter than its audio span") from exc
 
 
 #: what the journal lists of a file (its row without head and tail)

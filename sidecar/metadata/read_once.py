@@ -4,8 +4,8 @@ A rewrite of a file without room for its metadata needs three things of the orig
 bytes copied, the hash the undo journal keeps of its audio (see journal.parts_sha256), and the
 journal's copy of everything but the audio (head and tail). ReadOnce reads the source from
 start to end exactly once and serves all three: the bytes before the audio are kept in memory
-(the journal keeps them anyway), the audio streams from the source to the copy through one
-buffer that is hashed on the way, and the bytes after it are read last.
+(the journal keeps them anyway), the audio streams from the source to the copy, hashed on
+the way (stream_copy.stream), and the bytes after it are read last.
 
 Verifying the copy without reading its audio back (see verify_copy): the bytes hashed are the
 very buffer handed to write(), written at consecutive offsets by calls that either write all
@@ -21,14 +21,13 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..errors import VerifyError
 from .safe_write import ChangedMeanwhile
+from .stream_copy import ShortSource, stream
 
-BLOCK = 8 * 1024 * 1024
 PROBE = 1024 * 1024        # audio bytes compared at each end of the copy
 
 
@@ -42,10 +41,6 @@ class Original:
     audio_sha256: str
     head: bytes
     tail: bytes
-
-
-class ShortSource(OSError):
-    """The source ended before the bytes its chunks declare: it shrank while it was read."""
 
 
 class ReadOnce:
@@ -105,36 +100,15 @@ class ReadOnce:
 
     def _stream(self, dst: BinaryIO) -> None:
         audio = hashlib.sha256() if self.hashes else None
-        size = min(BLOCK, max(self.audio_length, 1))
-        # two buffers in turn: one is read and written while the other's hash is still running
-        # in the worker thread (both let go of the GIL), so the pass takes about as long as the
-        # slower of hashing and copying rather than their sum
-        buffers = [memoryview(bytearray(size)), memoryview(bytearray(size))]
-        hashing = [None, None]
-        self.src.seek(self.audio_offset)
-        left = self.audio_length
-        turn = 0
-        with ThreadPoolExecutor(max_workers=1) as pool:      # one thread: the hash sees blocks in order
-            while left:
-                if hashing[turn] is not None:
-                    hashing[turn].result()      # this buffer is refilled next: its hash must be done
-                view = buffers[turn]
-                n = self.src.readinto(view[:min(size, left)])
-                if not n:
-                    raise ShortSource(f"file shrank while it was copied "
-                                      f"(at offset {self.audio_end - left})")
-                block = view[:n]
-                hashing[turn] = pool.submit(audio.update, block) if audio is not None else None
-                dst.write(block)
-                if len(self._first) < PROBE:
-                    self._first += block[:PROBE - len(self._first)]
-                if left - n < PROBE:        # this block holds some of the last MiB
-                    self._last = (self._last + bytes(block[max(0, n - PROBE):]))[-PROBE:]
-                left -= n
-                turn ^= 1
-            for side in hashing:
-                if side is not None:
-                    side.result()
+
+        def ends(block: memoryview, left: int) -> None:
+            n = len(block)
+            if len(self._first) < PROBE:
+                self._first += block[:PROBE - len(self._first)]
+            if left < PROBE:        # this block holds some of the last MiB
+                self._last = (self._last + bytes(block[max(0, n - PROBE):]))[-PROBE:]
+
+        stream(self.src, self.audio_offset, self.audio_length, [audio] if audio else [], dst, ends)
         self.streamed = True
         if audio is not None:
             self._audio_sha = audio.hexdigest()
