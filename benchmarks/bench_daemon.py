@@ -10,7 +10,8 @@ Prints the figures issue "the always-on service" names:
   - sustained files per second while 10,000 files arrive at once
 
 Options: --files N (default 100000; 1000000 for the large-library figures, about 5 GB of disk),
---arrive N (default 10000), --idle SECONDS (default 30).
+--arrive N (default 10000), --idle SECONDS (default 30), --library DIR (make the large library
+there once and use it again: it takes minutes to make).
 """
 
 from __future__ import annotations
@@ -133,6 +134,14 @@ def make_library(root: Path, db: Path, count: int) -> None:
     print(f"  (made and indexed {count:,} files in {time.perf_counter() - started:.0f} s)")
 
 
+def _indexed(db: Path) -> int:
+    store = open_store(db)
+    try:
+        return store.files.count()
+    finally:
+        store.close()
+
+
 def _wav_bytes(x: np.ndarray, rate: int = 48000) -> bytes:
     import io
     buf = io.BytesIO()
@@ -140,9 +149,15 @@ def _wav_bytes(x: np.ndarray, rate: int = 48000) -> bytes:
     return buf.getvalue()
 
 
-def bench_catch_up_and_idle(tmp: Path, count: int, idle_seconds: float) -> None:
-    root, db = tmp / "big", tmp / "big.db"
-    make_library(root, db, count)
+def bench_catch_up_and_idle(tmp: Path, count: int, idle_seconds: float, library: Path | None = None) -> None:
+    root, db = (library or tmp) / "big", (library or tmp) / "big.db"
+    if library is not None and db.exists() and _indexed(db) == count:
+        print(f"  (the library made earlier in {library}: {count:,} files)")
+    else:
+        if library is not None:
+            shutil.rmtree(root, ignore_errors=True)
+            db.unlink(missing_ok=True)
+        make_library(root, db, count)
     subprocess.run(["sync"])
     # warm the cache the same way for both listings, then time them side by side
     subprocess.run(["find", str(root), "-type", "f", "-printf", "%s %T@ %p\n"], stdout=subprocess.DEVNULL)
@@ -261,12 +276,15 @@ def main() -> None:
     parser.add_argument("--arrive", type=int, default=10_000)
     parser.add_argument("--idle", type=float, default=30.0)
     parser.add_argument("--only", choices=("catch-up", "latency", "arrival"), help="Run one part.")
+    parser.add_argument("--library", type=Path, help="Keep the catch-up's generated library in this folder "
+                        "and use it again when it holds --files files (the daemon's own files, its "
+                        "log and settings, stay in a temporary folder).")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory(prefix="sidecar-bench-daemon-") as d:
         tmp = Path(d)
         if args.only in (None, "catch-up"):
-            bench_catch_up_and_idle(tmp, args.files, args.idle)
+            bench_catch_up_and_idle(tmp, args.files, args.idle, args.library)
         if args.only in (None, "latency"):
             bench_latency(tmp)
         if args.only in (None, "arrival"):

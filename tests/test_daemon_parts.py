@@ -13,6 +13,7 @@ import pytest
 
 from daemon_support import tiny_wav
 from sidecar.daemon.catchup import catch_up
+from sidecar.index.folders import by_folder
 from sidecar.daemon.ignore import IgnoreRules
 from sidecar.daemon.roots import filesystem_type, is_remote, offline_reason
 from pg_support import sql
@@ -100,6 +101,28 @@ def test_ignore_rules():
     assert not rules.ignored("/home/me/.sounds/lib/a.wav", "/home/me/.sounds/lib")   # above the root
 
 
+@pytest.mark.parametrize("extra", [[], ["*_render_tmp*"], ["*_tmp.wav", "take?.wav"], ["[ab]*.wav"],
+                                   ["*.WAV", "Copy of *", "*~"]])
+def test_ignore_rules_split_for_speed_agree_with_fnmatch(extra):
+    """name_ignored tests plain "*<text>" patterns as suffixes and asks the rest only of names
+    starting with one of their first characters: the verdicts equal fnmatch's, pattern by pattern."""
+    import fnmatch
+    from sidecar.daemon.ignore import PARTIAL_OR_SYSTEM
+    from sidecar.formats import AUDIO_EXTENSIONS
+    rules = IgnoreRules(extra)
+    names = ["a.wav", "B.WAV", "take1.wav", "take12.wav", "x_tmp.wav", "x_render_tmp.wav", "b door.flac",
+             "Copy of rain.wav", "rain.wav~", "._rain.wav", "~$rain.wav", ".sidecar-tmp-a.wav-1", "Thumbs.db",
+             "door.wav.part", "door", ".wav", "door.wav.xml", "a\nb.wav", "[a].wav", "T.wav", "d.mp3"]
+
+    def reference(name):
+        dot = name.rfind(".")
+        if dot < 0 or name[dot:].lower() not in AUDIO_EXTENSIONS or name.startswith("."):
+            return True
+        return any(fnmatch.fnmatchcase(name, p) for p in PARTIAL_OR_SYSTEM + tuple(extra))
+    for name in names:
+        assert rules.name_ignored(name) == reference(name), name
+
+
 def test_catch_up_finds_new_changed_and_gone_files_only(tmp_path):
     lib = tmp_path / "lib"
     same, changed, new = (tiny_wav(lib / n, seed=i) for i, n in enumerate(("same.wav", "sub/changed.wav", "new.wav")))
@@ -110,14 +133,21 @@ def test_catch_up_finds_new_changed_and_gone_files_only(tmp_path):
     (lib / "same.wav.xml").write_text("<x/>")
     os.mkfifo(lib / "pipe.wav")
     st = {p: os.stat(p) for p in (same, changed)}
-    known = {str(same): (st[same].st_size, st[same].st_mtime_ns, "f1"),
-             str(changed): (st[changed].st_size, st[changed].st_mtime_ns - 1, "f2"),
-             str(lib / "gone.wav"): (1, 1, "f3")}
-    result = catch_up(str(lib), known, sorted(known), IgnoreRules())
-    assert set(result.changed) == {str(changed), str(new)}
-    assert result.gone == [str(lib / "gone.wav")]
+    (lib / "removed").mkdir()
+    tiny_wav(lib / "removed" / "kept elsewhere.wav")
+    known = by_folder([(str(same), st[same].st_size, st[same].st_mtime_ns),
+                       (str(changed), st[changed].st_size, st[changed].st_mtime_ns - 1),
+                       (str(lib / "gone.wav"), 1, 1),
+                       (str(lib / "sub" / "gone too.wav"), 1, 1),
+                       (str(lib / "old" / "folder gone.wav"), 1, 1),                # a folder removed
+                       (str(lib / ".hidden" / "h.wav"), 1, 1),                     # not walked, still there
+                       (str(tmp_path / "other root" / "x.wav"), 1, 1)])            # another root's
+    result = catch_up(str(lib), known, IgnoreRules())
+    assert set(result.changed) == {str(changed), str(new), str(lib / "removed" / "kept elsewhere.wav")}
+    assert result.gone == sorted([str(lib / "gone.wav"), str(lib / "sub" / "gone too.wav"),
+                                  str(lib / "old" / "folder gone.wav")])
     assert result.temp_folders == {str(lib / "sub")}
-    assert result.listed == 3
+    assert result.listed == 4
 
 
 def test_offline_reasons(tmp_path):

@@ -45,6 +45,9 @@ def test_each_machine_reads_the_same_rows_with_its_own_paths(index_store, librar
     # one row per file, named by the root's id, whatever the mount point
     assert sorted(index_store.files.identities()) == sorted(["/elsewhere/loose.wav", f"{MARK}sfx/Doors/door creak.wav",
                                                              f"{MARK}sfx/Rain/rain on roof.wav"])
+    # the catch-up's table by folder names each folder as this machine does
+    assert linux.files.stamps_by_folder().keys() == {f"{linux_root}/Doors/", f"{linux_root}/Rain/", "/elsewhere/"}
+    assert linux.files.stamps_by_folder()[f"{linux_root}/Doors/"].keys() == {"door creak.wav"}
     assert [f.path for f in linux.files.search("door", limit=10)] == [f"{linux_root}/Doors/door creak.wav",
                                                                      "/elsewhere/loose.wav"]
     assert [f.path for f in mac.files.search("door", limit=10)][0] == f"{mac_root}/Doors/door creak.wav"

@@ -29,6 +29,8 @@ def test_files(index_store):
     assert [f.path for f in s.files.find_by_fingerprint("fp-/lib/ab/x.wav")] == ["/lib/ab/x.wav"]
     s.files.touch("/lib/ab/x.wav", 11, 21)
     assert s.files.identities()["/lib/ab/x.wav"][:2] == (11, 21)
+    assert s.files.stamps_by_folder() == {"/lib/a/": {"door.wav": (10, 20)}, "/lib/a%b/": {"gate.wav": (10, 20)},
+                                          "/lib/ab/": {"x.wav": (11, 21)}}
     assert s.files.delete("/lib/ab/x.wav") and not s.files.delete("/lib/ab/x.wav")
     assert s.files.delete_many(["/lib/a/door.wav", "/nowhere.wav"]) == 1
     assert [f.path for f in s.files.all()] == ["/lib/a%b/gate.wav"]

@@ -387,7 +387,7 @@ class Daemon:
 
     def _catch_up_all(self, *, first: bool = False) -> None:
         started = time.perf_counter()
-        known = self.store.files.identities()
+        known = self.store.files.stamps_by_folder()
         live_peers = self._live_peers() if first else True
         for path, root in list(self.roots.items()):
             if root.online:
@@ -402,11 +402,8 @@ class Daemon:
         them); default now."""
         from sidecar.metadata.safe_write import cleanup_temp_files
         started = time.perf_counter() if started is None else started
-        known = self.store.files.identities() if known is None else known
-        # the indexed files under the root, from what is in hand (reading them again from the
-        # index took seconds at a million files)
-        prefix = os.path.join(os.path.abspath(path), "")
-        result = catch_up(path, known, [p for p in known if p.startswith(prefix)], self.rules)
+        known = self.store.files.stamps_by_folder() if known is None else known
+        result = catch_up(path, known, self.rules)
         for folder in sorted(result.temp_folders):
             for action in cleanup_temp_files(folder, older_than=clean_temp):
                 eventlog.emit("leftover_write", path=action.path, action=action.what)

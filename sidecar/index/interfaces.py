@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from sidecar.index.folders import Stamps
 from sidecar.index.job_policy import JobEnd, RetryPolicy, Settled
 from sidecar.index.query import Query
 from sidecar.metadata.record import Record
@@ -170,6 +171,9 @@ class FileStore(Protocol):
     def find_by_fingerprint(self, fingerprint: str) -> list[IndexedFile]: ...
     def identities(self) -> dict[str, tuple[int, int, str]]:
         """path -> (size, mtime_ns, fingerprint) of every file: the rescan's fast path."""
+    def stamps_by_folder(self) -> Stamps:
+        """folder (with its trailing separator) -> name -> (size, mtime_ns) of every file: what
+        the daemon's catch-up compares a listing with (see index/folders.py)."""
     def paths_heard_by(self, wanted: Callable[[str, str], bool]) -> set[str]:
         """Paths whose provenance (engine, model) satisfies wanted(engine, model)."""
     def paths_labelled(self, labels: dict[str, str]) -> set[str]:

@@ -205,6 +205,15 @@ class _Files:
     def identities(self):
         return {self.r.local(k): v for k, v in self.inner.identities().items()}
 
+    def stamps_by_folder(self):
+        # a folder's key maps to this machine's folder; the names in it stay as they are
+        out = {}
+        for folder, names in self.inner.stamps_by_folder().items():
+            if folder.startswith(MARK):
+                folder = self.r.paths.join(self.r.local(folder.rstrip("/")), "")
+            out[folder] = names
+        return out
+
     def paths_heard_by(self, wanted):
         return {self.r.local(k) for k in self.inner.paths_heard_by(wanted)}
 

@@ -19,6 +19,7 @@ from psycopg.types.json import Jsonb
 
 from sidecar.errors import QueryError
 from sidecar.index import fts_twin
+from sidecar.index.folders import Stamps, by_folder
 from sidecar.index.interfaces import Expand, IndexedFile
 from sidecar.index.query import Query, parse
 from sidecar.index.sqlite.files import row_to_file as _row_to_file
@@ -52,6 +53,10 @@ class PgFiles:
     def identities(self) -> dict[str, tuple[int, int, str]]:
         rows = self.db.execute("SELECT path, size, mtime_ns, fingerprint FROM files")
         return {r["path"]: (r["size"], r["mtime_ns"], r["fingerprint"]) for r in rows}
+
+    def stamps_by_folder(self) -> Stamps:
+        rows = self.db.execute("SELECT path, size, mtime_ns FROM files ORDER BY path")
+        return by_folder((r["path"], r["size"], r["mtime_ns"]) for r in rows)
 
     def paths_heard_by(self, wanted) -> set[str]:
         model = "(record::jsonb #>> '{provenance,model}')"
