@@ -114,6 +114,8 @@ def test_a_windows_share_and_a_mac_mount_name_a_file_by_the_same_key():
     for spelling in (r"\\nas\sfx\Doors\door creak.wav", r"\\NAS\SFX\Doors\door creak.wav", "//nas/sfx/Doors/door creak.wav"):
         assert windows.key(spelling) == key, spelling
     assert windows.local(key) == r"\\nas\sfx\Doors\door creak.wav"
+    # a folder's key, as the catch-up's table by folder maps it: the folder the listing names
+    assert ntpath.join(windows.local(f"{MARK}sfx/Doors"), "") == "\\\\nas\\sfx\\Doors\\"
     assert windows.key(r"d:\library\fx\Rain\rain.wav") == f"{MARK}fx/Rain/rain.wav"
     assert windows.local(f"{MARK}fx/Rain/rain.wav") == r"D:\Library\FX\Rain\rain.wav"
     assert windows.key(r"\\nas\sfx") == f"{MARK}sfx"
